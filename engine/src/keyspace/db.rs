@@ -1,0 +1,362 @@
+//! One logical database (`SELECT n`): keys spread over [`SHARDS`] shards,
+//! each behind its own lock, so both cores work at once. Multi-key commands
+//! (MSET, RENAME, ...) lock the shards they touch in index order, which keeps
+//! them atomic and deadlock free.
+//!
+//! Every method takes `now` (Unix ms) from the engine's clock; expired keys
+//! are never returned and are removed when met (lazy expiry) or by
+//! [`Db::sweep`] (active expiry).
+
+use std::hash::BuildHasher;
+
+use bytes::Bytes;
+use parking_lot::{Mutex, MutexGuard};
+
+use super::shard::Shard;
+use super::value::Value;
+use crate::error::EngineError;
+use crate::glob::glob_match;
+
+/// Shards per database. A power of two; part of the SCAN cursor encoding.
+pub const SHARDS: usize = 64;
+
+/// Remaining time to live of a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ttl {
+    /// No such key.
+    Missing,
+    /// The key has no expiry.
+    Persistent,
+    /// Milliseconds left.
+    Ms(u64),
+}
+
+/// Condition for EXPIRE-family commands (`NX XX GT LT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExpireCond {
+    /// Always set.
+    #[default]
+    Always,
+    /// Only when the key has no expiry.
+    Nx,
+    /// Only when the key has an expiry.
+    Xx,
+    /// Only when the new expiry is later (no expiry counts as infinite).
+    Gt,
+    /// Only when the new expiry is earlier (no expiry counts as infinite).
+    Lt,
+}
+
+/// A database.
+pub struct Db {
+    shards: Box<[Mutex<Shard>]>,
+    hasher: foldhash::fast::FixedState,
+}
+
+impl Default for Db {
+    fn default() -> Self {
+        Db::new()
+    }
+}
+
+/// Shards locked for a multi-key operation.
+pub(crate) struct Locked<'a> {
+    guards: Vec<(usize, MutexGuard<'a, Shard>)>,
+}
+
+impl Locked<'_> {
+    pub fn shard(&mut self, hash: u64) -> &mut Shard {
+        let idx = shard_index(hash);
+        let pos = self
+            .guards
+            .iter()
+            .position(|(i, _)| *i == idx)
+            .expect("shard locked");
+        &mut self.guards[pos].1
+    }
+}
+
+#[inline]
+fn shard_index(hash: u64) -> usize {
+    // Middle bits: hashbrown uses the top 7 bits as tags and the low bits as
+    // bucket positions, so neither may be constant within a shard.
+    ((hash >> 40) as usize) & (SHARDS - 1)
+}
+
+impl Db {
+    /// An empty database.
+    pub fn new() -> Self {
+        Db {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            hasher: foldhash::fast::FixedState::with_seed(fastrand::u64(..)),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// Locks the shard of `key`; returns its hash too.
+    #[inline]
+    pub(crate) fn lock(&self, key: &[u8]) -> (u64, MutexGuard<'_, Shard>) {
+        let h = self.hash(key);
+        (h, self.shards[shard_index(h)].lock())
+    }
+
+    /// Locks the shards of all `keys` in index order.
+    pub(crate) fn lock_many<'k>(
+        &self,
+        keys: impl Iterator<Item = &'k [u8]>,
+    ) -> (Vec<u64>, Locked<'_>) {
+        let hashes: Vec<u64> = keys.map(|k| self.hash(k)).collect();
+        let mut idx: Vec<usize> = hashes.iter().map(|&h| shard_index(h)).collect();
+        idx.sort_unstable();
+        idx.dedup();
+        let guards = idx
+            .into_iter()
+            .map(|i| (i, self.shards[i].lock()))
+            .collect();
+        (hashes, Locked { guards })
+    }
+
+    /// Number of keys (including expired keys not yet reclaimed, like Redis).
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().len()).sum()
+    }
+
+    /// True when the database holds no keys.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of keys with a TTL.
+    pub fn volatile_len(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().volatile_len()).sum()
+    }
+
+    /// (hits, misses, expired) counters summed over shards.
+    pub fn counters(&self) -> (u64, u64, u64) {
+        self.shards.iter().fold((0, 0, 0), |(h, m, e), s| {
+            let s = s.lock();
+            (h + s.hits, m + s.misses, e + s.expired)
+        })
+    }
+
+    /// Removes every key.
+    pub fn flush(&self) {
+        for s in self.shards.iter() {
+            s.lock().clear();
+        }
+    }
+
+    /// Active expiry: removes up to `budget_per_shard` expired keys from each
+    /// shard; returns how many were removed.
+    pub fn sweep(&self, now: u64, budget_per_shard: usize) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().sweep(now, budget_per_shard))
+            .sum()
+    }
+
+    /// Deletes `keys`; returns how many existed.
+    pub fn del(&self, keys: &[Bytes], now: u64) -> usize {
+        let (hashes, mut locked) = self.lock_many(keys.iter().map(|k| &k[..]));
+        let mut n = 0;
+        for (key, &h) in keys.iter().zip(&hashes) {
+            let shard = locked.shard(h);
+            if let Some(idx) = shard.lookup(h, key, now) {
+                shard.remove(idx);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Counts how many of `keys` exist (a key named twice counts twice).
+    pub fn exists(&self, keys: &[Bytes], now: u64) -> usize {
+        keys.iter()
+            .filter(|k| {
+                let (h, mut s) = self.lock(k);
+                s.lookup(h, k, now).is_some()
+            })
+            .count()
+    }
+
+    /// The type name of `key`, or `None` when it does not exist.
+    pub fn key_type(&self, key: &[u8], now: u64) -> Option<&'static str> {
+        let (h, mut s) = self.lock(key);
+        let idx = s.lookup(h, key, now)?;
+        Some(s.entry(idx).value.type_name())
+    }
+
+    /// Sets the expiry of `key` to `at` (Unix ms) under `cond`; a time not in
+    /// the future deletes the key. Returns whether anything changed.
+    pub fn expire(&self, key: &[u8], at: u64, cond: ExpireCond, now: u64) -> bool {
+        let (h, mut s) = self.lock(key);
+        let Some(idx) = s.lookup(h, key, now) else {
+            return false;
+        };
+        let current = s.entry(idx).expire_at;
+        let allowed = match cond {
+            ExpireCond::Always => true,
+            ExpireCond::Nx => current.is_none(),
+            ExpireCond::Xx => current.is_some(),
+            ExpireCond::Gt => current.is_some_and(|c| at > c),
+            ExpireCond::Lt => current.is_none_or(|c| at < c),
+        };
+        if !allowed {
+            return false;
+        }
+        if at <= now {
+            s.remove(idx);
+        } else {
+            s.set_expire(idx, Some(at));
+        }
+        true
+    }
+
+    /// Time to live of `key`.
+    pub fn ttl(&self, key: &[u8], now: u64) -> Ttl {
+        let (h, mut s) = self.lock(key);
+        match s.lookup(h, key, now) {
+            None => Ttl::Missing,
+            Some(idx) => match s.entry(idx).expire_at {
+                None => Ttl::Persistent,
+                Some(t) => Ttl::Ms(t.saturating_sub(now)),
+            },
+        }
+    }
+
+    /// The absolute expiry of `key` in Unix ms: `Ttl` semantics with the
+    /// deadline instead of the time left.
+    pub fn expire_time(&self, key: &[u8], now: u64) -> Ttl {
+        let (h, mut s) = self.lock(key);
+        match s.lookup(h, key, now) {
+            None => Ttl::Missing,
+            Some(idx) => s.entry(idx).expire_at.map_or(Ttl::Persistent, Ttl::Ms),
+        }
+    }
+
+    /// Removes the expiry of `key`; true if it had one.
+    pub fn persist(&self, key: &[u8], now: u64) -> bool {
+        let (h, mut s) = self.lock(key);
+        match s.lookup(h, key, now) {
+            Some(idx) if s.entry(idx).expire_at.is_some() => {
+                s.set_expire(idx, None);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Renames `src` to `dst`, keeping the TTL. With `only_if_absent`
+    /// (RENAMENX) nothing happens when `dst` exists; returns whether renamed.
+    pub fn rename(
+        &self,
+        src: &[u8],
+        dst: &[u8],
+        only_if_absent: bool,
+        now: u64,
+    ) -> Result<bool, EngineError> {
+        let (hashes, mut locked) = self.lock_many([src, dst].into_iter());
+        let (hs, hd) = (hashes[0], hashes[1]);
+        let Some(si) = locked.shard(hs).lookup(hs, src, now) else {
+            return Err(EngineError::NoSuchKey);
+        };
+        if src == dst {
+            return Ok(!only_if_absent);
+        }
+        let dst_idx = locked.shard(hd).lookup(hd, dst, now);
+        if dst_idx.is_some() && only_if_absent {
+            return Ok(false);
+        }
+        if let Some(di) = dst_idx {
+            locked.shard(hd).remove(di);
+        }
+        let entry = locked.shard(hs).remove(si);
+        locked.shard(hd).insert(
+            Bytes::copy_from_slice(dst),
+            hd,
+            entry.value,
+            entry.expire_at,
+        );
+        Ok(true)
+    }
+
+    /// All keys matching `pattern`.
+    pub fn keys(&self, pattern: &[u8], now: u64) -> Vec<Bytes> {
+        let match_all = pattern == b"*";
+        let mut out = Vec::new();
+        for s in self.shards.iter() {
+            let s = s.lock();
+            out.extend(
+                s.iter_live(now)
+                    .filter(|e| match_all || glob_match(pattern, &e.key))
+                    .map(|e| e.key.clone()),
+            );
+        }
+        out
+    }
+
+    /// One SCAN step from `cursor`: visits about `count` keys, returns the
+    /// next cursor (0 when done) and the visited keys that match.
+    pub fn scan(
+        &self,
+        cursor: u64,
+        pattern: Option<&[u8]>,
+        count: usize,
+        type_name: Option<&[u8]>,
+        now: u64,
+    ) -> (u64, Vec<Bytes>) {
+        let mut shard = (cursor % SHARDS as u64) as usize;
+        let mut pos = (cursor / SHARDS as u64) as usize;
+        let mut out = Vec::new();
+        let mut budget = count.max(1);
+        while shard < SHARDS {
+            let mut visited = 0;
+            let next = self.shards[shard].lock().scan(pos, budget, now, |e| {
+                visited += 1;
+                let type_ok = type_name
+                    .is_none_or(|t| t.eq_ignore_ascii_case(e.value.type_name().as_bytes()));
+                if type_ok && pattern.is_none_or(|p| glob_match(p, &e.key)) {
+                    out.push(e.key.clone());
+                }
+            });
+            budget = budget.saturating_sub(visited);
+            match next {
+                Some(p) => pos = p,
+                None => {
+                    shard += 1;
+                    pos = 0;
+                }
+            }
+            if budget == 0 {
+                break;
+            }
+        }
+        if shard >= SHARDS {
+            return (0, out);
+        }
+        ((pos as u64) * SHARDS as u64 + shard as u64, out)
+    }
+
+    /// A random key, if the database has any.
+    pub fn random_key(&self, now: u64) -> Option<Bytes> {
+        let start = fastrand::usize(..SHARDS);
+        (0..SHARDS).find_map(|i| {
+            let s = self.shards[(start + i) % SHARDS].lock();
+            s.random(now).map(|e| e.key.clone())
+        })
+    }
+
+    /// Inserts or replaces `key` with `value` and expiry, for restore paths
+    /// and tests.
+    pub fn put(&self, key: &[u8], value: Value, expire_at: Option<u64>, now: u64) {
+        let (h, mut s) = self.lock(key);
+        if let Some(idx) = s.lookup(h, key, now) {
+            s.remove(idx);
+        }
+        s.insert(Bytes::copy_from_slice(key), h, value, expire_at);
+    }
+}

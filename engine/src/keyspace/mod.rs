@@ -1,0 +1,17 @@
+//! The keyspace: numbered databases of keys with optional expiry.
+//!
+//! # Layout
+//! - [`db`]: [`Db`], one database of sharded keys; generic key commands
+//!   (DEL, EXPIRE, RENAME, SCAN, ...).
+//! - [`strings`]: string commands on a [`Db`] (GET, SET, INCR, APPEND, ...).
+//! - `shard`: the slab + hash table + expiry index inside each shard.
+//! - [`value`]: [`Value`], what a key holds.
+
+pub mod db;
+mod shard;
+pub mod strings;
+pub mod value;
+
+pub use db::{Db, ExpireCond, SHARDS, Ttl};
+pub use strings::{SetCond, SetOptions, SetOutcome, SetTtl, TtlChange};
+pub use value::Value;

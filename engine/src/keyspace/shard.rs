@@ -1,0 +1,303 @@
+//! One shard of a database: a slab of entries, a hash table of slab indices,
+//! and an ordered expiry index.
+//!
+//! Entries never move while they live: the hash table stores slab indices,
+//! and a freed slot is reused only by a later insert. That gives SCAN Redis's
+//! guarantee (a key present for the whole scan is returned) with a plain
+//! `(shard, slot)` cursor, and lets the expiry index refer to entries by slot.
+//!
+//! ```text
+//! table: HashTable<u32> ──► slots: [Some(Entry) | None | Some(Entry) ...]
+//! expires: BTreeSet<(expire_at_ms, slot)>   (only keys with a TTL)
+//! ```
+
+use std::collections::BTreeSet;
+
+use bytes::Bytes;
+use hashbrown::HashTable;
+
+use super::value::Value;
+
+/// One key and its value.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub key: Bytes,
+    pub hash: u64,
+    pub value: Value,
+    /// Absolute expiry in Unix milliseconds.
+    pub expire_at: Option<u64>,
+}
+
+impl Entry {
+    pub fn is_expired(&self, now: u64) -> bool {
+        self.expire_at.is_some_and(|t| t <= now)
+    }
+}
+
+/// A shard; always used under its database's lock for that shard.
+#[derive(Debug, Default)]
+pub(crate) struct Shard {
+    slots: Vec<Option<Entry>>,
+    free: Vec<u32>,
+    table: HashTable<u32>,
+    expires: BTreeSet<(u64, u32)>,
+    /// Reads that found their key.
+    pub hits: u64,
+    /// Reads that did not.
+    pub misses: u64,
+    /// Keys removed because their TTL passed.
+    pub expired: u64,
+}
+
+impl Shard {
+    /// Number of live (possibly expired but not yet reclaimed) keys.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Number of keys with a TTL.
+    pub fn volatile_len(&self) -> usize {
+        self.expires.len()
+    }
+
+    fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
+        let slots = &self.slots;
+        self.table
+            .find(hash, |&i| {
+                slots[i as usize].as_ref().is_some_and(|e| e.key == key)
+            })
+            .copied()
+    }
+
+    /// The slot of `key` if it exists and has not expired. An expired key
+    /// found here is removed (lazy expiry).
+    pub fn lookup(&mut self, hash: u64, key: &[u8], now: u64) -> Option<u32> {
+        let idx = self.find(hash, key)?;
+        if self.entry(idx).is_expired(now) {
+            self.remove(idx);
+            self.expired += 1;
+            return None;
+        }
+        Some(idx)
+    }
+
+    /// Like [`Shard::lookup`], counting a keyspace hit or miss.
+    pub fn lookup_read(&mut self, hash: u64, key: &[u8], now: u64) -> Option<u32> {
+        let found = self.lookup(hash, key, now);
+        if found.is_some() {
+            self.hits += 1;
+        } else {
+            self.misses += 1;
+        }
+        found
+    }
+
+    pub fn entry(&self, idx: u32) -> &Entry {
+        self.slots[idx as usize].as_ref().expect("live slot")
+    }
+
+    pub fn entry_mut(&mut self, idx: u32) -> &mut Entry {
+        self.slots[idx as usize].as_mut().expect("live slot")
+    }
+
+    /// Inserts a key that is known to be absent.
+    pub fn insert(&mut self, key: Bytes, hash: u64, value: Value, expire_at: Option<u64>) -> u32 {
+        let entry = Entry {
+            key,
+            hash,
+            value,
+            expire_at,
+        };
+        let idx = loop {
+            match self.free.pop() {
+                Some(i) if (i as usize) < self.slots.len() && self.slots[i as usize].is_none() => {
+                    self.slots[i as usize] = Some(entry);
+                    break i;
+                }
+                Some(_) => continue,
+                None => {
+                    self.slots.push(Some(entry));
+                    break (self.slots.len() - 1) as u32;
+                }
+            }
+        };
+        let slots = &self.slots;
+        self.table.insert_unique(hash, idx, |&i| {
+            slots[i as usize].as_ref().map_or(0, |e| e.hash)
+        });
+        if let Some(t) = expire_at {
+            self.expires.insert((t, idx));
+        }
+        idx
+    }
+
+    /// Removes the entry in slot `idx` and returns it.
+    pub fn remove(&mut self, idx: u32) -> Entry {
+        let entry = self.slots[idx as usize].take().expect("live slot");
+        if let Ok(found) = self.table.find_entry(entry.hash, |&i| i == idx) {
+            found.remove();
+        }
+        if let Some(t) = entry.expire_at {
+            self.expires.remove(&(t, idx));
+        }
+        self.free.push(idx);
+        // Give memory back when the tail of the slab is empty.
+        while matches!(self.slots.last(), Some(None)) {
+            self.slots.pop();
+        }
+        if self.slots.len() * 4 < self.slots.capacity() && self.slots.capacity() > 64 {
+            self.slots.shrink_to(self.slots.len() * 2);
+            self.free.retain(|&i| (i as usize) < self.slots.len());
+        }
+        entry
+    }
+
+    /// Sets or clears the TTL of the entry in slot `idx`.
+    pub fn set_expire(&mut self, idx: u32, expire_at: Option<u64>) {
+        let old = self.entry(idx).expire_at;
+        if old == expire_at {
+            return;
+        }
+        if let Some(t) = old {
+            self.expires.remove(&(t, idx));
+        }
+        if let Some(t) = expire_at {
+            self.expires.insert((t, idx));
+        }
+        self.entry_mut(idx).expire_at = expire_at;
+    }
+
+    /// Removes up to `budget` keys whose TTL has passed; returns how many.
+    pub fn sweep(&mut self, now: u64, budget: usize) -> usize {
+        let mut n = 0;
+        while n < budget {
+            match self.expires.first() {
+                Some(&(t, idx)) if t <= now => {
+                    self.remove(idx);
+                    self.expired += 1;
+                    n += 1;
+                }
+                _ => break,
+            }
+        }
+        n
+    }
+
+    /// Visits live entries from slot `pos`, at most `count` of them and at
+    /// most `10 * count` slots; returns the next slot or `None` at the end.
+    pub fn scan(
+        &self,
+        pos: usize,
+        count: usize,
+        now: u64,
+        mut visit: impl FnMut(&Entry),
+    ) -> Option<usize> {
+        let mut seen = 0;
+        let mut i = pos;
+        let max_slots = count.saturating_mul(10).max(1);
+        while i < self.slots.len() && seen < count && i - pos < max_slots {
+            if let Some(e) = &self.slots[i] {
+                if !e.is_expired(now) {
+                    visit(e);
+                }
+                seen += 1;
+            }
+            i += 1;
+        }
+        (i < self.slots.len()).then_some(i)
+    }
+
+    /// All live, unexpired entries.
+    pub fn iter_live(&self, now: u64) -> impl Iterator<Item = &Entry> {
+        self.slots
+            .iter()
+            .flatten()
+            .filter(move |e| !e.is_expired(now))
+    }
+
+    /// A random live entry, if any.
+    pub fn random(&self, now: u64) -> Option<&Entry> {
+        if self.table.is_empty() {
+            return None;
+        }
+        for _ in 0..16 {
+            let i = fastrand::usize(..self.slots.len());
+            if let Some(e) = &self.slots[i]
+                && !e.is_expired(now)
+            {
+                return Some(e);
+            }
+        }
+        let live: Vec<&Entry> = self.iter_live(now).collect();
+        (!live.is_empty()).then(|| live[fastrand::usize(..live.len())])
+    }
+
+    /// Removes everything.
+    pub fn clear(&mut self) {
+        *self = Shard {
+            hits: self.hits,
+            misses: self.misses,
+            expired: self.expired,
+            ..Shard::default()
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(s: &mut Shard, key: &str, ttl: Option<u64>) -> u32 {
+        s.insert(
+            Bytes::copy_from_slice(key.as_bytes()),
+            key.len() as u64,
+            Value::Str(Bytes::new()),
+            ttl,
+        )
+    }
+
+    #[test]
+    fn slots_are_stable_and_reused() {
+        let mut s = Shard::default();
+        let a = put(&mut s, "a", None);
+        let b = put(&mut s, "bb", None);
+        let c = put(&mut s, "ccc", None);
+        s.remove(b);
+        assert_eq!(s.lookup(1, b"a", 0), Some(a));
+        assert_eq!(s.lookup(3, b"ccc", 0), Some(c));
+        assert_eq!(s.lookup(2, b"bb", 0), None);
+        let d = put(&mut s, "dd", None);
+        assert_eq!(d, b, "freed slot reused");
+        assert_eq!(s.len(), 3);
+    }
+
+    #[test]
+    fn expiry_lazy_and_swept() {
+        let mut s = Shard::default();
+        put(&mut s, "a", Some(10));
+        put(&mut s, "b", Some(20));
+        put(&mut s, "c", None);
+        assert_eq!(s.volatile_len(), 2);
+        assert_eq!(s.lookup(1, b"a", 10), None, "expired at its deadline");
+        assert_eq!(s.expired, 1);
+        assert_eq!(s.sweep(25, 100), 1);
+        assert_eq!(s.len(), 1);
+        assert_eq!(s.volatile_len(), 0);
+    }
+
+    #[test]
+    fn scan_visits_every_live_entry_once() {
+        let mut s = Shard::default();
+        for i in 0..100 {
+            put(&mut s, &format!("k{i}"), None);
+        }
+        let mut seen = Vec::new();
+        let mut pos = Some(0);
+        while let Some(p) = pos {
+            pos = s.scan(p, 7, 0, |e| seen.push(e.key.clone()));
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 100);
+    }
+}

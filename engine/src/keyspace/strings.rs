@@ -1,0 +1,379 @@
+//! String commands on a [`Db`]: GET/SET and their variants, counters,
+//! APPEND and ranges. Values are copied out of the request buffer on write,
+//! so a stored value never pins a connection's read buffer.
+
+use bytes::{Bytes, BytesMut};
+
+use super::db::Db;
+use super::value::Value;
+use crate::error::EngineError;
+
+/// When SET writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SetCond {
+    /// Always.
+    #[default]
+    Always,
+    /// `NX`: only when the key does not exist.
+    IfMissing,
+    /// `XX`: only when the key exists.
+    IfExists,
+}
+
+/// What SET does to the TTL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SetTtl {
+    /// Remove any TTL (plain SET).
+    #[default]
+    Clear,
+    /// `KEEPTTL`.
+    Keep,
+    /// Expire at this Unix time in ms.
+    At(u64),
+}
+
+/// Options of SET.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SetOptions {
+    /// NX / XX.
+    pub cond: SetCond,
+    /// EX/PX/EXAT/PXAT/KEEPTTL.
+    pub ttl: SetTtl,
+    /// `GET`: return the old value.
+    pub get: bool,
+}
+
+/// Result of SET.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetOutcome {
+    /// Whether the value was written (false when NX/XX prevented it).
+    pub written: bool,
+    /// The previous value, when `GET` was asked for.
+    pub old: Option<Bytes>,
+}
+
+/// How GETEX changes the TTL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TtlChange {
+    /// `PERSIST`.
+    Persist,
+    /// Expire at this Unix time in ms.
+    At(u64),
+}
+
+fn as_str(v: &Value) -> Result<&Bytes, EngineError> {
+    match v {
+        Value::Str(b) => Ok(b),
+        #[allow(unreachable_patterns)]
+        _ => Err(EngineError::WrongType),
+    }
+}
+
+impl Db {
+    /// GET.
+    pub fn get(&self, key: &[u8], now: u64) -> Result<Option<Bytes>, EngineError> {
+        let (h, mut s) = self.lock(key);
+        match s.lookup_read(h, key, now) {
+            None => Ok(None),
+            Some(idx) => as_str(&s.entry(idx).value).map(|b| Some(b.clone())),
+        }
+    }
+
+    /// SET with its options.
+    pub fn set(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        opts: SetOptions,
+        now: u64,
+    ) -> Result<SetOutcome, EngineError> {
+        let (h, mut s) = self.lock(key);
+        let found = s.lookup(h, key, now);
+        let old = match (opts.get, found) {
+            (true, Some(idx)) => Some(as_str(&s.entry(idx).value)?.clone()),
+            _ => None,
+        };
+        let allowed = match opts.cond {
+            SetCond::Always => true,
+            SetCond::IfMissing => found.is_none(),
+            SetCond::IfExists => found.is_some(),
+        };
+        if !allowed {
+            return Ok(SetOutcome {
+                written: false,
+                old,
+            });
+        }
+        let value = Value::Str(Bytes::copy_from_slice(value));
+        match found {
+            Some(idx) => {
+                let expire_at = match opts.ttl {
+                    SetTtl::Clear => None,
+                    SetTtl::Keep => s.entry(idx).expire_at,
+                    SetTtl::At(t) => Some(t),
+                };
+                s.entry_mut(idx).value = value;
+                s.set_expire(idx, expire_at);
+                if expire_at.is_some_and(|t| t <= now) {
+                    s.remove(idx);
+                }
+            }
+            None => {
+                let expire_at = match opts.ttl {
+                    SetTtl::At(t) => Some(t),
+                    _ => None,
+                };
+                if expire_at.is_none_or(|t| t > now) {
+                    s.insert(Bytes::copy_from_slice(key), h, value, expire_at);
+                }
+            }
+        }
+        Ok(SetOutcome { written: true, old })
+    }
+
+    /// GETEX: GET that may also change the TTL.
+    pub fn getex(
+        &self,
+        key: &[u8],
+        change: Option<TtlChange>,
+        now: u64,
+    ) -> Result<Option<Bytes>, EngineError> {
+        let (h, mut s) = self.lock(key);
+        let Some(idx) = s.lookup_read(h, key, now) else {
+            return Ok(None);
+        };
+        let value = as_str(&s.entry(idx).value)?.clone();
+        match change {
+            None => {}
+            Some(TtlChange::Persist) => s.set_expire(idx, None),
+            Some(TtlChange::At(t)) if t <= now => {
+                s.remove(idx);
+            }
+            Some(TtlChange::At(t)) => s.set_expire(idx, Some(t)),
+        }
+        Ok(Some(value))
+    }
+
+    /// GETDEL.
+    pub fn getdel(&self, key: &[u8], now: u64) -> Result<Option<Bytes>, EngineError> {
+        let (h, mut s) = self.lock(key);
+        let Some(idx) = s.lookup_read(h, key, now) else {
+            return Ok(None);
+        };
+        let value = as_str(&s.entry(idx).value)?.clone();
+        s.remove(idx);
+        Ok(Some(value))
+    }
+
+    /// MGET: values of string keys, `None` for missing keys and other types.
+    pub fn mget(&self, keys: &[Bytes], now: u64) -> Vec<Option<Bytes>> {
+        let (hashes, mut locked) = self.lock_many(keys.iter().map(|k| &k[..]));
+        keys.iter()
+            .zip(&hashes)
+            .map(|(k, &h)| {
+                let s = locked.shard(h);
+                let idx = s.lookup_read(h, k, now)?;
+                as_str(&s.entry(idx).value).ok().cloned()
+            })
+            .collect()
+    }
+
+    /// MSET (with `only_if_none_exist`, MSETNX). Atomic: all pairs or none.
+    /// Returns whether the values were written.
+    pub fn mset(&self, pairs: &[(Bytes, Bytes)], only_if_none_exist: bool, now: u64) -> bool {
+        let (hashes, mut locked) = self.lock_many(pairs.iter().map(|(k, _)| &k[..]));
+        if only_if_none_exist
+            && pairs
+                .iter()
+                .zip(&hashes)
+                .any(|((k, _), &h)| locked.shard(h).lookup(h, k, now).is_some())
+        {
+            return false;
+        }
+        for ((k, v), &h) in pairs.iter().zip(&hashes) {
+            let s = locked.shard(h);
+            let value = Value::Str(Bytes::copy_from_slice(v));
+            match s.lookup(h, k, now) {
+                Some(idx) => {
+                    s.entry_mut(idx).value = value;
+                    s.set_expire(idx, None);
+                }
+                None => {
+                    s.insert(Bytes::copy_from_slice(k), h, value, None);
+                }
+            }
+        }
+        true
+    }
+
+    /// Applies `f` to the string value of `key` (or `None` when missing) and
+    /// stores what it returns, keeping the TTL. Returns `f`'s second result.
+    fn update_str<T>(
+        &self,
+        key: &[u8],
+        now: u64,
+        f: impl FnOnce(Option<Bytes>) -> Result<(Option<Bytes>, T), EngineError>,
+    ) -> Result<T, EngineError> {
+        let (h, mut s) = self.lock(key);
+        let found = s.lookup(h, key, now);
+        let current = match found {
+            Some(idx) => Some(as_str(&s.entry(idx).value)?.clone()),
+            None => None,
+        };
+        let (new, out) = f(current)?;
+        if let Some(new) = new {
+            match found {
+                Some(idx) => s.entry_mut(idx).value = Value::Str(new),
+                None => {
+                    s.insert(Bytes::copy_from_slice(key), h, Value::Str(new), None);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// INCRBY (INCR, DECR, DECRBY are this with ±1 or a negated delta).
+    pub fn incr_by(&self, key: &[u8], delta: i64, now: u64) -> Result<i64, EngineError> {
+        self.update_str(key, now, |cur| {
+            let base = match cur {
+                None => 0,
+                Some(b) => vexlake_int(&b).ok_or(EngineError::NotInteger)?,
+            };
+            let v = base.checked_add(delta).ok_or(EngineError::Overflow)?;
+            let mut buf = itoa_buf(v);
+            Ok((Some(buf.split().freeze()), v))
+        })
+    }
+
+    /// INCRBYFLOAT; returns the new value as text.
+    pub fn incr_by_float(&self, key: &[u8], delta: f64, now: u64) -> Result<Bytes, EngineError> {
+        self.update_str(key, now, |cur| {
+            let base = match cur {
+                None => 0.0,
+                Some(b) => parse_float(&b).ok_or(EngineError::NotFloat)?,
+            };
+            let v = base + delta;
+            if !v.is_finite() {
+                return Err(EngineError::NanOrInfinity);
+            }
+            let text = Bytes::from(format!("{v}"));
+            Ok((Some(text.clone()), text))
+        })
+    }
+
+    /// APPEND; returns the new length.
+    pub fn append(
+        &self,
+        key: &[u8],
+        data: &[u8],
+        max_len: usize,
+        now: u64,
+    ) -> Result<usize, EngineError> {
+        self.update_str(key, now, |cur| {
+            let cur = cur.unwrap_or_default();
+            if cur.len() + data.len() > max_len {
+                return Err(EngineError::StringTooLong);
+            }
+            let mut m = cur
+                .try_into_mut()
+                .unwrap_or_else(|b| BytesMut::from(&b[..]));
+            m.extend_from_slice(data);
+            let len = m.len();
+            Ok((Some(m.freeze()), len))
+        })
+    }
+
+    /// STRLEN.
+    pub fn strlen(&self, key: &[u8], now: u64) -> Result<usize, EngineError> {
+        Ok(self.get(key, now)?.map_or(0, |b| b.len()))
+    }
+
+    /// GETRANGE with Redis's index rules (negative = from the end, clamped).
+    pub fn getrange(
+        &self,
+        key: &[u8],
+        start: i64,
+        end: i64,
+        now: u64,
+    ) -> Result<Bytes, EngineError> {
+        let Some(v) = self.get(key, now)? else {
+            return Ok(Bytes::new());
+        };
+        let len = v.len() as i64;
+        if len == 0 || (start < 0 && end < 0 && start > end) {
+            return Ok(Bytes::new());
+        }
+        let mut s = if start < 0 { len + start } else { start };
+        let mut e = if end < 0 { len + end } else { end };
+        s = s.max(0);
+        e = e.max(0);
+        if e >= len {
+            e = len - 1;
+        }
+        if s > e {
+            return Ok(Bytes::new());
+        }
+        Ok(v.slice(s as usize..=e as usize))
+    }
+
+    /// SETRANGE; returns the new length. A missing key with empty `data`
+    /// is not created (Redis behaviour).
+    pub fn setrange(
+        &self,
+        key: &[u8],
+        offset: usize,
+        data: &[u8],
+        max_len: usize,
+        now: u64,
+    ) -> Result<usize, EngineError> {
+        self.update_str(key, now, |cur| {
+            let cur_len = cur.as_ref().map_or(0, |b| b.len());
+            if data.is_empty() {
+                return Ok((None, cur_len));
+            }
+            let end = offset
+                .checked_add(data.len())
+                .ok_or(EngineError::StringTooLong)?;
+            if end > max_len {
+                return Err(EngineError::StringTooLong);
+            }
+            let mut m = match cur {
+                Some(b) => b.try_into_mut().unwrap_or_else(|b| BytesMut::from(&b[..])),
+                None => BytesMut::new(),
+            };
+            if m.len() < end {
+                m.resize(end, 0);
+            }
+            m[offset..end].copy_from_slice(data);
+            let len = m.len();
+            Ok((Some(m.freeze()), len))
+        })
+    }
+}
+
+fn vexlake_int(b: &[u8]) -> Option<i64> {
+    // Same strict syntax as command arguments.
+    let s = std::str::from_utf8(b).ok()?;
+    if s.is_empty() || s.len() > 20 || s.starts_with('+') || s.trim() != s {
+        return None;
+    }
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    if digits.is_empty() || (digits.starts_with('0') && (digits.len() > 1 || s.starts_with('-'))) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn parse_float(b: &[u8]) -> Option<f64> {
+    let s = std::str::from_utf8(b).ok()?;
+    if s.is_empty() || s.trim() != s {
+        return None;
+    }
+    let v: f64 = s.parse().ok()?;
+    (!v.is_nan()).then_some(v)
+}
+
+fn itoa_buf(v: i64) -> BytesMut {
+    let mut b = itoa::Buffer::new();
+    BytesMut::from(b.format(v).as_bytes())
+}

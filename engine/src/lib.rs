@@ -1,0 +1,139 @@
+//! `vexlake-engine`: the state behind the VexLake server.
+//!
+//! The server (`src/`) parses a command and calls one method here; the
+//! engine owns the data and its rules (types, expiry, atomicity) and returns
+//! typed results or an [`EngineError`]. The engine does no network I/O and
+//! never reads the environment: everything comes in through [`EngineConfig`].
+//!
+//! # Layout
+//! - [`keyspace`]: numbered databases of keys with TTLs, sharded for
+//!   concurrency; string commands.
+//! - [`glob`]: Redis glob patterns (KEYS, SCAN MATCH, CONFIG GET).
+//! - [`clock`]: the time source for expiry (manual in tests).
+//! - [`error`]: the engine's error type, [`EngineError`].
+//!
+//! # Request path
+//! ```text
+//! src/cmd/<family>.rs ─► Engine::db(n) ─► Db (lock one shard) ─► Shard ─► reply
+//!                         Engine::active_expire_cycle (background sweep)
+//! ```
+
+pub mod clock;
+pub mod error;
+pub mod glob;
+pub mod keyspace;
+
+use std::time::{Duration, Instant};
+
+pub use clock::Clock;
+pub use error::EngineError;
+pub use keyspace::Db;
+
+/// Engine settings; the server fills them from its configuration.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Number of databases (`databases`, 16 like Redis).
+    pub databases: usize,
+    /// Largest string a command may create (`proto-max-bulk-len`).
+    pub max_string_len: usize,
+    /// Time source for expiry.
+    pub clock: Clock,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            databases: 16,
+            max_string_len: 512 * 1024 * 1024,
+            clock: Clock::System,
+        }
+    }
+}
+
+/// Keyspace counters for INFO.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyspaceStats {
+    /// Reads that found their key.
+    pub hits: u64,
+    /// Reads that did not.
+    pub misses: u64,
+    /// Keys removed because their TTL passed.
+    pub expired: u64,
+}
+
+/// The engine: all databases and their settings.
+pub struct Engine {
+    dbs: Vec<Db>,
+    config: EngineConfig,
+}
+
+impl Engine {
+    /// An empty engine.
+    pub fn new(config: EngineConfig) -> Self {
+        let dbs = (0..config.databases.max(1)).map(|_| Db::new()).collect();
+        Engine { dbs, config }
+    }
+
+    /// The settings the engine runs with.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Number of databases.
+    pub fn databases(&self) -> usize {
+        self.dbs.len()
+    }
+
+    /// Database `index` (callers validate the index with [`Engine::databases`]).
+    pub fn db(&self, index: usize) -> &Db {
+        &self.dbs[index]
+    }
+
+    /// Current time in Unix milliseconds by the engine's clock.
+    pub fn now_ms(&self) -> u64 {
+        self.config.clock.now_ms()
+    }
+
+    /// Empties every database (FLUSHALL).
+    pub fn flush_all(&self) {
+        for db in &self.dbs {
+            db.flush();
+        }
+    }
+
+    /// Summed keyspace counters.
+    pub fn stats(&self) -> KeyspaceStats {
+        self.dbs.iter().fold(KeyspaceStats::default(), |acc, db| {
+            let (h, m, e) = db.counters();
+            KeyspaceStats {
+                hits: acc.hits + h,
+                misses: acc.misses + m,
+                expired: acc.expired + e,
+            }
+        })
+    }
+
+    /// One active-expiry cycle: sweeps expired keys from all databases, in
+    /// rounds of a bounded size, until none are left or `max_time` passes.
+    /// Returns how many keys were removed.
+    pub fn active_expire_cycle(&self, max_time: Duration) -> usize {
+        const BUDGET_PER_SHARD: usize = 32;
+        let start = Instant::now();
+        let mut total = 0;
+        loop {
+            let now = self.now_ms();
+            let removed: usize = self
+                .dbs
+                .iter()
+                .map(|db| db.sweep(now, BUDGET_PER_SHARD))
+                .sum();
+            total += removed;
+            if removed == 0 || start.elapsed() >= max_time {
+                return total;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,197 @@
+//! INFO [section ...]: the server's state as `name:value` lines in sections,
+//! like Redis. Sections: server, clients, memory, persistence, stats,
+//! replication, cpu, modules, cluster, keyspace (`all`, `everything` and
+//! `default` select them all).
+
+use std::fmt::Write;
+
+use bytes::Bytes;
+
+use super::connection::REDIS_COMPAT_VERSION;
+use super::{CmdResult, Ctx};
+use crate::server::ServerState;
+use crate::stats::Stats;
+
+const SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "cluster",
+    "keyspace",
+];
+
+/// INFO [section ...].
+pub fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    ctx.state.publish_client(ctx.conn);
+    let wanted: Vec<String> = args[1..]
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+        .collect();
+    let all = wanted.is_empty()
+        || wanted
+            .iter()
+            .any(|w| matches!(w.as_str(), "all" | "everything" | "default"));
+    let mut text = String::new();
+    for section in SECTIONS {
+        if all || wanted.iter().any(|w| w == section) {
+            if !text.is_empty() {
+                text.push_str("\r\n");
+            }
+            write_section(&mut text, section, ctx.state);
+        }
+    }
+    ctx.out.verbatim("txt", text.as_bytes());
+    Ok(())
+}
+
+fn write_section(t: &mut String, section: &str, s: &ServerState) {
+    let title = format!("{}{}", section[..1].to_ascii_uppercase(), &section[1..]);
+    let _ = write!(t, "# {title}\r\n");
+    let mut kv = |k: &str, v: &dyn std::fmt::Display| {
+        let _ = write!(t, "{k}:{v}\r\n");
+    };
+    match section {
+        "server" => {
+            let uptime = s.started.elapsed().as_secs();
+            kv("redis_version", &REDIS_COMPAT_VERSION);
+            kv("vexlake_version", &env!("CARGO_PKG_VERSION"));
+            kv("redis_mode", &"standalone");
+            kv(
+                "os",
+                &format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+            );
+            kv("arch_bits", &(usize::BITS));
+            kv("multiplexing_api", &"tokio");
+            kv("process_id", &std::process::id());
+            kv("run_id", &s.run_id);
+            kv("tcp_port", &s.config.port);
+            kv("server_time_usec", &(s.engine.now_ms() * 1000));
+            kv("uptime_in_seconds", &uptime);
+            kv("uptime_in_days", &(uptime / 86400));
+            kv("executable", &s.executable);
+            kv(
+                "config_file",
+                &s.config
+                    .config_file
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            );
+        }
+        "clients" => {
+            kv("connected_clients", &s.clients.connected());
+            kv("maxclients", &s.config.maxclients);
+            kv("blocked_clients", &0);
+        }
+        "memory" => {
+            let rss = rss_bytes();
+            kv("used_memory", &rss);
+            kv("used_memory_human", &human(rss));
+            kv("used_memory_rss", &rss);
+            kv("used_memory_rss_human", &human(rss));
+            kv("maxmemory", &0);
+            kv("maxmemory_policy", &"noeviction");
+            kv("mem_allocator", &"system");
+        }
+        "persistence" => {
+            kv("loading", &0);
+            kv("async_loading", &0);
+            kv("rdb_bgsave_in_progress", &0);
+            kv("aof_enabled", &0);
+            kv("vexlake_storage", &"memory");
+        }
+        "stats" => {
+            let ks = s.engine.stats();
+            kv(
+                "total_connections_received",
+                &Stats::get(&s.stats.connections_received),
+            );
+            kv(
+                "total_commands_processed",
+                &Stats::get(&s.stats.commands_processed),
+            );
+            kv(
+                "total_net_input_bytes",
+                &Stats::get(&s.stats.net_input_bytes),
+            );
+            kv(
+                "total_net_output_bytes",
+                &Stats::get(&s.stats.net_output_bytes),
+            );
+            kv(
+                "rejected_connections",
+                &Stats::get(&s.stats.rejected_connections),
+            );
+            kv("expired_keys", &ks.expired);
+            kv("evicted_keys", &0);
+            kv("keyspace_hits", &ks.hits);
+            kv("keyspace_misses", &ks.misses);
+            kv("total_error_replies", &Stats::get(&s.stats.error_replies));
+        }
+        "replication" => {
+            kv("role", &"master");
+            kv("connected_slaves", &0);
+        }
+        "cpu" => {
+            let (user, sys) = cpu_seconds();
+            kv("used_cpu_sys", &format!("{sys:.6}"));
+            kv("used_cpu_user", &format!("{user:.6}"));
+        }
+        "cluster" => kv("cluster_enabled", &0),
+        "keyspace" => {
+            for i in 0..s.engine.databases() {
+                let db = s.engine.db(i);
+                let keys = db.len();
+                if keys > 0 {
+                    kv(
+                        &format!("db{i}"),
+                        &format!(
+                            "keys={keys},expires={},avg_ttl=0,subexpiry=0",
+                            db.volatile_len()
+                        ),
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Resident set size of this process, from /proc (0 where unavailable).
+pub fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+        })
+        .map_or(0, |pages| pages * 4096)
+}
+
+fn cpu_seconds() -> (f64, f64) {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return (0.0, 0.0);
+    };
+    // Fields after the parenthesised command name; utime and stime are 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 100.0;
+    (tick(11), tick(12))
+}
+
+fn human(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b >= 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2}G", b / (1024.0 * 1024.0 * 1024.0))
+    } else if b >= 1024.0 * 1024.0 {
+        format!("{:.2}M", b / (1024.0 * 1024.0))
+    } else {
+        format!("{:.2}K", b / 1024.0)
+    }
+}

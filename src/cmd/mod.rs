@@ -1,0 +1,218 @@
+//! Commands: lookup, the checks every command goes through (arity, auth,
+//! subcommands), and one module per command family.
+//!
+//! Each handler parses its arguments completely (rejecting unknown or
+//! trailing ones with Redis's error text) before it touches the engine, then
+//! writes its reply into the connection's [`ReplyBuf`]. Errors are returned
+//! as [`CmdError`] and written in one place ([`execute`]).
+//!
+//! # Layout
+//! - [`table`][table]: the command table: names, arity, flags, key positions, ACL
+//!   categories and argument syntax (the source of COMMAND and COMMAND DOCS).
+//! - [`docs`][docs]: turns a syntax line into COMMAND DOCS argument trees.
+//! - [`connection`][connection]: PING ECHO HELLO AUTH SELECT QUIT RESET.
+//! - [`client`][client]: CLIENT subcommands.
+//! - [`server`][server]: DBSIZE FLUSHDB FLUSHALL TIME CONFIG SHUTDOWN.
+//! - [`info`][info]: INFO.
+//! - [`command`][command]: COMMAND and its subcommands.
+//! - [`keys`][keys]: generic key commands (DEL EXPIRE TTL SCAN RENAME ...).
+//! - [`strings`][strings]: string commands (GET SET INCR APPEND ...).
+
+pub mod client;
+pub mod command;
+pub mod connection;
+pub mod docs;
+pub mod info;
+pub mod keys;
+pub mod server;
+pub mod strings;
+pub mod table;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use vexlake_engine::Db;
+use vexlake_protocol::ReplyBuf;
+use vexlake_protocol::args::{parse_i64, parse_u64};
+
+use crate::client::ClientHandle;
+use crate::error::CmdError;
+use crate::server::ServerState;
+use table::CommandSpec;
+
+/// Result of a command handler.
+pub type CmdResult = Result<(), CmdError>;
+
+/// A command handler: `args[0]` is the command name (for subcommands,
+/// `args[1]` is the subcommand).
+pub type Handler = fn(&mut Ctx<'_>, &[Bytes]) -> CmdResult;
+
+/// Per-connection state that commands read and change.
+#[derive(Debug)]
+pub struct Conn {
+    /// The registry entry of this connection.
+    pub handle: Arc<ClientHandle>,
+    /// Selected database.
+    pub db: usize,
+    /// Whether AUTH has succeeded (or no password is set).
+    pub authenticated: bool,
+    /// Set by QUIT: close after the reply is sent.
+    pub close: bool,
+    /// Full name of the last command run.
+    pub last_cmd: &'static str,
+    /// Commands run since the last publish to the stats.
+    pub commands: u64,
+    /// Error replies since the last publish to the stats.
+    pub errors: u64,
+}
+
+impl Conn {
+    /// State of a new connection.
+    pub fn new(handle: Arc<ClientHandle>, authenticated: bool) -> Self {
+        Conn {
+            handle,
+            db: 0,
+            authenticated,
+            close: false,
+            last_cmd: "",
+            commands: 0,
+            errors: 0,
+        }
+    }
+}
+
+/// What a handler works with.
+pub struct Ctx<'a> {
+    /// Shared server state.
+    pub state: &'a ServerState,
+    /// This connection.
+    pub conn: &'a mut Conn,
+    /// Reply buffer of this connection.
+    pub out: &'a mut ReplyBuf,
+}
+
+impl Ctx<'_> {
+    /// The selected database.
+    pub fn db(&self) -> &Db {
+        self.state.engine.db(self.conn.db)
+    }
+
+    /// Current time in Unix ms by the engine's clock.
+    pub fn now(&self) -> u64 {
+        self.state.engine.now_ms()
+    }
+}
+
+/// Runs one command and writes its reply (or error) into `out`.
+pub fn execute(state: &ServerState, conn: &mut Conn, out: &mut ReplyBuf, args: &[Bytes]) {
+    conn.commands += 1;
+    let result = dispatch(state, conn, out, args);
+    if let Err(e) = result {
+        conn.errors += 1;
+        out.error(&e.line());
+    }
+}
+
+fn dispatch(state: &ServerState, conn: &mut Conn, out: &mut ReplyBuf, args: &[Bytes]) -> CmdResult {
+    let Some(spec) = table::lookup(&args[0]) else {
+        return Err(CmdError::err(unknown_command_text(args)));
+    };
+    check_arity(spec, args.len())?;
+    if !conn.authenticated && !spec.flags.contains(&"no_auth") {
+        return Err(CmdError::Line("NOAUTH Authentication required.".into()));
+    }
+    let spec = if !spec.subcommands.is_empty() && args.len() > 1 {
+        let sub = &args[1];
+        if sub.eq_ignore_ascii_case(b"help") {
+            conn.last_cmd = spec.name;
+            write_help(out, spec);
+            return Ok(());
+        }
+        let Some(sub_spec) = spec
+            .subcommands
+            .iter()
+            .find(|s| s.sub_name().as_bytes().eq_ignore_ascii_case(sub))
+        else {
+            return Err(CmdError::err(format!(
+                "unknown subcommand '{}'. Try {} HELP.",
+                truncate(&String::from_utf8_lossy(sub), 128),
+                spec.name.to_ascii_uppercase()
+            )));
+        };
+        check_arity(sub_spec, args.len())?;
+        sub_spec
+    } else {
+        spec
+    };
+    conn.last_cmd = spec.name;
+    let mut ctx = Ctx { state, conn, out };
+    (spec.handler)(&mut ctx, args)
+}
+
+fn check_arity(spec: &CommandSpec, argc: usize) -> CmdResult {
+    let arity = spec.arity;
+    let ok = if arity >= 0 {
+        argc == arity as usize
+    } else {
+        argc >= (-arity) as usize
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(CmdError::WrongArity(spec.name))
+    }
+}
+
+/// Redis's text for an unknown command, quoting up to 128 characters of args.
+fn unknown_command_text(args: &[Bytes]) -> String {
+    let mut quoted = String::new();
+    for a in &args[1..] {
+        if quoted.len() >= 128 {
+            break;
+        }
+        let room = 128 - quoted.len();
+        quoted.push('\'');
+        quoted.push_str(&truncate(&String::from_utf8_lossy(a), room));
+        quoted.push_str("' ");
+    }
+    format!(
+        "unknown command '{}', with args beginning with: {}",
+        truncate(&String::from_utf8_lossy(&args[0]), 128),
+        quoted
+    )
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+fn write_help(out: &mut ReplyBuf, spec: &CommandSpec) {
+    let upper = spec.name.to_ascii_uppercase();
+    let mut lines = vec![format!(
+        "{upper} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    )];
+    for sub in spec.subcommands {
+        lines.push(format!(
+            "{} {}",
+            sub.sub_name().to_ascii_uppercase(),
+            sub.syntax
+        ));
+        lines.push(format!("    {}", sub.summary));
+    }
+    lines.push("HELP".into());
+    lines.push("    Print this help.".into());
+    out.array(lines.len());
+    for l in lines {
+        out.simple(&l);
+    }
+}
+
+/// Parses an integer argument (`ERR value is not an integer or out of range`).
+pub fn int_arg(arg: &[u8]) -> Result<i64, CmdError> {
+    parse_i64(arg).ok_or(CmdError::NotInteger)
+}
+
+/// Parses a non-negative integer argument.
+pub fn uint_arg(arg: &[u8]) -> Result<u64, CmdError> {
+    parse_u64(arg).ok_or(CmdError::NotInteger)
+}

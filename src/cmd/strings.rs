@@ -1,0 +1,278 @@
+//! String commands: GET SET GETEX GETDEL SETEX PSETEX SETNX MGET MSET MSETNX
+//! INCR INCRBY DECR DECRBY INCRBYFLOAT APPEND STRLEN GETRANGE SETRANGE.
+
+use bytes::Bytes;
+use vexlake_engine::keyspace::{SetCond, SetOptions, SetTtl, TtlChange};
+use vexlake_protocol::args::{is_keyword, parse_f64};
+
+use super::keys::deadline;
+use super::{CmdResult, Ctx, int_arg};
+use crate::error::CmdError;
+
+/// GET key.
+pub fn get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    match ctx.db().get(&args[1], ctx.now())? {
+        Some(v) => ctx.out.bulk(&v),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+/// An expiry option (`EX`, `PX`, `EXAT`, `PXAT`) at `args[i]`, if it is one:
+/// returns (millis, absolute).
+fn expiry_keyword(arg: &[u8]) -> Option<(bool, bool)> {
+    match () {
+        _ if is_keyword(arg, "ex") => Some((false, false)),
+        _ if is_keyword(arg, "px") => Some((true, false)),
+        _ if is_keyword(arg, "exat") => Some((false, true)),
+        _ if is_keyword(arg, "pxat") => Some((true, true)),
+        _ => None,
+    }
+}
+
+/// Parses an expiry value: must be positive (Redis refuses 0 and negatives).
+fn expiry_value(
+    arg: &[u8],
+    millis: bool,
+    absolute: bool,
+    now: u64,
+    cmd: &str,
+) -> Result<u64, CmdError> {
+    let v = int_arg(arg)?;
+    if v <= 0 {
+        return Err(CmdError::err(format!(
+            "invalid expire time in '{cmd}' command"
+        )));
+    }
+    deadline(v, millis, absolute, now, cmd)
+}
+
+/// Parsed SET arguments.
+struct SetArgs {
+    opts: SetOptions,
+}
+
+fn parse_set(args: &[Bytes], now: u64) -> Result<SetArgs, CmdError> {
+    let mut opts = SetOptions::default();
+    let mut ttl_given = false;
+    let mut i = 3;
+    while i < args.len() {
+        let a = &args[i];
+        if is_keyword(a, "nx") && opts.cond != SetCond::IfExists {
+            opts.cond = SetCond::IfMissing;
+        } else if is_keyword(a, "xx") && opts.cond != SetCond::IfMissing {
+            opts.cond = SetCond::IfExists;
+        } else if is_keyword(a, "get") {
+            opts.get = true;
+        } else if is_keyword(a, "keepttl") && !ttl_given {
+            opts.ttl = SetTtl::Keep;
+            ttl_given = true;
+        } else if let Some((millis, absolute)) =
+            expiry_keyword(a).filter(|_| !ttl_given && i + 1 < args.len())
+        {
+            i += 1;
+            opts.ttl = SetTtl::At(expiry_value(&args[i], millis, absolute, now, "set")?);
+            ttl_given = true;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    Ok(SetArgs { opts })
+}
+
+/// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ts|KEEPTTL].
+pub fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let now = ctx.now();
+    let parsed = parse_set(args, now)?;
+    let outcome = ctx.db().set(&args[1], &args[2], parsed.opts, now)?;
+    if parsed.opts.get {
+        match outcome.old {
+            Some(v) => ctx.out.bulk(&v),
+            None => ctx.out.null(),
+        }
+    } else if outcome.written {
+        ctx.out.ok();
+    } else {
+        ctx.out.null();
+    }
+    Ok(())
+}
+
+/// GETEX key [EX s|PX ms|EXAT ts|PXAT ts|PERSIST].
+pub fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let now = ctx.now();
+    let change = match &args[2..] {
+        [] => None,
+        [p] if is_keyword(p, "persist") => Some(TtlChange::Persist),
+        [k, v] => match expiry_keyword(k) {
+            Some((millis, absolute)) => Some(TtlChange::At(expiry_value(
+                v, millis, absolute, now, "getex",
+            )?)),
+            None => return Err(CmdError::Syntax),
+        },
+        _ => return Err(CmdError::Syntax),
+    };
+    match ctx.db().getex(&args[1], change, now)? {
+        Some(v) => ctx.out.bulk(&v),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+/// GETDEL key.
+pub fn getdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    match ctx.db().getdel(&args[1], ctx.now())? {
+        Some(v) => ctx.out.bulk(&v),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+fn set_with_ttl(ctx: &mut Ctx<'_>, args: &[Bytes], millis: bool, cmd: &str) -> CmdResult {
+    let now = ctx.now();
+    let at = expiry_value(&args[2], millis, false, now, cmd)?;
+    let opts = SetOptions {
+        ttl: SetTtl::At(at),
+        ..SetOptions::default()
+    };
+    ctx.db().set(&args[1], &args[3], opts, now)?;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// SETEX key seconds value.
+pub fn setex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    set_with_ttl(ctx, args, false, "setex")
+}
+
+/// PSETEX key milliseconds value.
+pub fn psetex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    set_with_ttl(ctx, args, true, "psetex")
+}
+
+/// SETNX key value.
+pub fn setnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let opts = SetOptions {
+        cond: SetCond::IfMissing,
+        ..SetOptions::default()
+    };
+    let outcome = ctx.db().set(&args[1], &args[2], opts, ctx.now())?;
+    ctx.out.int(i64::from(outcome.written));
+    Ok(())
+}
+
+/// MGET key [key ...].
+pub fn mget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let values = ctx.db().mget(&args[1..], ctx.now());
+    ctx.out.array(values.len());
+    for v in values {
+        match v {
+            Some(v) => ctx.out.bulk(&v),
+            None => ctx.out.null(),
+        }
+    }
+    Ok(())
+}
+
+fn pairs(args: &[Bytes], cmd: &'static str) -> Result<Vec<(Bytes, Bytes)>, CmdError> {
+    if !(args.len() - 1).is_multiple_of(2) {
+        return Err(CmdError::WrongArity(cmd));
+    }
+    Ok(args[1..]
+        .chunks_exact(2)
+        .map(|p| (p[0].clone(), p[1].clone()))
+        .collect())
+}
+
+/// MSET key value [key value ...].
+pub fn mset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let pairs = pairs(args, "mset")?;
+    ctx.db().mset(&pairs, false, ctx.now());
+    ctx.out.ok();
+    Ok(())
+}
+
+/// MSETNX key value [key value ...].
+pub fn msetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let pairs = pairs(args, "msetnx")?;
+    let written = ctx.db().mset(&pairs, true, ctx.now());
+    ctx.out.int(i64::from(written));
+    Ok(())
+}
+
+fn incr_generic(ctx: &mut Ctx<'_>, key: &[u8], delta: i64) -> CmdResult {
+    let v = ctx.db().incr_by(key, delta, ctx.now())?;
+    ctx.out.int(v);
+    Ok(())
+}
+
+/// INCR key.
+pub fn incr(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    incr_generic(ctx, &args[1], 1)
+}
+
+/// DECR key.
+pub fn decr(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    incr_generic(ctx, &args[1], -1)
+}
+
+/// INCRBY key increment.
+pub fn incrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let delta = int_arg(&args[2])?;
+    incr_generic(ctx, &args[1], delta)
+}
+
+/// DECRBY key decrement.
+pub fn decrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let delta = int_arg(&args[2])?;
+    let delta = delta
+        .checked_neg()
+        .ok_or(CmdError::err("decrement would overflow"))?;
+    incr_generic(ctx, &args[1], delta)
+}
+
+/// INCRBYFLOAT key increment.
+pub fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let delta = parse_f64(&args[2]).ok_or(CmdError::NotFloat)?;
+    let v = ctx.db().incr_by_float(&args[1], delta, ctx.now())?;
+    ctx.out.bulk(&v);
+    Ok(())
+}
+
+/// APPEND key value.
+pub fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let max = ctx.state.engine.config().max_string_len;
+    let len = ctx.db().append(&args[1], &args[2], max, ctx.now())?;
+    ctx.out.int(len as i64);
+    Ok(())
+}
+
+/// STRLEN key.
+pub fn strlen(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let len = ctx.db().strlen(&args[1], ctx.now())?;
+    ctx.out.int(len as i64);
+    Ok(())
+}
+
+/// GETRANGE key start end.
+pub fn getrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let (start, end) = (int_arg(&args[2])?, int_arg(&args[3])?);
+    let v = ctx.db().getrange(&args[1], start, end, ctx.now())?;
+    ctx.out.bulk(&v);
+    Ok(())
+}
+
+/// SETRANGE key offset value.
+pub fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let offset = int_arg(&args[2])?;
+    if offset < 0 {
+        return Err(CmdError::err("offset is out of range"));
+    }
+    let max = ctx.state.engine.config().max_string_len;
+    let len = ctx
+        .db()
+        .setrange(&args[1], offset as usize, &args[3], max, ctx.now())?;
+    ctx.out.int(len as i64);
+    Ok(())
+}

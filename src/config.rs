@@ -1,0 +1,447 @@
+//! Server configuration, Redis style: `vexlake [config-file] [--name value ...]`.
+//!
+//! The config file has redis.conf lines (`port 6380`, `requirepass "a b"`,
+//! `# comments`); command-line options use the same names and override the
+//! file. One table of names ([`NAMES`]) serves the file, the command line and
+//! `CONFIG GET`, so they can never disagree. Only `main.rs` reads the process
+//! arguments; everything else receives a [`Config`].
+
+use std::path::PathBuf;
+
+use vexlake_engine::glob::glob_match;
+use vexlake_protocol::inline::split_args;
+
+/// When the write-ahead log is fsynced (Redis's `appendfsync`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AppendFsync {
+    /// Before every acknowledgement.
+    #[default]
+    Always,
+    /// Once a second.
+    Everysec,
+    /// Left to the operating system.
+    No,
+}
+
+/// All settings of a server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// TCP port (`port`).
+    pub port: u16,
+    /// Addresses to listen on (`bind`, several allowed).
+    pub bind: Vec<String>,
+    /// Data directory (`dir`).
+    pub dir: PathBuf,
+    /// Password of the default user (`requirepass`); `None` = no AUTH needed.
+    pub requirepass: Option<String>,
+    /// WAL fsync policy (`appendfsync`).
+    pub appendfsync: AppendFsync,
+    /// Most simultaneous clients (`maxclients`).
+    pub maxclients: usize,
+    /// Number of databases (`databases`).
+    pub databases: usize,
+    /// Largest bulk argument (`proto-max-bulk-len`).
+    pub proto_max_bulk_len: u64,
+    /// Largest unparsed input a client may have buffered (`client-query-buffer-limit`).
+    pub client_query_buffer_limit: u64,
+    /// Log verbosity (`loglevel`: debug, verbose, notice, warning).
+    pub loglevel: String,
+    /// Default vector set of the bare `VSEARCH "[...]" k` form (`default-vset`).
+    pub default_vset: String,
+    /// Object storage root (`storage`); `None` = `<dir>/store`.
+    pub storage: Option<String>,
+    /// S3 endpoint (`s3-endpoint`).
+    pub s3_endpoint: Option<String>,
+    /// S3 region (`s3-region`).
+    pub s3_region: Option<String>,
+    /// Prometheus listener (`metrics-addr`).
+    pub metrics_addr: Option<String>,
+    /// TLS port (`tls-port`), 0 = off.
+    pub tls_port: u16,
+    /// TLS certificate (`tls-cert-file`).
+    pub tls_cert_file: Option<String>,
+    /// TLS key (`tls-key-file`).
+    pub tls_key_file: Option<String>,
+    /// The config file this came from, if any.
+    pub config_file: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            port: 6379,
+            bind: vec!["127.0.0.1".to_string()],
+            dir: PathBuf::from("./vexlake-data"),
+            requirepass: None,
+            appendfsync: AppendFsync::Always,
+            maxclients: 10_000,
+            databases: 16,
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            client_query_buffer_limit: 1024 * 1024 * 1024,
+            loglevel: "notice".to_string(),
+            default_vset: "default".to_string(),
+            storage: None,
+            s3_endpoint: None,
+            s3_region: None,
+            metrics_addr: None,
+            tls_port: 0,
+            tls_cert_file: None,
+            tls_key_file: None,
+            config_file: None,
+        }
+    }
+}
+
+/// Every option name, in the order CONFIG GET lists them.
+pub const NAMES: &[&str] = &[
+    "port",
+    "bind",
+    "dir",
+    "requirepass",
+    "appendfsync",
+    "maxclients",
+    "databases",
+    "proto-max-bulk-len",
+    "client-query-buffer-limit",
+    "loglevel",
+    "default-vset",
+    "storage",
+    "s3-endpoint",
+    "s3-region",
+    "metrics-addr",
+    "tls-port",
+    "tls-cert-file",
+    "tls-key-file",
+];
+
+/// What the command line asked for.
+#[derive(Debug)]
+pub enum Invocation {
+    /// Run a server.
+    Run(Box<Config>),
+    /// Print help and exit.
+    Help,
+    /// Print the version and exit.
+    Version,
+}
+
+/// Usage text for `--help`.
+pub const USAGE: &str = "Usage: vexlake [/path/to/vexlake.conf] [--option value ...]
+       vexlake --help | --version
+
+Options use redis.conf names, e.g.:
+  --port 6379 --bind 127.0.0.1 --dir ./vexlake-data --requirepass PW
+  --maxclients 10000 --appendfsync always|everysec|no --proto-max-bulk-len 512mb
+A config file holds the same names, one per line: `port 6380`.";
+
+impl Config {
+    /// Parses process arguments (without the program name).
+    pub fn from_args(args: &[String]) -> Result<Invocation, String> {
+        let mut rest = args;
+        if let Some(first) = rest.first() {
+            match first.as_str() {
+                "-h" | "--help" => return Ok(Invocation::Help),
+                "-v" | "--version" => return Ok(Invocation::Version),
+                _ => {}
+            }
+        }
+        let mut config = Config::default();
+        if let Some(first) = rest.first().filter(|a| !a.starts_with("--")) {
+            let path = PathBuf::from(first);
+            let text = std::fs::read(&path)
+                .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+            config
+                .apply_file(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            config.config_file = Some(path);
+            rest = &rest[1..];
+        }
+        let mut i = 0;
+        while i < rest.len() {
+            let Some(name) = rest[i].strip_prefix("--") else {
+                return Err(format!(
+                    "unexpected argument '{}' (options look like --port 6379)",
+                    rest[i]
+                ));
+            };
+            if name == "help" || name == "version" {
+                return Err(format!("--{name} must be the only argument"));
+            }
+            let mut values = Vec::new();
+            i += 1;
+            while i < rest.len() && !rest[i].starts_with("--") {
+                values.push(rest[i].clone());
+                i += 1;
+            }
+            config.set(name, &values)?;
+        }
+        config.validate()?;
+        Ok(Invocation::Run(Box::new(config)))
+    }
+
+    /// Applies redis.conf-style lines.
+    pub fn apply_file(&mut self, text: &[u8]) -> Result<(), String> {
+        for (n, line) in text.split(|&c| c == b'\n').enumerate() {
+            let trimmed = line.trim_ascii();
+            if trimmed.is_empty() || trimmed.starts_with(b"#") {
+                continue;
+            }
+            let words =
+                split_args(trimmed).ok_or_else(|| format!("line {}: unbalanced quotes", n + 1))?;
+            let words: Vec<String> = words
+                .into_iter()
+                .map(|w| String::from_utf8_lossy(&w).into_owned())
+                .collect();
+            let (name, values) = words.split_first().expect("non-empty line");
+            self.set(&name.to_ascii_lowercase(), values)
+                .map_err(|e| format!("line {}: {e}", n + 1))?;
+        }
+        Ok(())
+    }
+
+    /// Sets option `name` from its values.
+    pub fn set(&mut self, name: &str, values: &[String]) -> Result<(), String> {
+        let one = || -> Result<&str, String> {
+            match values {
+                [v] => Ok(v.as_str()),
+                _ => Err(format!("'{name}' takes exactly one value")),
+            }
+        };
+        let opt = |v: &str| (!v.is_empty()).then(|| v.to_string());
+        match name {
+            "port" => self.port = parse_num(name, one()?)?,
+            "bind" => {
+                if values.is_empty() {
+                    return Err("'bind' needs at least one address".into());
+                }
+                self.bind = values.to_vec();
+            }
+            "dir" => self.dir = PathBuf::from(one()?),
+            "requirepass" => self.requirepass = opt(one()?),
+            "appendfsync" => {
+                self.appendfsync = match one()?.to_ascii_lowercase().as_str() {
+                    "always" => AppendFsync::Always,
+                    "everysec" => AppendFsync::Everysec,
+                    "no" => AppendFsync::No,
+                    other => {
+                        return Err(format!(
+                            "'appendfsync' must be always, everysec or no, not '{other}'"
+                        ));
+                    }
+                }
+            }
+            "maxclients" => self.maxclients = parse_num(name, one()?)?,
+            "databases" => self.databases = parse_num(name, one()?)?,
+            "proto-max-bulk-len" => self.proto_max_bulk_len = parse_memory(name, one()?)?,
+            "client-query-buffer-limit" => {
+                self.client_query_buffer_limit = parse_memory(name, one()?)?
+            }
+            "loglevel" => {
+                let v = one()?.to_ascii_lowercase();
+                if !["debug", "verbose", "notice", "warning", "nothing"].contains(&v.as_str()) {
+                    return Err(format!(
+                        "'loglevel' must be debug, verbose, notice, warning or nothing, not '{v}'"
+                    ));
+                }
+                self.loglevel = v;
+            }
+            "default-vset" => self.default_vset = one()?.to_string(),
+            "storage" => self.storage = opt(one()?),
+            "s3-endpoint" => self.s3_endpoint = opt(one()?),
+            "s3-region" => self.s3_region = opt(one()?),
+            "metrics-addr" => self.metrics_addr = opt(one()?),
+            "tls-port" => self.tls_port = parse_num(name, one()?)?,
+            "tls-cert-file" => self.tls_cert_file = opt(one()?),
+            "tls-key-file" => self.tls_key_file = opt(one()?),
+            other => return Err(format!("unknown option '{other}'")),
+        }
+        Ok(())
+    }
+
+    /// Refuses combinations that cannot run.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.port == 0 {
+            return Err("'port 0' is refused: the plain TCP port is the only listener (TLS is not implemented yet), so it must be 1-65535".into());
+        }
+        if self.tls_port != 0 || self.tls_cert_file.is_some() || self.tls_key_file.is_some() {
+            return Err("TLS options are not supported yet by this version of VexLake".into());
+        }
+        for (set, name) in [
+            (self.storage.is_some(), "storage"),
+            (self.s3_endpoint.is_some(), "s3-endpoint"),
+            (self.s3_region.is_some(), "s3-region"),
+            (self.metrics_addr.is_some(), "metrics-addr"),
+        ] {
+            if set {
+                return Err(format!(
+                    "'{name}' is not supported yet by this version of VexLake (data is kept in memory)"
+                ));
+            }
+        }
+        if self.databases == 0 || self.databases > 1024 {
+            return Err("'databases' must be between 1 and 1024".into());
+        }
+        if self.maxclients == 0 {
+            return Err("'maxclients' must be at least 1".into());
+        }
+        if self.proto_max_bulk_len < 1024 * 1024 {
+            return Err("'proto-max-bulk-len' must be at least 1mb".into());
+        }
+        Ok(())
+    }
+
+    /// The value CONFIG GET reports for `name`.
+    pub fn get(&self, name: &str) -> Option<String> {
+        let s = |v: &Option<String>| v.clone().unwrap_or_default();
+        Some(match name {
+            "port" => self.port.to_string(),
+            "bind" => self.bind.join(" "),
+            "dir" => self.dir.display().to_string(),
+            "requirepass" => s(&self.requirepass),
+            "appendfsync" => match self.appendfsync {
+                AppendFsync::Always => "always",
+                AppendFsync::Everysec => "everysec",
+                AppendFsync::No => "no",
+            }
+            .to_string(),
+            "maxclients" => self.maxclients.to_string(),
+            "databases" => self.databases.to_string(),
+            "proto-max-bulk-len" => self.proto_max_bulk_len.to_string(),
+            "client-query-buffer-limit" => self.client_query_buffer_limit.to_string(),
+            "loglevel" => self.loglevel.clone(),
+            "default-vset" => self.default_vset.clone(),
+            "storage" => self
+                .storage
+                .clone()
+                .unwrap_or_else(|| format!("file://{}", self.dir.join("store").display())),
+            "s3-endpoint" => s(&self.s3_endpoint),
+            "s3-region" => s(&self.s3_region),
+            "metrics-addr" => s(&self.metrics_addr),
+            "tls-port" => self.tls_port.to_string(),
+            "tls-cert-file" => s(&self.tls_cert_file),
+            "tls-key-file" => s(&self.tls_key_file),
+            _ => return None,
+        })
+    }
+
+    /// (name, value) pairs for every option matching the glob `pattern`
+    /// (matched case-insensitively, as Redis does).
+    pub fn matching(&self, pattern: &[u8]) -> Vec<(&'static str, String)> {
+        let pattern = pattern.to_ascii_lowercase();
+        NAMES
+            .iter()
+            .filter(|n| glob_match(&pattern, n.as_bytes()))
+            .filter_map(|n| self.get(n).map(|v| (*n, v)))
+            .collect()
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, String> {
+    v.parse()
+        .map_err(|_| format!("'{name}' needs a number, got '{v}'"))
+}
+
+/// Parses a size with Redis's units: `1k` = 1000, `1kb` = 1024, `m`, `mb`, `g`, `gb`.
+pub fn parse_memory(name: &str, v: &str) -> Result<u64, String> {
+    let lower = v.to_ascii_lowercase();
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
+    let (digits, unit) = lower.split_at(split);
+    let mul: u64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return Err(format!("'{name}' has an unknown unit in '{v}'")),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mul))
+        .ok_or_else(|| format!("'{name}' needs a size like 512mb, got '{v}'"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<Config, String> {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        match Config::from_args(&args)? {
+            Invocation::Run(c) => Ok(*c),
+            other => Err(format!("{other:?}")),
+        }
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let c = run(&[]).unwrap();
+        assert_eq!(c.port, 6379);
+        assert_eq!(c.bind, vec!["127.0.0.1"]);
+        let c = run(&[
+            "--port",
+            "7000",
+            "--requirepass",
+            "pw",
+            "--proto-max-bulk-len",
+            "2mb",
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.port, c.requirepass.as_deref(), c.proto_max_bulk_len),
+            (7000, Some("pw"), 2 * 1024 * 1024)
+        );
+    }
+
+    #[test]
+    fn refusals() {
+        assert!(run(&["--port", "0"]).unwrap_err().contains("port 0"));
+        assert!(
+            run(&["--nope", "1"])
+                .unwrap_err()
+                .contains("unknown option 'nope'")
+        );
+        assert!(run(&["--port"]).unwrap_err().contains("exactly one value"));
+        assert!(run(&["--appendfsync", "sometimes"]).is_err());
+        assert!(
+            run(&["--storage", "s3://b/p"])
+                .unwrap_err()
+                .contains("not supported yet")
+        );
+    }
+
+    #[test]
+    fn config_file_then_command_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.conf");
+        std::fs::write(
+            &path,
+            "# comment\nport 6400\nrequirepass \"a b\"\n\nmaxclients 5\n",
+        )
+        .unwrap();
+        let c = run(&[path.to_str().unwrap(), "--maxclients", "7"]).unwrap();
+        assert_eq!(
+            (c.port, c.requirepass.as_deref(), c.maxclients),
+            (6400, Some("a b"), 7)
+        );
+        assert_eq!(c.config_file.as_deref(), Some(path.as_path()));
+        std::fs::write(&path, "port\n").unwrap();
+        assert!(
+            run(&[path.to_str().unwrap()])
+                .unwrap_err()
+                .contains("line 1")
+        );
+    }
+
+    #[test]
+    fn config_get_patterns() {
+        let c = Config::default();
+        let got: Vec<&str> = c.matching(b"*max*").iter().map(|(n, _)| *n).collect();
+        assert_eq!(got, vec!["maxclients", "proto-max-bulk-len"]);
+        assert_eq!(c.matching(b"PORT"), vec![("port", "6379".to_string())]);
+    }
+}

@@ -1,0 +1,134 @@
+//! One client connection: read bytes, parse every complete command in the
+//! buffer, execute them in order, send all their replies in one write
+//! (pipelining costs one syscall per batch), repeat.
+//!
+//! A malformed request gets `-ERR Protocol error: ...` after the replies to
+//! the commands before it, and the connection is closed. On shutdown, the
+//! commands already received are answered before closing.
+
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use vexlake_protocol::{Limits, Parsed, Protocol, ReplyBuf, RequestParser};
+
+use crate::client::ClientHandle;
+use crate::cmd::{self, Conn};
+use crate::server::ServerState;
+use crate::stats::Stats;
+
+/// Replies are written out when this many bytes are waiting, even in the
+/// middle of a batch, so a huge pipeline does not buffer without bound.
+const FLUSH_AT: usize = 64 * 1024;
+/// Read buffer growth step.
+const READ_CHUNK: usize = 16 * 1024;
+/// Most extra capacity reserved at once for a large announced argument.
+const MAX_RESERVE: usize = 4 * 1024 * 1024;
+
+/// Serves one connection until it closes, errs, or the server shuts down.
+pub async fn handle(mut socket: TcpStream, state: Arc<ServerState>, handle: Arc<ClientHandle>) {
+    let authenticated = state.config.requirepass.is_none();
+    let mut conn = Conn::new(handle, authenticated);
+    let mut parser = RequestParser::new(Limits {
+        max_bulk_len: state.config.proto_max_bulk_len,
+    });
+    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut out = ReplyBuf::new(Protocol::Resp2);
+    let mut shutdown = state.shutdown_signal();
+    let query_limit = state.config.client_query_buffer_limit as usize;
+    let mut min_len = 1;
+
+    loop {
+        // Execute every complete command already received.
+        let mut close = false;
+        if rbuf.len() >= min_len {
+            loop {
+                match parser.parse(&mut rbuf, conn.authenticated) {
+                    Ok(Parsed::Command(args)) => {
+                        cmd::execute(&state, &mut conn, &mut out, &args);
+                        if conn.close {
+                            close = true;
+                            break;
+                        }
+                        if out.len() >= FLUSH_AT
+                            && write_out(&mut socket, &mut out, &state).await.is_err()
+                        {
+                            return;
+                        }
+                    }
+                    Ok(Parsed::Incomplete { min_len: need }) => {
+                        min_len = need;
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::debug!(client = conn.handle.id, error = %e, "protocol error; closing");
+                        conn.errors += 1;
+                        out.error(&format!("ERR {e}"));
+                        close = true;
+                        break;
+                    }
+                }
+            }
+        }
+        publish(&state, &mut conn, &rbuf);
+        if write_out(&mut socket, &mut out, &state).await.is_err() || close {
+            let _ = socket.shutdown().await;
+            return;
+        }
+        if rbuf.len() > query_limit {
+            tracing::warn!(
+                client = conn.handle.id,
+                "closing client that reached max query buffer length"
+            );
+            return;
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        // Room for the next read; large announced arguments get it up front.
+        let want = min_len
+            .saturating_sub(rbuf.len())
+            .clamp(READ_CHUNK, MAX_RESERVE);
+        if rbuf.capacity() - rbuf.len() < want / 2 {
+            rbuf.reserve(want);
+        }
+        let read = tokio::select! {
+            r = socket.read_buf(&mut rbuf) => r,
+            _ = shutdown.wait_for(|v| *v) => return,
+        };
+        match read {
+            Ok(0) | Err(_) => return,
+            Ok(n) => Stats::add(&state.stats.net_input_bytes, n as u64),
+        }
+    }
+}
+
+async fn write_out(
+    socket: &mut TcpStream,
+    out: &mut ReplyBuf,
+    state: &ServerState,
+) -> std::io::Result<()> {
+    if out.is_empty() {
+        return Ok(());
+    }
+    socket.write_all(out.bytes()).await?;
+    Stats::add(&state.stats.net_output_bytes, out.len() as u64);
+    out.clear();
+    Ok(())
+}
+
+/// Publishes per-batch counters and client state.
+fn publish(state: &ServerState, conn: &mut Conn, rbuf: &BytesMut) {
+    if conn.commands == 0 {
+        return;
+    }
+    Stats::add(&state.stats.commands_processed, conn.commands);
+    Stats::add(&state.stats.error_replies, conn.errors);
+    conn.commands = 0;
+    conn.errors = 0;
+    state.publish_client(conn);
+    let mut m = conn.handle.meta.lock();
+    m.qbuf = rbuf.len();
+    m.rbs = rbuf.capacity();
+}

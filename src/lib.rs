@@ -1,0 +1,32 @@
+//! VexLake: a Redis-protocol server for caching keys, vector sets and SQL
+//! over open storage formats.
+//!
+//! This crate is the server: it accepts connections, turns bytes into
+//! commands with `vexlake-protocol`, runs them against `vexlake-engine`, and
+//! writes the replies.
+//!
+//! # Layout
+//! - [`config`]: Redis-style configuration (config file + `--name value`).
+//! - [`server`]: shared state, listeners, accept loop, shutdown, expiry task.
+//! - [`connection`]: the per-connection read → parse → execute → write loop.
+//! - [`cmd`]: command table and one module per command family.
+//! - [`client`]: registry of connected clients (CLIENT LIST / INFO).
+//! - [`stats`]: counters for INFO.
+//! - [`error`]: command errors and their Redis texts (the one mapping place).
+//!
+//! # Request path
+//! ```text
+//! TCP ─► server::accept_loop ─► connection::handle
+//!        ─► vexlake_protocol::RequestParser (bytes → args)
+//!        ─► cmd::execute (lookup, arity, auth) ─► cmd::<family>::<command>
+//!        ─► vexlake_engine::Engine ─► Db ─► Shard
+//!        ─► vexlake_protocol::ReplyBuf (RESP2/RESP3) ─► TCP
+//! ```
+
+pub mod client;
+pub mod cmd;
+pub mod config;
+pub mod connection;
+pub mod error;
+pub mod server;
+pub mod stats;

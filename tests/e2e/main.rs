@@ -1,0 +1,12 @@
+//! End-to-end tests: each starts a real `vexlake` process on 127.0.0.1 and
+//! speaks RESP to it over TCP (raw bytes, and the real `redis-cli`).
+//! redis-py is exercised by `tests/python/`.
+
+mod cli;
+mod connection;
+mod keys;
+mod lifecycle;
+mod protocol;
+mod server_cmds;
+mod strings;
+mod support;

@@ -1,0 +1,327 @@
+//! Test support: a real `vexlake` process on a free 127.0.0.1 port with a
+//! temporary data directory (stopped on drop), and a raw RESP client whose
+//! replies are decoded by the independent `redis-protocol` crate.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use redis_protocol::resp2::decode::decode as decode2;
+use redis_protocol::resp2::types::OwnedFrame as F2;
+use redis_protocol::resp3::decode::complete::decode as decode3;
+use redis_protocol::resp3::types::OwnedFrame as F3;
+
+/// Path of the server binary built by cargo for these tests.
+pub const BIN: &str = env!("CARGO_BIN_EXE_vexlake");
+
+/// A running server.
+pub struct Server {
+    child: Child,
+    /// Its port.
+    pub port: u16,
+    /// Its data directory.
+    pub dir: tempfile::TempDir,
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Server {
+    /// Starts a server with default settings.
+    pub fn start() -> Server {
+        Server::with_args(&[])
+    }
+
+    /// Starts a server with extra `--name value` arguments.
+    pub fn with_args(args: &[&str]) -> Server {
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let port = free_port();
+            let mut child = Command::new(BIN)
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--dir"])
+                .arg(dir.path())
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn vexlake");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Server { child, port, dir };
+                }
+                if child.try_wait().unwrap().is_some() {
+                    break; // port taken by someone else meanwhile: try another
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("vexlake did not start");
+    }
+
+    /// A new RESP2 connection.
+    pub fn client(&self) -> Client {
+        Client::connect(self.port)
+    }
+
+    /// Sends a signal to the server process.
+    pub fn signal(&self, sig: &str) {
+        Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+    }
+
+    /// Waits for the process to exit; returns its exit code and stderr.
+    pub fn wait_exit(&mut self, timeout: Duration) -> (Option<i32>, String) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let mut err = String::new();
+                if let Some(mut e) = self.child.stderr.take() {
+                    let _ = e.read_to_string(&mut err);
+                }
+                return (status.code(), err);
+            }
+            assert!(Instant::now() < deadline, "server did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// True while the process runs.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A decoded reply, the same shape for RESP2 and RESP3.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    Simple(String),
+    Error(String),
+    Int(i64),
+    Bulk(Vec<u8>),
+    Nil,
+    Array(Vec<Reply>),
+    Map(Vec<(Reply, Reply)>),
+    Set(Vec<Reply>),
+    Double(f64),
+    Bool(bool),
+    Verbatim(String),
+}
+
+impl Reply {
+    /// Bulk or simple string contents as text.
+    pub fn text(&self) -> String {
+        match self {
+            Reply::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+            Reply::Simple(s) | Reply::Verbatim(s) | Reply::Error(s) => s.clone(),
+            other => panic!("not a string: {other:?}"),
+        }
+    }
+
+    /// Array elements.
+    pub fn items(&self) -> Vec<Reply> {
+        match self {
+            Reply::Array(v) | Reply::Set(v) => v.clone(),
+            other => panic!("not an array: {other:?}"),
+        }
+    }
+
+    /// Map lookup by string key (maps, and RESP2 flat key/value arrays).
+    pub fn get(&self, key: &str) -> Option<Reply> {
+        match self {
+            Reply::Map(pairs) => pairs
+                .iter()
+                .find(|(k, _)| k.text() == key)
+                .map(|(_, v)| v.clone()),
+            Reply::Array(v) => v
+                .chunks(2)
+                .find(|p| p[0].text() == key)
+                .map(|p| p[1].clone()),
+            other => panic!("not a map: {other:?}"),
+        }
+    }
+}
+
+/// Shorthand for a bulk reply.
+pub fn bulk(s: &str) -> Reply {
+    Reply::Bulk(s.as_bytes().to_vec())
+}
+
+/// Shorthand for an error reply.
+pub fn err(s: &str) -> Reply {
+    Reply::Error(s.to_string())
+}
+
+/// Shorthand for a simple string reply.
+pub fn simple(s: &str) -> Reply {
+    Reply::Simple(s.to_string())
+}
+
+fn from2(f: F2) -> Reply {
+    match f {
+        F2::SimpleString(s) => Reply::Simple(String::from_utf8_lossy(&s).into_owned()),
+        F2::Error(e) => Reply::Error(e.to_string()),
+        F2::Integer(i) => Reply::Int(i),
+        F2::BulkString(b) => Reply::Bulk(b),
+        F2::Array(v) => Reply::Array(v.into_iter().map(from2).collect()),
+        F2::Null => Reply::Nil,
+    }
+}
+
+fn from3(f: F3) -> Reply {
+    match f {
+        F3::SimpleString { data, .. } => Reply::Simple(String::from_utf8_lossy(&data).into_owned()),
+        F3::SimpleError { data, .. } => Reply::Error(data.to_string()),
+        F3::BlobError { data, .. } => Reply::Error(String::from_utf8_lossy(&data).into_owned()),
+        F3::Number { data, .. } => Reply::Int(data),
+        F3::BlobString { data, .. } => Reply::Bulk(data),
+        F3::Null => Reply::Nil,
+        F3::Array { data, .. } => Reply::Array(data.into_iter().map(from3).collect()),
+        F3::Set { data, .. } => Reply::Set(data.into_iter().map(from3).collect()),
+        F3::Map { data, .. } => Reply::Map(
+            data.into_iter()
+                .map(|(k, v)| (from3(k), from3(v)))
+                .collect(),
+        ),
+        F3::Double { data, .. } => Reply::Double(data),
+        F3::Boolean { data, .. } => Reply::Bool(data),
+        F3::VerbatimString { data, .. } => {
+            Reply::Verbatim(String::from_utf8_lossy(&data).into_owned())
+        }
+        other => panic!("unexpected RESP3 frame {other:?}"),
+    }
+}
+
+/// A raw RESP client.
+pub struct Client {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    /// Decode replies as RESP3.
+    pub resp3: bool,
+}
+
+impl Client {
+    /// Connects to 127.0.0.1:`port`.
+    pub fn connect(port: u16) -> Client {
+        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        stream.set_nodelay(true).unwrap();
+        Client {
+            stream,
+            buf: Vec::new(),
+            resp3: false,
+        }
+    }
+
+    /// Encodes a command as a RESP multibulk.
+    pub fn encode(args: &[&[u8]]) -> Vec<u8> {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            out.extend_from_slice(a);
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    /// Sends raw bytes.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).unwrap();
+    }
+
+    /// Sends raw bytes, reporting a closed connection instead of panicking.
+    pub fn try_send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(bytes)
+    }
+
+    /// Sends a command without reading its reply.
+    pub fn send(&mut self, args: &[&str]) {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.send_raw(&Client::encode(&args));
+    }
+
+    /// Sends a command and reads its reply.
+    pub fn cmd(&mut self, args: &[&str]) -> Reply {
+        self.send(args);
+        self.read()
+    }
+
+    /// Sends a binary command and reads its reply.
+    pub fn cmd_bin(&mut self, args: &[&[u8]]) -> Reply {
+        self.send_raw(&Client::encode(args));
+        self.read()
+    }
+
+    /// Reads one reply.
+    pub fn read(&mut self) -> Reply {
+        loop {
+            if !self.buf.is_empty() {
+                let decoded = if self.resp3 {
+                    decode3(&self.buf).unwrap().map(|(f, n)| (from3(f), n))
+                } else {
+                    decode2(&self.buf).unwrap().map(|(f, n)| (from2(f), n))
+                };
+                if let Some((reply, n)) = decoded {
+                    self.buf.drain(..n);
+                    return reply;
+                }
+            }
+            let mut chunk = [0u8; 65536];
+            let n = self.stream.read(&mut chunk).expect("read reply");
+            assert!(n > 0, "connection closed while waiting for a reply");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Reads exactly `expected.len()` bytes and checks them.
+    pub fn expect_bytes(&mut self, expected: &[u8]) {
+        while self.buf.len() < expected.len() {
+            let mut chunk = [0u8; 65536];
+            let n = self.stream.read(&mut chunk).expect("read");
+            assert!(
+                n > 0,
+                "closed; got so far {:?}",
+                String::from_utf8_lossy(&self.buf)
+            );
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+        let got: Vec<u8> = self.buf.drain(..expected.len()).collect();
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(expected)
+        );
+    }
+
+    /// True when the server closed the connection (after any pending bytes).
+    pub fn is_closed(&mut self) -> bool {
+        let mut chunk = [0u8; 4096];
+        loop {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return true,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+}
