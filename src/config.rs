@@ -112,6 +112,8 @@ pub const NAMES: &[&str] = &[
     "tls-port",
     "tls-cert-file",
     "tls-key-file",
+    "save",
+    "appendonly",
 ];
 
 /// What the command line asked for.
@@ -320,6 +322,10 @@ impl Config {
             "tls-port" => self.tls_port.to_string(),
             "tls-cert-file" => s(&self.tls_cert_file),
             "tls-key-file" => s(&self.tls_key_file),
+            // Read-only, for tools that probe Redis persistence (redis-benchmark):
+            // there are no RDB snapshots, and no WAL yet in this version.
+            "save" => String::new(),
+            "appendonly" => "no".to_string(),
             _ => return None,
         })
     }
