@@ -8,6 +8,8 @@
 //! # Layout
 //! - [`keyspace`]: numbered databases of keys with TTLs, sharded for
 //!   concurrency; string commands.
+//! - [`vector`]: vector sets (HNSW graph, quantization, SIMD distances,
+//!   FILTER expressions).
 //! - [`glob`]: Redis glob patterns (KEYS, SCAN MATCH, CONFIG GET).
 //! - [`clock`]: the time source for expiry (manual in tests).
 //! - [`error`]: the engine's error type, [`EngineError`].
@@ -22,6 +24,7 @@ pub mod clock;
 pub mod error;
 pub mod glob;
 pub mod keyspace;
+pub mod vector;
 
 use std::time::{Duration, Instant};
 

@@ -7,14 +7,14 @@ use vexlake_protocol::ReplyBuf;
 use vexlake_protocol::args::is_keyword;
 
 use super::docs::{Arg, parse_syntax};
-use super::table::{COMMANDS, CommandSpec, lookup};
+use super::table::{CommandSpec, all, lookup};
 use super::{CmdResult, Ctx};
 use crate::error::CmdError;
 
 /// COMMAND: info about every command.
 pub fn command(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    ctx.out.array(COMMANDS.len());
-    for spec in COMMANDS {
+    ctx.out.array(all().count());
+    for spec in all() {
         write_info(ctx.out, spec);
     }
     Ok(())
@@ -22,7 +22,7 @@ pub fn command(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 
 /// COMMAND COUNT.
 pub fn count(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    ctx.out.int(COMMANDS.len() as i64);
+    ctx.out.int(all().count() as i64);
     Ok(())
 }
 
@@ -45,7 +45,7 @@ pub fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// names are left out, as Redis does.
 pub fn docs(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let specs: Vec<&CommandSpec> = if args.len() == 2 {
-        COMMANDS.iter().collect()
+        all().collect()
     } else {
         args[2..].iter().filter_map(|n| find(n)).collect()
     };
@@ -65,10 +65,7 @@ pub fn list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         _ => return Err(CmdError::Syntax),
     };
     let mut names: Vec<&str> = Vec::new();
-    for spec in COMMANDS
-        .iter()
-        .flat_map(|c| std::iter::once(c).chain(c.subcommands.iter()))
-    {
+    for spec in all().flat_map(|c| std::iter::once(c).chain(c.subcommands.iter())) {
         let keep = match &filter {
             None => true,
             Some((k, v)) if is_keyword(k, "module") => {

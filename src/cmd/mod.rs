@@ -17,6 +17,7 @@
 //! - [`command`][command]: COMMAND and its subcommands.
 //! - [`keys`][keys]: generic key commands (DEL EXPIRE TTL SCAN RENAME ...).
 //! - [`strings`][strings]: string commands (GET SET INCR APPEND ...).
+//! - [`vectors`][vectors]: vector-set commands (VADD VSIM ... VSEARCH).
 
 pub mod client;
 pub mod command;
@@ -27,6 +28,7 @@ pub mod keys;
 pub mod server;
 pub mod strings;
 pub mod table;
+pub mod vectors;
 
 use std::sync::Arc;
 

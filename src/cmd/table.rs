@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use super::{Handler, client, command, connection, info, keys, server, strings};
+use super::{Handler, client, command, connection, info, keys, server, strings, vectors};
 
 /// One command (or subcommand, named `container|sub`).
 #[derive(Debug)]
@@ -51,7 +51,7 @@ fn no_handler(_: &mut super::Ctx<'_>, _: &[bytes::Bytes]) -> super::CmdResult {
     Err(crate::error::CmdError::Syntax)
 }
 
-const BASE: CommandSpec = CommandSpec {
+pub(crate) const BASE: CommandSpec = CommandSpec {
     name: "",
     arity: 1,
     flags: &[],
@@ -66,14 +66,14 @@ const BASE: CommandSpec = CommandSpec {
     subcommands: &[],
 };
 
-const K1: (i32, i32, i32) = (1, 1, 1);
+pub(crate) const K1: (i32, i32, i32) = (1, 1, 1);
 const KALL: (i32, i32, i32) = (1, -1, 1);
-const RO_FAST: &[&str] = &["readonly", "fast"];
-const RO: &[&str] = &["readonly"];
-const W_OOM: &[&str] = &["write", "denyoom"];
+pub(crate) const RO_FAST: &[&str] = &["readonly", "fast"];
+pub(crate) const RO: &[&str] = &["readonly"];
+pub(crate) const W_OOM: &[&str] = &["write", "denyoom"];
 const W_OOM_FAST: &[&str] = &["write", "denyoom", "fast"];
-const W_FAST: &[&str] = &["write", "fast"];
-const W: &[&str] = &["write"];
+pub(crate) const W_FAST: &[&str] = &["write", "fast"];
+pub(crate) const W: &[&str] = &["write"];
 const CONN_FAST: &[&str] = &["noscript", "loading", "stale", "fast"];
 const CONN_NOAUTH: &[&str] = &[
     "noscript",
@@ -87,7 +87,7 @@ const ADMIN: &[&str] = &["admin", "noscript", "loading", "stale"];
 
 const EXPIRE_SYNTAX: &str = "key seconds:integer [NX | XX | GT | LT]";
 
-/// Every top-level command.
+/// The connection, server, key and string commands.
 pub static COMMANDS: &[CommandSpec] = &[
     // Connection
     CommandSpec {
@@ -887,8 +887,16 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
     },
 ];
 
+/// Command groups declared outside this file, next to their handlers.
+static GROUPS: &[&[CommandSpec]] = &[COMMANDS, vectors::COMMANDS];
+
+/// Every top-level command, in table order.
+pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
+    GROUPS.iter().flat_map(|g| g.iter())
+}
+
 static BY_NAME: LazyLock<HashMap<&'static str, &'static CommandSpec>> =
-    LazyLock::new(|| COMMANDS.iter().map(|c| (c.name, c)).collect());
+    LazyLock::new(|| all().map(|c| (c.name, c)).collect());
 
 /// Finds a top-level command by name, case-insensitively.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {

@@ -6,12 +6,15 @@
 //! - [`strings`]: string commands on a [`Db`] (GET, SET, INCR, APPEND, ...).
 //! - `shard`: the slab + hash table + expiry index inside each shard.
 //! - [`value`]: [`Value`], what a key holds.
+//! - [`vsets`]: finding or creating the vector set at a key.
 
 pub mod db;
 mod shard;
 pub mod strings;
 pub mod value;
+pub mod vsets;
 
 pub use db::{Db, ExpireCond, SHARDS, Ttl};
 pub use strings::{SetCond, SetOptions, SetOutcome, SetTtl, TtlChange};
 pub use value::Value;
+pub use vsets::{SharedSet, next_set_uid};

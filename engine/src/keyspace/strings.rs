@@ -64,8 +64,7 @@ pub enum TtlChange {
 fn as_str(v: &Value) -> Result<&Bytes, EngineError> {
     match v {
         Value::Str(b) => Ok(b),
-        #[allow(unreachable_patterns)]
-        _ => Err(EngineError::WrongType),
+        Value::VectorSet(_) => Err(EngineError::WrongType),
     }
 }
 

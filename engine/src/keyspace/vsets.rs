@@ -1,0 +1,73 @@
+//! Vector-set access on a [`Db`]: find or create the set stored at a key.
+//! The shard lock is held only to find the set; callers then lock the set
+//! itself (never the other way round while holding a shard lock).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use parking_lot::RwLock;
+
+use super::db::Db;
+use super::value::Value;
+use crate::error::EngineError;
+use crate::vector::VectorSet;
+
+/// A vector set shared between the keyspace and running commands.
+pub type SharedSet = Arc<RwLock<VectorSet>>;
+
+static NEXT_UID: AtomicU64 = AtomicU64::new(1);
+
+/// A new unique vector-set id (VINFO vset-uid).
+pub fn next_set_uid() -> u64 {
+    NEXT_UID.fetch_add(1, Ordering::Relaxed)
+}
+
+impl Db {
+    /// The vector set at `key`, if any (WRONGTYPE for other values).
+    pub fn vset(&self, key: &[u8], now: u64) -> Result<Option<SharedSet>, EngineError> {
+        let (h, mut s) = self.lock(key);
+        let Some(idx) = s.lookup(h, key, now) else {
+            return Ok(None);
+        };
+        match &s.entry(idx).value {
+            Value::VectorSet(set) => Ok(Some(set.clone())),
+            Value::Str(_) => Err(EngineError::WrongType),
+        }
+    }
+
+    /// The vector set at `key`, created with `create` when the key is
+    /// missing; also says whether it was created.
+    pub fn vset_or_create(
+        &self,
+        key: &[u8],
+        now: u64,
+        create: impl FnOnce() -> VectorSet,
+    ) -> Result<(SharedSet, bool), EngineError> {
+        let (h, mut s) = self.lock(key);
+        if let Some(idx) = s.lookup(h, key, now) {
+            return match &s.entry(idx).value {
+                Value::VectorSet(set) => Ok((set.clone(), false)),
+                Value::Str(_) => Err(EngineError::WrongType),
+            };
+        }
+        let set = Arc::new(RwLock::new(create()));
+        s.insert(
+            Bytes::copy_from_slice(key),
+            h,
+            Value::VectorSet(set.clone()),
+            None,
+        );
+        Ok((set, true))
+    }
+
+    /// Deletes `key` if it still holds exactly `set` (after VREM emptied it).
+    pub fn vset_delete_if_same(&self, key: &[u8], set: &SharedSet, now: u64) {
+        let (h, mut s) = self.lock(key);
+        if let Some(idx) = s.lookup(h, key, now)
+            && matches!(&s.entry(idx).value, Value::VectorSet(x) if Arc::ptr_eq(x, set))
+        {
+            s.remove(idx);
+        }
+    }
+}

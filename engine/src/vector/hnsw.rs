@@ -1,0 +1,770 @@
+//! The HNSW graph (Malkov & Yashunin) behind a vector set, with real
+//! deletion.
+//!
+//! Why not `hnsw_rs`: it cannot delete or update a point, and VREM must
+//! remove an element for good and reclaim its memory (see
+//! docs/architecture.md). This module keeps:
+//!
+//! ```text
+//! arena:  Vec<u32>  slot i = encoded vector (quant::encode), fixed size
+//! nodes:  Vec<Option<Node>>  slot i = level, norm, Q8 range, links per level
+//! free:   slots of deleted nodes, reused by later inserts
+//! entry:  entry point (a node of the highest level)
+//! ```
+//!
+//! Layer 0 keeps up to `2·M` links, upper layers `M`; a new node links to
+//! `M` neighbours per layer chosen with the paper's heuristic (keeping pruned
+//! candidates to fill up). Deleting a node unlinks it from its neighbours and
+//! reconnects each of them using the union of both neighbourhoods. Links
+//! from nodes that the deleted node did not link back to are skipped by
+//! searches until a later prune drops them.
+//!
+//! All methods that read take `&self`, so many searches run in parallel
+//! under the set's read lock; visited marks live in a thread-local buffer.
+
+use std::cell::RefCell;
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+use super::quant::{self, Quant};
+
+/// Highest level a node may get.
+const MAX_LEVEL: usize = 16;
+
+/// A distance with a total order (distances are never NaN).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Dist(pub f32);
+
+impl Eq for Dist {}
+
+impl PartialOrd for Dist {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Dist {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+/// Graph metadata of one element.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Unique id, increasing (VINFO hnsw-max-node-uid).
+    pub id: u64,
+    /// Norm of the vector before normalization.
+    pub l2: f32,
+    /// Q8 range of the encoded vector.
+    pub range: f32,
+    /// Neighbour slots per level, level 0 first.
+    pub links: Vec<Vec<u32>>,
+}
+
+impl Node {
+    /// Highest level of this node.
+    pub fn level(&self) -> usize {
+        self.links.len() - 1
+    }
+}
+
+/// A query vector encoded like the set's vectors.
+#[derive(Debug, Clone)]
+pub struct Query {
+    words: Vec<u32>,
+    len: usize,
+    range: f32,
+}
+
+impl Query {
+    fn bytes(&self) -> &[u8] {
+        &words_as_bytes(&self.words)[..self.len]
+    }
+}
+
+/// The graph.
+#[derive(Debug, Clone)]
+pub struct Hnsw {
+    dim: usize,
+    quant: Quant,
+    m: usize,
+    bytes: usize,
+    slot_words: usize,
+    arena: Vec<u32>,
+    nodes: Vec<Option<Node>>,
+    free: Vec<u32>,
+    entry: Option<u32>,
+    max_level: usize,
+    len: usize,
+    last_id: u64,
+    level_mult: f64,
+    rng: fastrand::Rng,
+}
+
+fn words_as_bytes(w: &[u32]) -> &[u8] {
+    // SAFETY: a u32 slice viewed as its bytes; u8 has no alignment needs.
+    unsafe { std::slice::from_raw_parts(w.as_ptr().cast::<u8>(), w.len() * 4) }
+}
+
+fn words_as_bytes_mut(w: &mut [u32]) -> &mut [u8] {
+    // SAFETY: as above, and the borrow is unique.
+    unsafe { std::slice::from_raw_parts_mut(w.as_mut_ptr().cast::<u8>(), w.len() * 4) }
+}
+
+thread_local! {
+    static VISITED: RefCell<(Vec<u32>, u32)> = const { RefCell::new((Vec::new(), 0)) };
+}
+
+/// Runs `f` with a fresh visited-set for `n` slots.
+fn with_visited<R>(n: usize, f: impl FnOnce(&mut Visited<'_>) -> R) -> R {
+    VISITED.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let (marks, epoch) = &mut *guard;
+        if marks.len() < n {
+            marks.resize(n, 0);
+        }
+        *epoch = epoch.wrapping_add(1);
+        if *epoch == 0 {
+            marks.fill(0);
+            *epoch = 1;
+        }
+        let mut v = Visited {
+            marks,
+            epoch: *epoch,
+        };
+        f(&mut v)
+    })
+}
+
+struct Visited<'a> {
+    marks: &'a mut Vec<u32>,
+    epoch: u32,
+}
+
+impl Visited<'_> {
+    /// Marks `slot`; true if it was not marked before.
+    fn insert(&mut self, slot: u32) -> bool {
+        let s = slot as usize;
+        if s >= self.marks.len() {
+            self.marks.resize(s + 1, 0);
+        }
+        let fresh = self.marks[s] != self.epoch;
+        self.marks[s] = self.epoch;
+        fresh
+    }
+}
+
+impl Hnsw {
+    /// An empty graph for `dim`-dimensional vectors.
+    pub fn new(dim: usize, quant: Quant, m: usize) -> Self {
+        let bytes = quant.bytes(dim);
+        Hnsw {
+            dim,
+            quant,
+            m,
+            bytes,
+            slot_words: bytes.div_ceil(4),
+            arena: Vec::new(),
+            nodes: Vec::new(),
+            free: Vec::new(),
+            entry: None,
+            max_level: 0,
+            len: 0,
+            last_id: 0,
+            level_mult: 1.0 / (m.max(2) as f64).ln(),
+            rng: fastrand::Rng::with_seed(0x5eed ^ dim as u64),
+        }
+    }
+
+    /// Dimension of the stored vectors.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Quantization of the stored vectors.
+    pub fn quant(&self) -> Quant {
+        self.quant
+    }
+
+    /// M.
+    pub fn m(&self) -> usize {
+        self.m
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Highest level in the graph.
+    pub fn max_level(&self) -> usize {
+        self.max_level
+    }
+
+    /// Id of the most recently inserted node (ids start at 1).
+    pub fn last_id(&self) -> u64 {
+        self.last_id
+    }
+
+    /// The node in `slot`.
+    pub fn node(&self, slot: u32) -> Option<&Node> {
+        self.nodes.get(slot as usize).and_then(Option::as_ref)
+    }
+
+    fn encoded(&self, slot: u32) -> &[u8] {
+        let start = slot as usize * self.slot_words;
+        &words_as_bytes(&self.arena[start..start + self.slot_words])[..self.bytes]
+    }
+
+    /// The encoded bytes, norm and Q8 range of `slot` (VEMB RAW).
+    pub fn raw(&self, slot: u32) -> Option<(&[u8], f32, f32)> {
+        let n = self.node(slot)?;
+        Some((self.encoded(slot), n.l2, n.range))
+    }
+
+    /// The normalized (dequantized) vector of `slot`.
+    pub fn vector(&self, slot: u32) -> Option<Vec<f32>> {
+        let n = self.node(slot)?;
+        Some(quant::decode(
+            self.quant,
+            self.encoded(slot),
+            n.range,
+            self.dim,
+        ))
+    }
+
+    /// Encodes a normalized query vector.
+    pub fn query(&self, normalized: &[f32]) -> Query {
+        let mut words = vec![0u32; self.slot_words];
+        let range = quant::encode(
+            self.quant,
+            normalized,
+            &mut words_as_bytes_mut(&mut words)[..self.bytes],
+        );
+        Query {
+            words,
+            len: self.bytes,
+            range,
+        }
+    }
+
+    /// The query for the vector stored in `slot` (VSIM ELE).
+    pub fn query_of(&self, slot: u32) -> Option<Query> {
+        let n = self.node(slot)?;
+        let mut words = vec![0u32; self.slot_words];
+        words_as_bytes_mut(&mut words)[..self.bytes].copy_from_slice(self.encoded(slot));
+        Some(Query {
+            words,
+            len: self.bytes,
+            range: n.range,
+        })
+    }
+
+    #[inline]
+    fn dist_q(&self, q: &Query, slot: u32) -> f32 {
+        let r = self.nodes[slot as usize].as_ref().map_or(0.0, |n| n.range);
+        quant::distance(
+            self.quant,
+            self.dim,
+            q.bytes(),
+            q.range,
+            self.encoded(slot),
+            r,
+        )
+    }
+
+    /// Distance between two stored nodes.
+    pub fn distance(&self, a: u32, b: u32) -> f32 {
+        let ra = self.node(a).map_or(0.0, |n| n.range);
+        let rb = self.node(b).map_or(0.0, |n| n.range);
+        quant::distance(
+            self.quant,
+            self.dim,
+            self.encoded(a),
+            ra,
+            self.encoded(b),
+            rb,
+        )
+    }
+
+    fn random_level(&mut self) -> usize {
+        let u = 1.0 - self.rng.f64(); // (0, 1]
+        ((-u.ln() * self.level_mult) as usize).min(MAX_LEVEL)
+    }
+
+    fn max_links(&self, level: usize) -> usize {
+        if level == 0 { self.m * 2 } else { self.m }
+    }
+
+    /// Inserts a normalized vector with its original norm; returns its slot.
+    pub fn insert(&mut self, normalized: &[f32], l2: f32, ef_construction: usize) -> u32 {
+        let level = self.random_level();
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.nodes.push(None);
+                self.arena.resize(self.arena.len() + self.slot_words, 0);
+                (self.nodes.len() - 1) as u32
+            }
+        };
+        let start = slot as usize * self.slot_words;
+        let bytes = self.bytes;
+        let range = quant::encode(
+            self.quant,
+            normalized,
+            &mut words_as_bytes_mut(&mut self.arena[start..start + self.slot_words])[..bytes],
+        );
+        self.last_id += 1;
+        self.nodes[slot as usize] = Some(Node {
+            id: self.last_id,
+            l2,
+            range,
+            links: vec![Vec::new(); level + 1],
+        });
+        self.len += 1;
+        let Some(entry) = self.entry else {
+            self.entry = Some(slot);
+            self.max_level = level;
+            return slot;
+        };
+        let q = self.query_of(slot).expect("just inserted");
+        let mut ep = (Dist(self.dist_q(&q, entry)), entry);
+        for l in (level + 1..=self.max_level).rev() {
+            ep = self.greedy(&q, ep, l);
+        }
+        let mut eps = vec![ep];
+        for l in (0..=level.min(self.max_level)).rev() {
+            let found = self.search_layer(&q, &eps, ef_construction.max(self.m), l, Some(slot));
+            let chosen = self.select(&found, self.m);
+            for &(_, n) in &chosen {
+                self.link(n, slot, l);
+            }
+            if let Some(node) = self.nodes[slot as usize].as_mut() {
+                node.links[l] = chosen.iter().map(|&(_, n)| n).collect();
+            }
+            if !found.is_empty() {
+                eps = found;
+            }
+        }
+        if level > self.max_level {
+            self.max_level = level;
+            self.entry = Some(slot);
+        }
+        slot
+    }
+
+    /// Adds the link `from → to` at `level`, pruning `from` when full.
+    fn link(&mut self, from: u32, to: u32, level: usize) {
+        let max = self.max_links(level);
+        let Some(node) = self.nodes[from as usize].as_mut() else {
+            return;
+        };
+        let Some(links) = node.links.get_mut(level) else {
+            return;
+        };
+        if links.contains(&to) {
+            return;
+        }
+        links.push(to);
+        if links.len() <= max {
+            return;
+        }
+        let current: Vec<u32> = links.clone();
+        let mut cands: Vec<(Dist, u32)> = current
+            .into_iter()
+            .filter(|&c| self.node(c).is_some_and(|n| n.level() >= level))
+            .map(|c| (Dist(self.distance(from, c)), c))
+            .collect();
+        cands.sort();
+        let kept = self.select(&cands, max);
+        if let Some(node) = self.nodes[from as usize].as_mut() {
+            node.links[level] = kept.into_iter().map(|(_, c)| c).collect();
+        }
+    }
+
+    /// The heuristic of the HNSW paper: keep a candidate only if it is
+    /// closer to the base than to every kept one; then fill up to `m` with
+    /// the pruned ones. `cands` is sorted by distance to the base.
+    fn select(&self, cands: &[(Dist, u32)], m: usize) -> Vec<(Dist, u32)> {
+        let mut kept: Vec<(Dist, u32)> = Vec::with_capacity(m);
+        let mut pruned = Vec::new();
+        for &(d, c) in cands {
+            if kept.len() >= m {
+                break;
+            }
+            if kept.iter().all(|&(_, k)| self.distance(c, k) > d.0) {
+                kept.push((d, c));
+            } else {
+                pruned.push((d, c));
+            }
+        }
+        for p in pruned {
+            if kept.len() >= m {
+                break;
+            }
+            kept.push(p);
+        }
+        kept
+    }
+
+    fn greedy(&self, q: &Query, mut best: (Dist, u32), level: usize) -> (Dist, u32) {
+        loop {
+            let mut changed = false;
+            let links = self
+                .node(best.1)
+                .and_then(|n| n.links.get(level))
+                .cloned()
+                .unwrap_or_default();
+            for n in links {
+                if self.node(n).is_none() {
+                    continue;
+                }
+                let d = Dist(self.dist_q(q, n));
+                if d < best.0 {
+                    best = (d, n);
+                    changed = true;
+                }
+            }
+            if !changed {
+                return best;
+            }
+        }
+    }
+
+    /// Beam search of one layer; returns up to `ef` nodes sorted by distance.
+    fn search_layer(
+        &self,
+        q: &Query,
+        eps: &[(Dist, u32)],
+        ef: usize,
+        level: usize,
+        skip: Option<u32>,
+    ) -> Vec<(Dist, u32)> {
+        with_visited(self.nodes.len(), |visited| {
+            let mut candidates: BinaryHeap<Reverse<(Dist, u32)>> = BinaryHeap::new();
+            let mut results: BinaryHeap<(Dist, u32)> = BinaryHeap::new();
+            if let Some(s) = skip {
+                visited.insert(s);
+            }
+            for &(d, e) in eps {
+                if visited.insert(e) && self.node(e).is_some() {
+                    candidates.push(Reverse((d, e)));
+                    results.push((d, e));
+                }
+            }
+            while results.len() > ef {
+                results.pop();
+            }
+            while let Some(Reverse((d, c))) = candidates.pop() {
+                if results.len() >= ef && results.peek().is_some_and(|w| d > w.0) {
+                    break;
+                }
+                let Some(links) = self.node(c).and_then(|n| n.links.get(level)) else {
+                    continue;
+                };
+                for &n in links {
+                    if !visited.insert(n) || self.node(n).is_none() {
+                        continue;
+                    }
+                    let dn = Dist(self.dist_q(q, n));
+                    if results.len() < ef || results.peek().is_some_and(|w| dn < w.0) {
+                        candidates.push(Reverse((dn, n)));
+                        results.push((dn, n));
+                        if results.len() > ef {
+                            results.pop();
+                        }
+                    }
+                }
+            }
+            let mut out = results.into_vec();
+            out.sort();
+            out
+        })
+    }
+
+    /// The entry point at layer 0 for a query.
+    fn descend(&self, q: &Query) -> Option<(Dist, u32)> {
+        let entry = self.entry?;
+        let mut ep = (Dist(self.dist_q(q, entry)), entry);
+        for l in (1..=self.max_level).rev() {
+            ep = self.greedy(q, ep, l);
+        }
+        Some(ep)
+    }
+
+    /// Approximate nearest neighbours: up to `ef` results, closest first.
+    pub fn search(&self, q: &Query, ef: usize) -> Vec<(f32, u32)> {
+        let Some(ep) = self.descend(q) else {
+            return Vec::new();
+        };
+        self.search_layer(q, &[ep], ef.max(1), 0, None)
+            .into_iter()
+            .map(|(d, s)| (d.0, s))
+            .collect()
+    }
+
+    /// Filtered search: only nodes passing `filter` are returned, all nodes
+    /// are used to move through the graph, and at most `max_checks` filter
+    /// evaluations are made.
+    pub fn search_filtered(
+        &self,
+        q: &Query,
+        ef: usize,
+        max_checks: usize,
+        filter: &mut dyn FnMut(u32) -> bool,
+    ) -> Vec<(f32, u32)> {
+        let Some(ep) = self.descend(q) else {
+            return Vec::new();
+        };
+        let ef = ef.max(1);
+        with_visited(self.nodes.len(), |visited| {
+            let mut candidates: BinaryHeap<Reverse<(Dist, u32)>> = BinaryHeap::new();
+            let mut results: BinaryHeap<(Dist, u32)> = BinaryHeap::new();
+            let mut checks = 0usize;
+            visited.insert(ep.1);
+            candidates.push(Reverse(ep));
+            checks += 1;
+            if filter(ep.1) {
+                results.push(ep);
+            }
+            'outer: while let Some(Reverse((d, c))) = candidates.pop() {
+                if results.len() >= ef && results.peek().is_some_and(|w| d > w.0) {
+                    break;
+                }
+                let Some(links) = self.node(c).and_then(|n| n.links.first()) else {
+                    continue;
+                };
+                for &n in links {
+                    if checks >= max_checks {
+                        break 'outer;
+                    }
+                    if !visited.insert(n) || self.node(n).is_none() {
+                        continue;
+                    }
+                    let dn = Dist(self.dist_q(q, n));
+                    if results.len() < ef || results.peek().is_some_and(|w| dn < w.0) {
+                        candidates.push(Reverse((dn, n)));
+                        checks += 1;
+                        if filter(n) {
+                            results.push((dn, n));
+                            if results.len() > ef {
+                                results.pop();
+                            }
+                        }
+                    }
+                }
+            }
+            let mut out = results.into_vec();
+            out.sort();
+            out.into_iter().map(|(d, s)| (d.0, s)).collect()
+        })
+    }
+
+    /// Exact nearest neighbours by linear scan (TRUTH), optionally filtered.
+    pub fn exact(
+        &self,
+        q: &Query,
+        k: usize,
+        filter: &mut dyn FnMut(u32) -> bool,
+    ) -> Vec<(f32, u32)> {
+        let mut heap: BinaryHeap<(Dist, u32)> = BinaryHeap::new();
+        for (slot, n) in self.nodes.iter().enumerate() {
+            if n.is_none() {
+                continue;
+            }
+            let slot = slot as u32;
+            let d = Dist(self.dist_q(q, slot));
+            if heap.len() < k || heap.peek().is_some_and(|w| d < w.0) {
+                if !filter(slot) {
+                    continue;
+                }
+                heap.push((d, slot));
+                if heap.len() > k {
+                    heap.pop();
+                }
+            }
+        }
+        let mut out = heap.into_vec();
+        out.sort();
+        out.into_iter().map(|(d, s)| (d.0, s)).collect()
+    }
+
+    /// Removes the node in `slot`, reconnecting its neighbours.
+    pub fn remove(&mut self, slot: u32) -> bool {
+        let Some(node) = self.nodes.get_mut(slot as usize).and_then(Option::take) else {
+            return false;
+        };
+        self.len -= 1;
+        for (level, links) in node.links.iter().enumerate() {
+            for &n in links {
+                let Some(nn) = self.nodes[n as usize].as_mut() else {
+                    continue;
+                };
+                let Some(nlinks) = nn.links.get_mut(level) else {
+                    continue;
+                };
+                nlinks.retain(|&x| x != slot);
+                // Reconnect n using its remaining links and the removed node's.
+                let mut pool: Vec<u32> = nlinks.clone();
+                for &c in links {
+                    if c != n && !pool.contains(&c) {
+                        pool.push(c);
+                    }
+                }
+                let mut cands: Vec<(Dist, u32)> = pool
+                    .into_iter()
+                    .filter(|&c| self.node(c).is_some_and(|x| x.level() >= level))
+                    .map(|c| (Dist(self.distance(n, c)), c))
+                    .collect();
+                cands.sort();
+                let kept = self.select(&cands, self.max_links(level));
+                if let Some(nn) = self.nodes[n as usize].as_mut() {
+                    nn.links[level] = kept.into_iter().map(|(_, c)| c).collect();
+                }
+            }
+        }
+        self.free.push(slot);
+        if self.entry == Some(slot) {
+            self.entry = None;
+            self.max_level = 0;
+            for (i, n) in self.nodes.iter().enumerate() {
+                if let Some(n) = n
+                    && (self.entry.is_none() || n.level() > self.max_level)
+                {
+                    self.entry = Some(i as u32);
+                    self.max_level = n.level();
+                }
+            }
+        }
+        if self.len == 0 {
+            self.arena = Vec::new();
+            self.nodes = Vec::new();
+            self.free = Vec::new();
+        }
+        true
+    }
+
+    /// A random live slot.
+    pub fn random_slot(&self) -> Option<u32> {
+        if self.len == 0 {
+            return None;
+        }
+        loop {
+            let s = fastrand::usize(..self.nodes.len());
+            if self.nodes[s].is_some() {
+                return Some(s as u32);
+            }
+        }
+    }
+
+    /// All live slots, in slot order.
+    pub fn slots(&self) -> impl Iterator<Item = u32> + '_ {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.is_some())
+            .map(|(i, _)| i as u32)
+    }
+
+    /// Bytes used by vectors and links (approximate, for INFO/MEMORY).
+    pub fn memory_bytes(&self) -> usize {
+        let links: usize = self
+            .nodes
+            .iter()
+            .flatten()
+            .map(|n| {
+                std::mem::size_of::<Node>()
+                    + n.links.iter().map(|l| 24 + l.capacity() * 4).sum::<usize>()
+            })
+            .sum();
+        self.arena.capacity() * 4
+            + self.nodes.capacity() * std::mem::size_of::<Option<Node>>()
+            + links
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vector::quant::normalize;
+
+    fn random_unit(rng: &mut fastrand::Rng, dim: usize) -> Vec<f32> {
+        let mut v: Vec<f32> = (0..dim).map(|_| rng.f32() * 2.0 - 1.0).collect();
+        normalize(&mut v);
+        v
+    }
+
+    fn recall(g: &Hnsw, queries: &[Vec<f32>], ef: usize) -> f64 {
+        let mut hit = 0;
+        for q in queries {
+            let q = g.query(q);
+            let truth: Vec<u32> = g
+                .exact(&q, 10, &mut |_| true)
+                .into_iter()
+                .map(|(_, s)| s)
+                .collect();
+            let got: Vec<u32> = g
+                .search(&q, ef)
+                .into_iter()
+                .take(10)
+                .map(|(_, s)| s)
+                .collect();
+            hit += truth.iter().filter(|t| got.contains(t)).count();
+        }
+        hit as f64 / (queries.len() * 10) as f64
+    }
+
+    #[test]
+    fn recall_insert_delete_reinsert() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        let dim = 32;
+        let mut g = Hnsw::new(dim, Quant::NoQuant, 16);
+        let vecs: Vec<Vec<f32>> = (0..3000).map(|_| random_unit(&mut rng, dim)).collect();
+        let slots: Vec<u32> = vecs.iter().map(|v| g.insert(v, 1.0, 200)).collect();
+        let queries: Vec<Vec<f32>> = (0..50).map(|_| random_unit(&mut rng, dim)).collect();
+        let r = recall(&g, &queries, 200);
+        assert!(r >= 0.95, "recall {r}");
+        for &s in slots.iter().step_by(5) {
+            assert!(g.remove(s));
+        }
+        assert_eq!(g.len(), 2400);
+        for s in slots.iter().step_by(5) {
+            for q in &queries {
+                let hits = g.search(&g.query(q), 50);
+                assert!(!hits.iter().any(|&(_, h)| h == *s && g.node(h).is_none()));
+            }
+        }
+        for v in vecs.iter().step_by(10) {
+            g.insert(v, 1.0, 200);
+        }
+        let r = recall(&g, &queries, 200);
+        assert!(r >= 0.93, "recall after churn {r}");
+        assert_eq!(g.last_id(), 3300);
+    }
+
+    #[test]
+    fn filtered_search_and_removal_of_everything() {
+        let mut rng = fastrand::Rng::with_seed(9);
+        let mut g = Hnsw::new(8, Quant::Q8, 8);
+        let slots: Vec<u32> = (0..500)
+            .map(|_| g.insert(&random_unit(&mut rng, 8), 1.0, 100))
+            .collect();
+        let q = g.query(&random_unit(&mut rng, 8));
+        let got = g.search_filtered(&q, 10, 100_000, &mut |s| s % 7 == 0);
+        assert_eq!(got.len(), 10);
+        assert!(got.iter().all(|&(_, s)| s % 7 == 0));
+        let few = g.search_filtered(&q, 10, 1, &mut |s| s % 7 == 0);
+        assert!(few.len() <= 1);
+        for s in slots {
+            g.remove(s);
+        }
+        assert!(g.is_empty());
+        assert!(g.search(&q, 10).is_empty());
+    }
+}

@@ -1,0 +1,666 @@
+//! [`VectorSet`]: what a vector-set key holds — element names mapped to
+//! graph slots, optional JSON attributes, an optional random projection
+//! (REDUCE), and the HNSW graph.
+//!
+//! A set lives behind an `Arc<RwLock<_>>` in the keyspace: searches take the
+//! read lock (many run in parallel), VADD/VREM/VSETATTR the write lock. When
+//! VREM removes the last element the set is marked `dead` and its key
+//! deleted; a VADD that reaches a dead set looks the key up again.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use bytes::Bytes;
+
+use super::filter::Filter;
+use super::hnsw::Hnsw;
+use super::quant::{Quant, normalize};
+
+/// Default M (links per node and layer).
+pub const DEFAULT_M: usize = 16;
+/// Smallest and largest M accepted.
+pub const M_RANGE: std::ops::RangeInclusive<usize> = 4..=4096;
+/// Default EF at insertion.
+pub const DEFAULT_BUILD_EF: usize = 200;
+/// Default EF at search.
+pub const DEFAULT_SEARCH_EF: usize = 100;
+/// Largest vector dimension.
+pub const MAX_DIM: usize = 1 << 16;
+
+/// Why a VADD does not fit an existing set. Texts are Redis's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VsetError {
+    /// Different quantization than the set's.
+    #[error("ERR asked quantization mismatch with existing vector set")]
+    QuantMismatch,
+    /// Different M than the set's.
+    #[error("ERR asked M value mismatch with existing vector set")]
+    MMismatch,
+    /// The vector has the wrong number of components.
+    #[error("ERR Vector dimension mismatch - got {got} but set has {expected}")]
+    DimMismatch {
+        /// Components given.
+        got: usize,
+        /// Components of the set.
+        expected: usize,
+    },
+    /// REDUCE on a set created without it.
+    #[error("ERR cannot add projection to existing set without projection")]
+    ProjectionOnPlainSet,
+    /// REDUCE to another dimension than the set's.
+    #[error("ERR projection dimension mismatch with existing set")]
+    ProjectionDimMismatch,
+    /// Input of the wrong size for the set's projection.
+    #[error(
+        "ERR Input dimension mismatch for projection - got {got} but projection expects {expected}"
+    )]
+    ProjectionInputMismatch {
+        /// Components given.
+        got: usize,
+        /// Input size of the projection.
+        expected: usize,
+    },
+}
+
+/// A random projection to fewer dimensions, fixed per set.
+#[derive(Debug, Clone)]
+struct Projection {
+    input_dim: usize,
+    /// `output_dim` rows of `input_dim` entries of ±1/sqrt(input_dim).
+    matrix: Vec<f32>,
+}
+
+impl Projection {
+    fn new(input_dim: usize, output_dim: usize, seed: u64) -> Self {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let scale = 1.0 / (input_dim as f32).sqrt();
+        let matrix = (0..input_dim * output_dim)
+            .map(|_| if rng.bool() { scale } else { -scale })
+            .collect();
+        Projection { input_dim, matrix }
+    }
+
+    fn apply(&self, v: &[f32]) -> Vec<f32> {
+        self.matrix
+            .chunks_exact(self.input_dim)
+            .map(|row| super::distance::dot_f32(row, v))
+            .collect()
+    }
+}
+
+/// One search hit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// Element name.
+    pub element: Bytes,
+    /// Similarity 1 − distance/2 (1 identical, 0 opposite).
+    pub score: f64,
+    /// JSON attributes, if any.
+    pub attributes: Option<Bytes>,
+}
+
+/// Parameters of a similarity search.
+#[derive(Debug, Clone)]
+pub struct SearchParams<'a> {
+    /// Results wanted.
+    pub count: usize,
+    /// Search exploration factor (0 = default).
+    pub ef: usize,
+    /// Only elements whose attributes match.
+    pub filter: Option<&'a Filter>,
+    /// Most filter evaluations (0 = `count * 100`).
+    pub filter_ef: usize,
+    /// Exact linear scan instead of the graph.
+    pub truth: bool,
+    /// Only results with distance/2 ≤ epsilon.
+    pub epsilon: f64,
+}
+
+/// The query of a search: a vector, or an element of the set.
+#[derive(Debug, Clone)]
+pub enum QueryInput {
+    /// A vector with the set's input dimension (projected if the set uses REDUCE).
+    Vector(Vec<f32>),
+    /// The vector of an element already in the set.
+    Element(Bytes),
+}
+
+/// Summary for VINFO.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetInfo {
+    /// Quantization name.
+    pub quant: &'static str,
+    /// M.
+    pub m: usize,
+    /// Stored dimension.
+    pub dim: usize,
+    /// Input dimension of the projection (0 without REDUCE).
+    pub projection_input_dim: usize,
+    /// Elements.
+    pub size: usize,
+    /// Highest graph level.
+    pub max_level: usize,
+    /// Elements with attributes.
+    pub attributes_count: usize,
+    /// Unique id of the set.
+    pub uid: u64,
+    /// Highest node id given so far.
+    pub max_node_uid: u64,
+}
+
+/// A vector set.
+#[derive(Debug, Clone)]
+pub struct VectorSet {
+    graph: Hnsw,
+    by_name: BTreeMap<Bytes, u32>,
+    names: Vec<Option<Bytes>>,
+    attrs: Vec<Option<Bytes>>,
+    projection: Option<Projection>,
+    attr_count: usize,
+    uid: u64,
+    /// Set when the set became empty and its key was deleted.
+    pub dead: bool,
+}
+
+impl VectorSet {
+    /// A new empty set. `reduce` = Some(output dim) with `dim` the input
+    /// dimension creates a projection.
+    pub fn new(dim: usize, reduce: Option<usize>, quant: Quant, m: usize, uid: u64) -> Self {
+        let stored = reduce.unwrap_or(dim);
+        VectorSet {
+            graph: Hnsw::new(stored, quant, m),
+            by_name: BTreeMap::new(),
+            names: Vec::new(),
+            attrs: Vec::new(),
+            projection: reduce.map(|r| Projection::new(dim, r, uid ^ 0x9e37_79b9_7f4a_7c15)),
+            attr_count: 0,
+            uid,
+            dead: false,
+        }
+    }
+
+    /// Checks that a VADD with these parameters fits, in Redis's order.
+    pub fn check_add(
+        &self,
+        quant: Quant,
+        m: usize,
+        dim: usize,
+        reduce: Option<usize>,
+    ) -> Result<(), VsetError> {
+        if quant != self.graph.quant() {
+            return Err(VsetError::QuantMismatch);
+        }
+        if m != self.graph.m() {
+            return Err(VsetError::MMismatch);
+        }
+        let stored = self.graph.dim();
+        let dim_ok = match (&self.projection, reduce) {
+            (None, _) => dim == stored,
+            (Some(_), r) => r.unwrap_or(stored) == stored,
+        };
+        if !dim_ok {
+            return Err(VsetError::DimMismatch {
+                got: dim,
+                expected: stored,
+            });
+        }
+        if let Some(r) = reduce {
+            if self.projection.is_none() {
+                return Err(VsetError::ProjectionOnPlainSet);
+            }
+            if r != stored {
+                return Err(VsetError::ProjectionDimMismatch);
+            }
+        }
+        self.check_input(dim)
+    }
+
+    /// Checks a query or insert vector's dimension against the set.
+    pub fn check_input(&self, dim: usize) -> Result<(), VsetError> {
+        match &self.projection {
+            Some(p) if dim != p.input_dim && dim != self.graph.dim() => {
+                Err(VsetError::ProjectionInputMismatch {
+                    got: dim,
+                    expected: p.input_dim,
+                })
+            }
+            None if dim != self.graph.dim() => Err(VsetError::DimMismatch {
+                got: dim,
+                expected: self.graph.dim(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Projects (when needed) and normalizes; returns the vector and its norm.
+    fn prepare(&self, v: Vec<f32>) -> (Vec<f32>, f32) {
+        let mut v = match &self.projection {
+            Some(p) if v.len() == p.input_dim => p.apply(&v),
+            _ => v,
+        };
+        let norm = normalize(&mut v);
+        (v, norm)
+    }
+
+    /// Adds or updates `element`. `attributes`: `None` keeps the current
+    /// ones, `Some(empty)` removes them, `Some(json)` sets them. Returns
+    /// true when the element is new.
+    pub fn add(
+        &mut self,
+        element: &[u8],
+        vector: Vec<f32>,
+        attributes: Option<Bytes>,
+        ef: usize,
+    ) -> bool {
+        let (v, norm) = self.prepare(vector);
+        let existing = self.by_name.get(element).copied();
+        let mut attr = None;
+        if let Some(slot) = existing {
+            attr = self.attrs.get_mut(slot as usize).and_then(Option::take);
+            if let Some(n) = self.names.get_mut(slot as usize) {
+                *n = None;
+            }
+            self.graph.remove(slot);
+        }
+        let slot = self.graph.insert(&v, norm, ef) as usize;
+        if slot >= self.names.len() {
+            self.names.resize(slot + 1, None);
+            self.attrs.resize(slot + 1, None);
+        }
+        let name = Bytes::copy_from_slice(element);
+        self.names[slot] = Some(name.clone());
+        self.by_name.insert(name, slot as u32);
+        let had = attr.is_some();
+        let new_attr = match attributes {
+            None => attr,
+            Some(a) if a.is_empty() => None,
+            Some(a) => Some(a),
+        };
+        match (had, new_attr.is_some()) {
+            (false, true) => self.attr_count += 1,
+            (true, false) => self.attr_count -= 1,
+            _ => {}
+        }
+        self.attrs[slot] = new_attr;
+        existing.is_none()
+    }
+
+    /// Removes `element`; true if it was there.
+    pub fn remove(&mut self, element: &[u8]) -> bool {
+        let Some(slot) = self.by_name.remove(element) else {
+            return false;
+        };
+        self.graph.remove(slot);
+        self.names[slot as usize] = None;
+        if self.attrs[slot as usize].take().is_some() {
+            self.attr_count -= 1;
+        }
+        if self.by_name.is_empty() {
+            self.names = Vec::new();
+            self.attrs = Vec::new();
+        }
+        true
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    /// True when the set has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+
+    /// Stored (possibly reduced) dimension.
+    pub fn dim(&self) -> usize {
+        self.graph.dim()
+    }
+
+    /// Whether `element` is in the set.
+    pub fn contains(&self, element: &[u8]) -> bool {
+        self.by_name.contains_key(element)
+    }
+
+    /// The element's vector at its original scale (±1 per component for BIN).
+    pub fn embedding(&self, element: &[u8]) -> Option<Vec<f32>> {
+        let slot = *self.by_name.get(element)?;
+        let v = self.graph.vector(slot)?;
+        if self.graph.quant() == Quant::Bin {
+            return Some(v);
+        }
+        let l2 = self.graph.node(slot)?.l2;
+        Some(v.into_iter().map(|x| x * l2).collect())
+    }
+
+    /// Quantization name, raw encoded bytes, norm, and the Q8 range (VEMB RAW).
+    pub fn raw(&self, element: &[u8]) -> Option<(&'static str, Vec<u8>, f32, Option<f32>)> {
+        let slot = *self.by_name.get(element)?;
+        let (bytes, l2, range) = self.graph.raw(slot)?;
+        let range = (self.graph.quant() == Quant::Q8).then_some(range);
+        Some((self.graph.quant().name(), bytes.to_vec(), l2, range))
+    }
+
+    /// Attributes of `element` (None: no element or no attributes).
+    pub fn attributes(&self, element: &[u8]) -> Option<Bytes> {
+        let slot = *self.by_name.get(element)?;
+        self.attrs[slot as usize].clone()
+    }
+
+    /// Sets (or with an empty value removes) attributes; false if no element.
+    pub fn set_attributes(&mut self, element: &[u8], json: Bytes) -> bool {
+        let Some(&slot) = self.by_name.get(element) else {
+            return false;
+        };
+        let cell = &mut self.attrs[slot as usize];
+        let had = cell.is_some();
+        *cell = (!json.is_empty()).then_some(json);
+        match (had, cell.is_some()) {
+            (false, true) => self.attr_count += 1,
+            (true, false) => self.attr_count -= 1,
+            _ => {}
+        }
+        true
+    }
+
+    /// Neighbours of `element` per level, highest level first, with
+    /// similarity scores.
+    pub fn links(&self, element: &[u8]) -> Option<Vec<Vec<(Bytes, f64)>>> {
+        let slot = *self.by_name.get(element)?;
+        let node = self.graph.node(slot)?;
+        Some(
+            node.links
+                .iter()
+                .rev()
+                .map(|level| {
+                    level
+                        .iter()
+                        .filter_map(|&n| {
+                            let name = self.names.get(n as usize)?.clone()?;
+                            Some((name, 1.0 - f64::from(self.graph.distance(slot, n)) / 2.0))
+                        })
+                        .collect()
+                })
+                .collect(),
+        )
+    }
+
+    /// VINFO fields.
+    pub fn info(&self) -> SetInfo {
+        SetInfo {
+            quant: self.graph.quant().name(),
+            m: self.graph.m(),
+            dim: self.graph.dim(),
+            projection_input_dim: self.projection.as_ref().map_or(0, |p| p.input_dim),
+            size: self.len(),
+            max_level: self.graph.max_level(),
+            attributes_count: self.attr_count,
+            uid: self.uid,
+            max_node_uid: self.graph.last_id(),
+        }
+    }
+
+    /// A random element.
+    pub fn random(&self) -> Option<Bytes> {
+        let slot = self.graph.random_slot()?;
+        self.names.get(slot as usize).cloned().flatten()
+    }
+
+    /// Up to `count` distinct random elements.
+    pub fn random_distinct(&self, count: usize) -> Vec<Bytes> {
+        if count >= self.len() {
+            return self.by_name.keys().cloned().collect();
+        }
+        let mut picked = std::collections::HashSet::new();
+        let mut out = Vec::with_capacity(count);
+        if count * 5 <= self.len() {
+            while out.len() < count {
+                if let Some(e) = self.random()
+                    && picked.insert(e.clone())
+                {
+                    out.push(e);
+                }
+            }
+        } else {
+            // Many of them: a run of consecutive names from a random start.
+            let start = fastrand::usize(..self.len());
+            out.extend(self.by_name.keys().cycle().skip(start).take(count).cloned());
+        }
+        out
+    }
+
+    /// Elements between `start` and `end` in byte order (VRANGE), at most
+    /// `limit` of them.
+    pub fn range(
+        &self,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        limit: Option<usize>,
+    ) -> Vec<Bytes> {
+        let start: Bound<Bytes> = start.map(Bytes::copy_from_slice);
+        let end: Bound<Bytes> = end.map(Bytes::copy_from_slice);
+        if let (Bound::Included(s) | Bound::Excluded(s), Bound::Included(e) | Bound::Excluded(e)) =
+            (&start, &end)
+            && (s > e
+                || (s == e
+                    && (matches!(start, Bound::Excluded(_)) || matches!(end, Bound::Excluded(_)))))
+        {
+            return Vec::new();
+        }
+        self.by_name
+            .range((start, end))
+            .take(limit.unwrap_or(usize::MAX))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    /// Similarity search. `Err` only for a missing query element.
+    pub fn search(
+        &self,
+        input: QueryInput,
+        p: &SearchParams<'_>,
+    ) -> Result<Vec<Hit>, ElementNotFound> {
+        let query = match input {
+            QueryInput::Element(e) => {
+                let slot = *self.by_name.get(&e[..]).ok_or(ElementNotFound)?;
+                self.graph.query_of(slot).ok_or(ElementNotFound)?
+            }
+            QueryInput::Vector(v) => {
+                let (v, _) = self.prepare(v);
+                self.graph.query(&v)
+            }
+        };
+        let mut ef = if p.ef == 0 { DEFAULT_SEARCH_EF } else { p.ef };
+        ef = ef.max(p.count).min(self.len());
+        let filter_ef = if p.filter_ef == 0 {
+            p.count.saturating_mul(100)
+        } else {
+            p.filter_ef
+        };
+        let mut accept = |slot: u32| match p.filter {
+            None => true,
+            Some(f) => self
+                .attrs
+                .get(slot as usize)
+                .and_then(Option::as_ref)
+                .is_some_and(|a| f.matches(a)),
+        };
+        let found = if p.truth {
+            self.graph.exact(&query, ef, &mut accept)
+        } else if p.filter.is_some() {
+            self.graph
+                .search_filtered(&query, ef, filter_ef, &mut accept)
+        } else {
+            self.graph.search(&query, ef)
+        };
+        Ok(found
+            .into_iter()
+            .take(p.count)
+            .take_while(|&(d, _)| f64::from(d) / 2.0 <= p.epsilon)
+            .filter_map(|(d, slot)| {
+                Some(Hit {
+                    element: self.names.get(slot as usize)?.clone()?,
+                    score: 1.0 - f64::from(d) / 2.0,
+                    attributes: self.attrs.get(slot as usize).cloned().flatten(),
+                })
+            })
+            .collect())
+    }
+
+    /// Approximate memory used, in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        self.graph.memory_bytes()
+            + self.by_name.keys().map(|k| k.len() + 48).sum::<usize>()
+            + self
+                .attrs
+                .iter()
+                .flatten()
+                .map(|a| a.len() + 32)
+                .sum::<usize>()
+    }
+}
+
+/// VSIM ELE named an element that is not in the set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ElementNotFound;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set() -> VectorSet {
+        VectorSet::new(3, None, Quant::Q8, DEFAULT_M, 1)
+    }
+
+    #[test]
+    fn add_update_remove() {
+        let mut s = set();
+        assert!(s.add(
+            b"a",
+            vec![1.0, 0.0, 0.0],
+            Some(Bytes::from_static(b"{\"x\":1}")),
+            200
+        ));
+        assert!(s.add(b"b", vec![0.0, 1.0, 0.0], None, 200));
+        assert!(!s.add(b"a", vec![0.0, 0.0, 2.0], None, 200), "update");
+        assert_eq!(
+            s.attributes(b"a"),
+            Some(Bytes::from_static(b"{\"x\":1}")),
+            "update keeps attributes"
+        );
+        let e = s.embedding(b"a").unwrap();
+        assert!((e[2] - 2.0).abs() < 0.02, "{e:?}");
+        assert_eq!(s.info().attributes_count, 1);
+        assert!(s.remove(b"a"));
+        assert!(!s.remove(b"a"));
+        assert_eq!(s.info().attributes_count, 0);
+        assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn search_scores_and_epsilon() {
+        let mut s = set();
+        s.add(b"same", vec![2.0, 1.0, 1.0], None, 200);
+        s.add(b"orth", vec![-1.0, 1.0, 1.0], None, 200);
+        s.add(b"opp", vec![-2.0, -1.0, -1.0], None, 200);
+        let p = SearchParams {
+            count: 10,
+            ef: 0,
+            filter: None,
+            filter_ef: 0,
+            truth: false,
+            epsilon: 2.0,
+        };
+        let hits = s
+            .search(QueryInput::Vector(vec![2.0, 1.0, 1.0]), &p)
+            .unwrap();
+        assert_eq!(hits.len(), 3);
+        assert_eq!(hits[0].element, Bytes::from_static(b"same"));
+        assert!(hits[0].score > 0.99);
+        assert!(hits[2].score < 0.01);
+        let near = SearchParams {
+            epsilon: 0.5,
+            ..p.clone()
+        };
+        assert_eq!(
+            s.search(QueryInput::Vector(vec![2.0, 1.0, 1.0]), &near)
+                .unwrap()
+                .len(),
+            2
+        );
+        assert!(
+            s.search(QueryInput::Element(Bytes::from_static(b"nope")), &p)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn projection_and_checks() {
+        let mut s = VectorSet::new(5, Some(3), Quant::NoQuant, DEFAULT_M, 2);
+        assert_eq!(s.dim(), 3);
+        s.add(b"a", vec![1.0, 2.0, 3.0, 4.0, 5.0], None, 200);
+        assert_eq!(s.check_add(Quant::NoQuant, 16, 5, Some(3)), Ok(()));
+        assert_eq!(
+            s.check_add(Quant::NoQuant, 16, 5, Some(2)),
+            Err(VsetError::DimMismatch {
+                got: 5,
+                expected: 3
+            })
+        );
+        assert_eq!(
+            s.check_add(Quant::NoQuant, 16, 4, None),
+            Err(VsetError::ProjectionInputMismatch {
+                got: 4,
+                expected: 5
+            })
+        );
+        assert_eq!(
+            s.check_add(Quant::Q8, 16, 5, None),
+            Err(VsetError::QuantMismatch)
+        );
+        let plain = set();
+        assert_eq!(
+            plain.check_add(Quant::Q8, 8, 3, None),
+            Err(VsetError::MMismatch)
+        );
+        assert_eq!(
+            plain.check_add(Quant::Q8, 16, 4, None),
+            Err(VsetError::DimMismatch {
+                got: 4,
+                expected: 3
+            })
+        );
+        assert_eq!(
+            plain.check_add(Quant::Q8, 16, 3, Some(2)),
+            Err(VsetError::ProjectionOnPlainSet)
+        );
+    }
+
+    #[test]
+    fn ranges() {
+        let mut s = set();
+        for n in ["apple", "banana", "cherry", "date", "elderberry"] {
+            s.add(n.as_bytes(), vec![1.0, 2.0, 3.0], None, 200);
+        }
+        let r = |a: Bound<&[u8]>, b: Bound<&[u8]>, l| -> Vec<String> {
+            s.range(a, b, l)
+                .iter()
+                .map(|x| String::from_utf8(x.to_vec()).unwrap())
+                .collect()
+        };
+        assert_eq!(r(Bound::Unbounded, Bound::Unbounded, None).len(), 5);
+        assert_eq!(
+            r(Bound::Included(b"banana"), Bound::Included(b"date"), None),
+            ["banana", "cherry", "date"]
+        );
+        assert_eq!(
+            r(Bound::Excluded(b"banana"), Bound::Excluded(b"date"), None),
+            ["cherry"]
+        );
+        assert_eq!(
+            r(Bound::Unbounded, Bound::Unbounded, Some(2)),
+            ["apple", "banana"]
+        );
+        assert!(r(Bound::Included(b"z"), Bound::Included(b"a"), None).is_empty());
+    }
+}
