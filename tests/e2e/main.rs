@@ -7,6 +7,8 @@ mod connection;
 mod keys;
 mod lifecycle;
 mod protocol;
+mod recall;
 mod server_cmds;
 mod strings;
 mod support;
+mod vectors;

@@ -30,6 +30,8 @@ use super::quant::{self, Quant};
 
 /// Highest level a node may get.
 const MAX_LEVEL: usize = 16;
+const FILL_PRUNED: bool = true;
+const BACK_LINKS_L0: usize = 2;
 
 /// A distance with a total order (distances are never NaN).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -341,12 +343,20 @@ impl Hnsw {
         let mut eps = vec![ep];
         for l in (0..=level.min(self.max_level)).rev() {
             let found = self.search_layer(&q, &eps, ef_construction.max(self.m), l, Some(slot));
-            let chosen = self.select(&found, self.m);
+            // The new node keeps M links (Redis's VLINKS shows M); at layer 0
+            // up to 2·M chosen neighbours link back to it, as faiss links
+            // 2·M at layer 0, which keeps new nodes reachable.
+            let back = if l == 0 {
+                BACK_LINKS_L0 * self.m
+            } else {
+                self.m
+            };
+            let chosen = self.select(&found, back);
             for &(_, n) in &chosen {
                 self.link(n, slot, l);
             }
             if let Some(node) = self.nodes[slot as usize].as_mut() {
-                node.links[l] = chosen.iter().map(|&(_, n)| n).collect();
+                node.links[l] = chosen.iter().take(self.m).map(|&(_, n)| n).collect();
             }
             if !found.is_empty() {
                 eps = found;
@@ -404,11 +414,13 @@ impl Hnsw {
                 pruned.push((d, c));
             }
         }
-        for p in pruned {
-            if kept.len() >= m {
-                break;
+        if FILL_PRUNED {
+            for p in pruned {
+                if kept.len() >= m {
+                    break;
+                }
+                kept.push(p);
             }
-            kept.push(p);
         }
         kept
     }

@@ -1,0 +1,543 @@
+//! Vector-set commands over TCP: replies in RESP2 and RESP3, every error
+//! text, FILTER, VREM and updates, key commands on vector-set keys, VSEARCH.
+
+use crate::support::{Client, Reply, Server, bulk, err, simple};
+
+fn vadd(c: &mut Client, key: &str, v: &[f32], elem: &str, extra: &[&str]) -> Reply {
+    let n = v.len().to_string();
+    let vals: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+    let mut args = vec!["VADD", key, "VALUES", &n];
+    args.extend(vals.iter().map(String::as_str));
+    args.push(elem);
+    args.extend_from_slice(extra);
+    c.cmd(&args)
+}
+
+fn names(r: &Reply) -> Vec<String> {
+    r.items().iter().map(Reply::text).collect()
+}
+
+#[test]
+fn vadd_replies_and_errors() {
+    let s = Server::start();
+    let mut c = s.client();
+    c.send_raw(b"*7\r\n$4\r\nVADD\r\n$1\r\nv\r\n$6\r\nVALUES\r\n$1\r\n2\r\n$1\r\n1\r\n$1\r\n0\r\n$1\r\na\r\n");
+    c.expect_bytes(b":1\r\n");
+    assert_eq!(
+        vadd(&mut c, "v", &[0.0, 1.0], "a", &[]),
+        Reply::Int(0),
+        "update"
+    );
+    let inv = err("ERR invalid vector specification");
+    assert_eq!(c.cmd(&["VADD", "v", "VALUES", "2", "1", "x", "b"]), inv);
+    assert_eq!(c.cmd(&["VADD", "v", "VALUES", "0", "b"]), inv);
+    assert_eq!(c.cmd(&["VADD", "v", "VALUES", "5", "1", "2", "b"]), inv);
+    assert_eq!(c.cmd_bin(&[b"VADD", b"v", b"FP32", b"abc", b"b"]), inv);
+    assert_eq!(c.cmd(&["VADD", "v", "VECTOR", "1", "b"]), inv);
+    assert_eq!(
+        c.cmd(&["VADD", "v", "REDUCE", "0", "VALUES", "2", "1", "1", "b"]),
+        inv
+    );
+    assert_eq!(
+        c.cmd(&["VADD", "v", "VALUES", "2", "1", "1"]),
+        err("ERR wrong number of arguments for 'vadd' command")
+    );
+    assert_eq!(
+        c.cmd(&["VADD", "v"]),
+        err("ERR wrong number of arguments for 'vadd' command")
+    );
+    assert_eq!(
+        vadd(&mut c, "v", &[1.0, 1.0], "b", &["BOGUS"]),
+        err("ERR invalid option after element")
+    );
+    assert_eq!(
+        vadd(&mut c, "v", &[1.0, 1.0], "b", &["EF", "0"]),
+        err("ERR invalid EF")
+    );
+    assert_eq!(
+        vadd(&mut c, "v", &[1.0, 1.0], "b", &["M", "3"]),
+        err("ERR invalid M")
+    );
+    assert_eq!(
+        vadd(&mut c, "v", &[1.0, 1.0], "b", &["NOQUANT"]),
+        err("ERR asked quantization mismatch with existing vector set")
+    );
+    assert_eq!(
+        vadd(&mut c, "v", &[1.0, 1.0], "b", &["M", "32"]),
+        err("ERR asked M value mismatch with existing vector set")
+    );
+    assert_eq!(
+        vadd(&mut c, "v", &[1.0, 1.0, 1.0], "b", &[]),
+        err("ERR Vector dimension mismatch - got 3 but set has 2")
+    );
+    assert_eq!(
+        c.cmd(&["VCARD", "v"]),
+        Reply::Int(1),
+        "refused VADDs added nothing"
+    );
+    c.cmd(&["SET", "str", "x"]);
+    let wrongtype = err("WRONGTYPE Operation against a key holding the wrong kind of value");
+    assert_eq!(vadd(&mut c, "str", &[1.0], "a", &[]), wrongtype);
+    assert_eq!(c.cmd(&["GET", "v"]), wrongtype);
+    assert_eq!(c.cmd(&["INCR", "v"]), wrongtype);
+    assert_eq!(c.cmd(&["VCARD", "str"]), wrongtype);
+    assert_eq!(c.cmd(&["VSIM", "str", "ELE", "a"]), wrongtype);
+    assert_eq!(c.cmd(&["GET", "str"]), bulk("x"));
+    // RESP3: booleans.
+    c.send(&["HELLO", "3"]);
+    c.resp3 = true;
+    c.read();
+    c.send(&["VADD", "v", "VALUES", "2", "0.5", "0.5", "c"]);
+    c.expect_bytes(b"#t\r\n");
+    c.send(&["VADD", "v", "VALUES", "2", "0.5", "0.5", "c"]);
+    c.expect_bytes(b"#f\r\n");
+}
+
+#[test]
+fn vsim_shapes_options_and_errors() {
+    let s = Server::start();
+    let mut c = s.client();
+    vadd(
+        &mut c,
+        "v",
+        &[1.0, 0.0, 0.0],
+        "a",
+        &["SETATTR", r#"{"year": 1950}"#],
+    );
+    vadd(&mut c, "v", &[0.0, 1.0, 0.0], "b", &[]);
+    vadd(
+        &mut c,
+        "v",
+        &[-1.0, 0.0, 0.0],
+        "c",
+        &["SETATTR", r#"{"year": 2000}"#],
+    );
+    assert_eq!(
+        c.cmd(&["VSIM", "missing", "ELE", "a"]),
+        Reply::Array(vec![])
+    );
+    assert_eq!(names(&c.cmd(&["VSIM", "v", "ELE", "a"])), ["a", "b", "c"]);
+    let r = c.cmd(&["VSIM", "v", "VALUES", "3", "1", "0", "0", "WITHSCORES"]);
+    assert_eq!(
+        r,
+        Reply::Array(vec![
+            bulk("a"),
+            bulk("1"),
+            bulk("b"),
+            bulk("0.5"),
+            bulk("c"),
+            bulk("0")
+        ])
+    );
+    let r = c.cmd(&["VSIM", "v", "ELE", "a", "WITHATTRIBS", "COUNT", "2"]);
+    assert_eq!(
+        r,
+        Reply::Array(vec![
+            bulk("a"),
+            bulk(r#"{"year": 1950}"#),
+            bulk("b"),
+            Reply::Nil
+        ])
+    );
+    assert_eq!(
+        names(&c.cmd(&["VSIM", "v", "ELE", "a", "EPSILON", "0.4"])),
+        ["a"]
+    );
+    assert_eq!(
+        names(&c.cmd(&["VSIM", "v", "ELE", "a", "TRUTH", "NOTHREAD", "EF", "5"])),
+        ["a", "b", "c"]
+    );
+    let blob: Vec<u8> = [1.0f32, 0.0, 0.0]
+        .iter()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    assert_eq!(
+        names(&c.cmd_bin(&[b"VSIM", b"v", b"FP32", &blob, b"COUNT", b"1"])),
+        ["a"]
+    );
+    for (opt, val, msg) in [
+        ("COUNT", "0", "ERR invalid COUNT"),
+        ("COUNT", "x", "ERR invalid COUNT"),
+        ("EF", "0", "ERR invalid EF"),
+        ("EPSILON", "-1", "ERR invalid EPSILON"),
+        ("FILTER-EF", "0", "ERR invalid FILTER-EF"),
+    ] {
+        assert_eq!(c.cmd(&["VSIM", "v", "ELE", "a", opt, val]), err(msg));
+    }
+    assert_eq!(
+        c.cmd(&["VSIM", "v", "ELE", "a", "BOGUS"]),
+        err("ERR syntax error in VSIM command")
+    );
+    assert_eq!(
+        c.cmd(&["VSIM", "v", "ELE", "zz"]),
+        err("ERR element not found in set")
+    );
+    assert_eq!(
+        c.cmd(&["VSIM", "v", "VALUES", "2", "1", "0"]),
+        err("ERR Vector dimension mismatch - got 2 but set has 3")
+    );
+    assert_eq!(
+        c.cmd(&["VSIM", "v", "VALUES", "3", "1", "0"]),
+        err("ERR invalid vector specification")
+    );
+    assert_eq!(
+        c.cmd(&["VSIM", "v", "ELE", "a", "FILTER", ".year > > 3"]),
+        err("ERR syntax error in FILTER expression near: > 3")
+    );
+    // RESP3 maps.
+    c.send(&["HELLO", "3"]);
+    c.resp3 = true;
+    c.read();
+    // (The test decoder keeps RESP3 maps unordered, so look entries up.)
+    let r = c.cmd(&["VSIM", "v", "ELE", "a", "WITHSCORES"]);
+    assert!(matches!(&r, Reply::Map(m) if m.len() == 3), "{r:?}");
+    assert_eq!(r.get("a"), Some(Reply::Double(1.0)));
+    assert_eq!(r.get("b"), Some(Reply::Double(0.5)));
+    assert_eq!(r.get("c"), Some(Reply::Double(0.0)));
+    let r = c.cmd(&[
+        "VSIM",
+        "v",
+        "ELE",
+        "a",
+        "WITHSCORES",
+        "WITHATTRIBS",
+        "COUNT",
+        "1",
+    ]);
+    assert_eq!(
+        r,
+        Reply::Map(vec![(
+            bulk("a"),
+            Reply::Array(vec![Reply::Double(1.0), bulk(r#"{"year": 1950}"#)])
+        )])
+    );
+    assert_eq!(
+        names(&c.cmd(&["VSIM", "v", "ELE", "a", "COUNT", "2"])),
+        ["a", "b"],
+        "plain list without options"
+    );
+}
+
+#[test]
+fn filter_expressions_over_tcp() {
+    let s = Server::start();
+    let mut c = s.client();
+    for i in 0..1000 {
+        let attrs = match i % 4 {
+            0 => format!(r#"{{"n": {i}, "kind": "even", "tags": ["x", "y{i}"]}}"#),
+            1 => format!(r#"{{"n": {i}, "kind": "odd"}}"#),
+            2 => "not json at all".to_string(),
+            _ => r#"{"other": true}"#.to_string(),
+        };
+        let v = [(i as f32).sin(), (i as f32).cos(), 0.5];
+        vadd(&mut c, "f", &v, &format!("e{i}"), &["SETATTR", &attrs]);
+    }
+    let hits = |c: &mut Client, expr: &str| {
+        names(&c.cmd(&[
+            "VSIM", "f", "VALUES", "3", "1", "0", "0.5", "COUNT", "1000", "FILTER", expr,
+        ]))
+    };
+    let evens = hits(&mut c, ".kind == 'even'");
+    assert_eq!(evens.len(), 250);
+    assert_eq!(
+        hits(&mut c, ".n >= 100 and .n < 200 and .kind == \"odd\"").len(),
+        25
+    );
+    assert_eq!(
+        hits(&mut c, ".missing > 0 || .n == 5"),
+        ["e5"],
+        "missing field is no match, not an error"
+    );
+    assert_eq!(hits(&mut c, "'y4' in .tags"), ["e4"]);
+    assert_eq!(
+        hits(&mut c, "(.n % 100) ** 2 == 0 and !(.n > 500)").len(),
+        6
+    );
+    let mut small = hits(&mut c, ".n in [1, 2, 3, 4, 5]");
+    small.sort();
+    assert_eq!(
+        small,
+        ["e1", "e4", "e5"],
+        "e2 has invalid JSON, e3 has no field n"
+    );
+    assert!(hits(&mut c, ".other == 1").len() == 250, "booleans are 1/0");
+    // A selective filter still returns COUNT results when they exist.
+    let r = names(&c.cmd(&[
+        "VSIM",
+        "f",
+        "VALUES",
+        "3",
+        "1",
+        "0",
+        "0.5",
+        "COUNT",
+        "10",
+        "FILTER",
+        ".n % 100 == 0",
+    ]));
+    assert_eq!(r.len(), 10);
+    // FILTER-EF bounds the effort.
+    let r = names(&c.cmd(&[
+        "VSIM",
+        "f",
+        "VALUES",
+        "3",
+        "1",
+        "0",
+        "0.5",
+        "COUNT",
+        "10",
+        "FILTER",
+        ".n % 100 == 0",
+        "FILTER-EF",
+        "1",
+    ]));
+    assert!(r.len() <= 1);
+}
+
+#[test]
+fn vrem_and_updates_change_results() {
+    let s = Server::start();
+    let mut c = s.client();
+    for i in 0..300 {
+        let v = [
+            (i as f32 * 0.37).sin(),
+            (i as f32 * 0.91).cos(),
+            (i as f32 * 0.13).sin(),
+        ];
+        vadd(&mut c, "r", &v, &format!("e{i}"), &[]);
+    }
+    for i in (0..300).step_by(3) {
+        assert_eq!(c.cmd(&["VREM", "r", &format!("e{i}")]), Reply::Int(1));
+    }
+    assert_eq!(c.cmd(&["VREM", "r", "e0"]), Reply::Int(0));
+    assert_eq!(c.cmd(&["VREM", "nokey", "e0"]), Reply::Int(0));
+    assert_eq!(c.cmd(&["VCARD", "r"]), Reply::Int(200));
+    for probe in ["e1", "e50", "e299"] {
+        let got = names(&c.cmd(&["VSIM", "r", "ELE", probe, "COUNT", "300", "EF", "300"]));
+        assert_eq!(got.len(), 200);
+        assert!(
+            got.iter()
+                .all(|n| n[1..].parse::<usize>().unwrap() % 3 != 0),
+            "removed elements never return"
+        );
+    }
+    // Update moves the element to its new vector.
+    vadd(&mut c, "r", &[0.0, 0.0, -50.0], "e1", &[]);
+    assert_eq!(
+        names(&c.cmd(&["VSIM", "r", "VALUES", "3", "0", "0", "-1", "COUNT", "1"])),
+        ["e1"]
+    );
+    let emb = c.cmd(&["VEMB", "r", "e1"]).items();
+    assert!((emb[2].text().parse::<f64>().unwrap() + 50.0).abs() < 0.5);
+    // Removing the last element deletes the key.
+    vadd(&mut c, "one", &[1.0, 2.0], "x", &[]);
+    assert_eq!(c.cmd(&["VREM", "one", "x"]), Reply::Int(1));
+    assert_eq!(c.cmd(&["EXISTS", "one"]), Reply::Int(0));
+    assert_eq!(
+        vadd(&mut c, "one", &[1.0, 2.0, 3.0], "y", &[]),
+        Reply::Int(1),
+        "a new set of another dimension"
+    );
+}
+
+#[test]
+fn introspection_commands() {
+    let s = Server::start();
+    let mut c = s.client();
+    vadd(&mut c, "q", &[1.0, 10.32, 0.0, 2.05, -12.5], "e", &[]);
+    vadd(
+        &mut c,
+        "q",
+        &[1.0, 1.0, 1.0, 1.0, 1.0],
+        "f",
+        &["SETATTR", r#"{"a":1}"#],
+    );
+    let emb = c.cmd(&["VEMB", "q", "e"]).items();
+    let expected = [1.0, 10.32, 0.0, 2.05, -12.5];
+    for (got, want) in emb.iter().zip(expected) {
+        assert!(
+            (got.text().parse::<f64>().unwrap() - want).abs() < 0.2,
+            "{got:?} vs {want}"
+        );
+    }
+    let raw = c.cmd(&["VEMB", "q", "e", "RAW"]).items();
+    assert_eq!(raw.len(), 4);
+    assert_eq!(raw[0], simple("int8"));
+    assert!(matches!(&raw[1], Reply::Bulk(b) if b.len() == 5));
+    assert_eq!(
+        c.cmd(&["VEMB", "q", "e", "BOGUS"]),
+        err("ERR invalid option")
+    );
+    assert_eq!(c.cmd(&["VEMB", "q", "nope"]), Reply::Nil);
+    assert_eq!(c.cmd(&["VEMB", "nokey", "e"]), Reply::Nil);
+    assert_eq!(c.cmd(&["VDIM", "q"]), Reply::Int(5));
+    assert_eq!(c.cmd(&["VDIM", "nokey"]), err("ERR key does not exist"));
+    assert_eq!(c.cmd(&["VCARD", "nokey"]), Reply::Int(0));
+    assert_eq!(c.cmd(&["VISMEMBER", "q", "e"]), Reply::Int(1));
+    assert_eq!(c.cmd(&["VISMEMBER", "q", "zz"]), Reply::Int(0));
+    assert_eq!(c.cmd(&["VISMEMBER", "nokey", "e"]), Reply::Int(0));
+    let info = c.cmd(&["VINFO", "q"]);
+    assert_eq!(info.get("quant-type"), Some(simple("int8")));
+    assert_eq!(info.get("vector-dim"), Some(Reply::Int(5)));
+    assert_eq!(info.get("size"), Some(Reply::Int(2)));
+    assert_eq!(info.get("attributes-count"), Some(Reply::Int(1)));
+    assert_eq!(info.get("hnsw-max-node-uid"), Some(Reply::Int(2)));
+    assert_eq!(info.get("hnsw-m"), Some(Reply::Int(16)));
+    c.send(&["VINFO", "nokey"]);
+    c.expect_bytes(b"*-1\r\n");
+    assert_eq!(c.cmd(&["VGETATTR", "q", "f"]), bulk(r#"{"a":1}"#));
+    assert_eq!(c.cmd(&["VGETATTR", "q", "e"]), Reply::Nil);
+    assert_eq!(c.cmd(&["VSETATTR", "q", "e", r#"{"b":2}"#]), Reply::Int(1));
+    assert_eq!(c.cmd(&["VSETATTR", "q", "e", ""]), Reply::Int(1));
+    assert_eq!(c.cmd(&["VGETATTR", "q", "e"]), Reply::Nil);
+    assert_eq!(c.cmd(&["VSETATTR", "q", "zz", "{}"]), Reply::Int(0));
+    assert_eq!(c.cmd(&["VSETATTR", "nokey", "e", "{}"]), Reply::Int(0));
+    let links = c.cmd(&["VLINKS", "q", "e"]).items();
+    assert_eq!(links.last().unwrap().items(), vec![bulk("f")]);
+    assert_eq!(
+        c.cmd(&["VLINKS", "q", "e", "BOGUS"]),
+        err("ERR wrong number of arguments for 'vlinks' command")
+    );
+    assert_eq!(c.cmd(&["VLINKS", "q", "zz"]), Reply::Nil);
+    assert!(matches!(c.cmd(&["VRANDMEMBER", "q"]), Reply::Bulk(_)));
+    assert_eq!(c.cmd(&["VRANDMEMBER", "q", "5"]).items().len(), 2);
+    assert_eq!(c.cmd(&["VRANDMEMBER", "q", "-5"]).items().len(), 5);
+    assert_eq!(c.cmd(&["VRANDMEMBER", "q", "0"]), Reply::Array(vec![]));
+    assert_eq!(
+        c.cmd(&["VRANDMEMBER", "q", "x"]),
+        err("ERR COUNT value is not an integer")
+    );
+    assert_eq!(c.cmd(&["VRANDMEMBER", "nokey"]), Reply::Nil);
+    assert_eq!(c.cmd(&["VRANDMEMBER", "nokey", "3"]), Reply::Array(vec![]));
+    assert_eq!(names(&c.cmd(&["VRANGE", "q", "-", "+"])), ["e", "f"]);
+    assert_eq!(names(&c.cmd(&["VRANGE", "q", "(e", "+"])), ["f"]);
+    assert_eq!(names(&c.cmd(&["VRANGE", "q", "-", "+", "1"])), ["e"]);
+    assert_eq!(
+        c.cmd(&["VRANGE", "q", "x", "+"]),
+        err("ERR invalid start range format")
+    );
+    assert_eq!(
+        c.cmd(&["VRANGE", "q", "-", "["]),
+        err("ERR invalid end range format")
+    );
+    assert_eq!(
+        c.cmd(&["VRANGE", "q", "+", "-"]),
+        err("ERR '-' can only be used as first argument, '+' only as second")
+    );
+    assert_eq!(
+        c.cmd(&["VRANGE", "q", "-", "+", "x"]),
+        err("ERR invalid COUNT value")
+    );
+    assert_eq!(c.cmd(&["VRANGE", "nokey", "-", "+"]), Reply::Array(vec![]));
+}
+
+#[test]
+fn vector_sets_are_keys() {
+    let s = Server::start();
+    let mut c = s.client();
+    vadd(&mut c, "vs", &[1.0, 2.0], "a", &[]);
+    c.cmd(&["SET", "str", "1"]);
+    assert_eq!(c.cmd(&["TYPE", "vs"]), simple("vectorset"));
+    assert_eq!(c.cmd(&["EXISTS", "vs"]), Reply::Int(1));
+    assert_eq!(names(&c.cmd(&["KEYS", "v*"])), ["vs"]);
+    let scan = c
+        .cmd(&["SCAN", "0", "TYPE", "vectorset", "COUNT", "100"])
+        .items();
+    assert_eq!(names(&scan[1]), ["vs"]);
+    assert_eq!(c.cmd(&["RENAME", "vs", "moved"]), simple("OK"));
+    assert_eq!(c.cmd(&["VCARD", "moved"]), Reply::Int(1));
+    assert_eq!(c.cmd(&["PEXPIRE", "moved", "100"]), Reply::Int(1));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(c.cmd(&["VCARD", "moved"]), Reply::Int(0), "expired");
+    vadd(&mut c, "vs2", &[1.0, 2.0], "a", &[]);
+    assert_eq!(c.cmd(&["DEL", "vs2"]), Reply::Int(1));
+    assert_eq!(c.cmd(&["VSIM", "vs2", "ELE", "a"]), Reply::Array(vec![]));
+    let info = c.cmd(&["INFO", "keyspace"]).text();
+    assert!(info.contains("db0:keys=1,"), "{info}");
+}
+
+#[test]
+fn vsearch_forms() {
+    let s = Server::with_args(&["--default-vset", "docs"]);
+    let mut c = s.client();
+    vadd(
+        &mut c,
+        "docs",
+        &[0.1, 0.2, 0.3],
+        "d1",
+        &["SETATTR", r#"{"lang":"en"}"#],
+    );
+    vadd(
+        &mut c,
+        "docs",
+        &[-0.3, 0.2, -0.1],
+        "d2",
+        &["SETATTR", r#"{"lang":"fr"}"#],
+    );
+    vadd(&mut c, "docs", &[0.3, 0.2, 0.1], "d3", &[]);
+    assert_eq!(
+        names(&c.cmd(&["VSEARCH", "[0.1, 0.2, 0.3]", "2"])),
+        ["d1", "d3"],
+        "seed form uses the default set"
+    );
+    assert_eq!(
+        names(&c.cmd(&["VSEARCH", "docs", "[0.1, 0.2, 0.3]", "1"])),
+        ["d1"]
+    );
+    assert_eq!(
+        names(&c.cmd(&["VSEARCH", "docs", "VALUES", "3", "-0.3", "0.2", "-0.1", "1"])),
+        ["d2"]
+    );
+    let blob: Vec<u8> = [0.3f32, 0.2, 0.1]
+        .iter()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    assert_eq!(
+        names(&c.cmd_bin(&[b"VSEARCH", b"docs", b"FP32", &blob, b"1"])),
+        ["d3"]
+    );
+    let r = c.cmd(&[
+        "VSEARCH",
+        "docs",
+        "[0.1, 0.2, 0.3]",
+        "3",
+        "FILTER",
+        ".lang == 'fr'",
+        "WITHSCORES",
+    ]);
+    assert_eq!(r.items().len(), 2);
+    assert_eq!(r.items()[0], bulk("d2"));
+    let vsim = c.cmd(&[
+        "VSIM",
+        "docs",
+        "VALUES",
+        "3",
+        "0.1",
+        "0.2",
+        "0.3",
+        "WITHSCORES",
+    ]);
+    let vsearch = c.cmd(&["VSEARCH", "[0.1, 0.2, 0.3]", "10", "WITHSCORES"]);
+    assert_eq!(vsim, vsearch, "same scores as VSIM");
+    assert_eq!(
+        c.cmd(&["VSEARCH", "docs", "[0.1, oops]", "1"]),
+        err("ERR invalid vector specification")
+    );
+    assert_eq!(
+        c.cmd(&["VSEARCH", "docs", "[0.1, 0.2, 0.3]", "0"]),
+        err("ERR K must be a positive integer")
+    );
+    assert_eq!(
+        c.cmd(&["VSEARCH", "docs", "[0.1, 0.2]", "1"]),
+        err("ERR Vector dimension mismatch - got 2 but set has 3")
+    );
+    assert_eq!(
+        c.cmd(&["VSEARCH", "nokey", "[1]", "1"]),
+        Reply::Array(vec![])
+    );
+    assert_eq!(
+        c.cmd(&["VSEARCH", "docs", "[0.1, 0.2, 0.3]"]),
+        err("ERR wrong number of arguments for 'vsearch' command")
+    );
+}
