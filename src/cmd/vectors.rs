@@ -1,6 +1,6 @@
 //! Vector-set commands, wire-compatible with Redis 8: VADD VSIM VREM VCARD
 //! VDIM VEMB VINFO VGETATTR VSETATTR VRANDMEMBER VISMEMBER VLINKS VRANGE,
-//! plus VexLake's VSEARCH. Argument order, defaults, reply shapes and error
+//! plus VexLake's VSEARCH and VADDBATCH. Argument order, defaults, reply shapes and error
 //! texts follow Redis; searches run off the I/O scheduler (see [`offload`]).
 
 use std::ops::Bound;
@@ -11,7 +11,7 @@ use vexlake_engine::vector::filter::Filter;
 use vexlake_engine::vector::set::{
     DEFAULT_BUILD_EF, DEFAULT_M, Hit, M_RANGE, MAX_DIM, QueryInput, SearchParams,
 };
-use vexlake_engine::vector::{Quant, VectorSet};
+use vexlake_engine::vector::{Metric, Quant, VectorSet};
 use vexlake_protocol::ReplyBuf;
 use vexlake_protocol::args::{is_keyword, parse_f64, parse_i64};
 
@@ -97,13 +97,14 @@ fn set_of(ctx: &Ctx<'_>, key: &[u8]) -> Result<Option<SharedSet>, CmdError> {
 }
 
 /// VADD key [REDUCE dim] (FP32 blob | VALUES n ...) element [CAS]
-/// [NOQUANT | Q8 | BIN] [EF n] [SETATTR json] [M n].
+/// [NOQUANT | Q8 | BIN] [EF n] [SETATTR json] [M n] [METRIC COSINE|L2|IP].
 pub fn vadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (vector, reduce, used) = parse_vector(args, 2, true)?;
     let Some(element) = args.get(2 + used) else {
         return Err(CmdError::WrongArity("vadd"));
     };
     let mut quant = Quant::Q8;
+    let mut metric = Metric::Cosine;
     let mut ef = DEFAULT_BUILD_EF;
     let mut m = DEFAULT_M;
     let mut attributes = None;
@@ -124,6 +125,15 @@ pub fn vadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 _ => return Err(CmdError::err("invalid M")),
             };
             j += 1;
+        } else if is_keyword(opt, "metric") && has_value {
+            let m = &args[j + 1];
+            metric = match () {
+                _ if is_keyword(m, "cosine") => Metric::Cosine,
+                _ if is_keyword(m, "l2") => Metric::L2,
+                _ if is_keyword(m, "ip") => Metric::Ip,
+                _ => return Err(CmdError::err("invalid METRIC (COSINE, L2 or IP)")),
+            };
+            j += 1;
         } else if is_keyword(opt, "setattr") && has_value {
             attributes = Some(args[j + 1].clone());
             j += 1;
@@ -138,11 +148,16 @@ pub fn vadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         j += 1;
     }
+    if quant == Quant::Bin && metric != Metric::Cosine {
+        return Err(CmdError::err(
+            "BIN quantization works with the COSINE metric only",
+        ));
+    }
     let dim = vector.len();
     let attributes = attributes.map(|a| Bytes::copy_from_slice(&a));
     loop {
         let (set, created) = ctx.db().vset_or_create(&args[1], ctx.now(), || {
-            VectorSet::new(dim, reduce, quant, m, next_set_uid())
+            VectorSet::new(dim, reduce, quant, metric, m, next_set_uid())
         })?;
         let added = offload(|| {
             let mut guard = set.write();
@@ -151,7 +166,7 @@ pub fn vadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             }
             if !created {
                 guard
-                    .check_add(quant, m, dim, reduce)
+                    .check_add(quant, metric, m, dim, reduce)
                     .map_err(|e| CmdError::Line(e.to_string()))?;
             }
             Ok::<_, CmdError>(Some(guard.add(
@@ -169,12 +184,141 @@ pub fn vadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
 }
 
+/// VADDBATCH key (FP32 | VALUES dim) [NOQUANT|Q8|BIN] [EF n] [M n]
+/// [METRIC COSINE|L2|IP] [WITHATTRIBS] ELEMENTS element vector [json]
+/// [element vector [json] ...]
+///
+/// VexLake's multi-element insert: with FP32 each vector is one blob of
+/// `4·dim` bytes; with VALUES it is `dim` numbers. With WITHATTRIBS every
+/// element is followed by its JSON attributes (empty = none). All vectors
+/// are validated before anything is inserted (a bad batch changes nothing);
+/// the set's write lock is taken once. Reply: the number of new elements.
+pub fn vaddbatch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let fp32 = if is_keyword(&args[2], "fp32") {
+        true
+    } else if is_keyword(&args[2], "values") {
+        false
+    } else {
+        return Err(invalid_vector());
+    };
+    let dim = match parse_i64(&args[3]) {
+        Some(d) if d >= 1 && d as usize <= MAX_DIM => d as usize,
+        _ => return Err(invalid_vector()),
+    };
+    let (mut quant, mut metric, mut ef, mut m, mut with_attrs) = (
+        Quant::Q8,
+        Metric::Cosine,
+        DEFAULT_BUILD_EF,
+        DEFAULT_M,
+        false,
+    );
+    let mut j = 4;
+    loop {
+        let Some(opt) = args.get(j) else {
+            return Err(CmdError::err("ELEMENTS expected"));
+        };
+        let value = args.get(j + 1);
+        match () {
+            _ if is_keyword(opt, "elements") => break,
+            _ if is_keyword(opt, "noquant") => quant = Quant::NoQuant,
+            _ if is_keyword(opt, "q8") => quant = Quant::Q8,
+            _ if is_keyword(opt, "bin") => quant = Quant::Bin,
+            _ if is_keyword(opt, "withattribs") => with_attrs = true,
+            _ if is_keyword(opt, "ef") && value.is_some() => {
+                ef = match value.and_then(|v| parse_i64(v)) {
+                    Some(v) if v > 0 && v <= 1_000_000 => v as usize,
+                    _ => return Err(CmdError::err("invalid EF")),
+                };
+                j += 1;
+            }
+            _ if is_keyword(opt, "m") && value.is_some() => {
+                m = match value.and_then(|v| parse_i64(v)) {
+                    Some(v) if v >= 0 && M_RANGE.contains(&(v as usize)) => v as usize,
+                    _ => return Err(CmdError::err("invalid M")),
+                };
+                j += 1;
+            }
+            _ if is_keyword(opt, "metric") && value.is_some() => {
+                let v = &args[j + 1];
+                metric = match () {
+                    _ if is_keyword(v, "cosine") => Metric::Cosine,
+                    _ if is_keyword(v, "l2") => Metric::L2,
+                    _ if is_keyword(v, "ip") => Metric::Ip,
+                    _ => return Err(CmdError::err("invalid METRIC (COSINE, L2 or IP)")),
+                };
+                j += 1;
+            }
+            _ => return Err(CmdError::Syntax),
+        }
+        j += 1;
+    }
+    if quant == Quant::Bin && metric != Metric::Cosine {
+        return Err(CmdError::err(
+            "BIN quantization works with the COSINE metric only",
+        ));
+    }
+    let per_vector = if fp32 { 1 } else { dim };
+    let stride = 1 + per_vector + usize::from(with_attrs);
+    let rest = &args[j + 1..];
+    if rest.is_empty() || !rest.len().is_multiple_of(stride) {
+        return Err(CmdError::WrongArity("vaddbatch"));
+    }
+    let mut items: Vec<(Bytes, Vec<f32>, Option<Bytes>)> = Vec::with_capacity(rest.len() / stride);
+    for chunk in rest.chunks_exact(stride) {
+        let vector: Vec<f32> = if fp32 {
+            let blob = &chunk[1];
+            if blob.len() != dim * 4 {
+                return Err(invalid_vector());
+            }
+            blob.chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect()
+        } else {
+            chunk[1..=dim]
+                .iter()
+                .map(|a| parse_f64(a).filter(|v| v.is_finite()).map(|v| v as f32))
+                .collect::<Option<Vec<f32>>>()
+                .ok_or_else(invalid_vector)?
+        };
+        if vector.iter().any(|v| !v.is_finite()) {
+            return Err(invalid_vector());
+        }
+        let attrs = with_attrs.then(|| Bytes::copy_from_slice(&chunk[stride - 1]));
+        items.push((Bytes::copy_from_slice(&chunk[0]), vector, attrs));
+    }
+    loop {
+        let (set, created) = ctx.db().vset_or_create(&args[1], ctx.now(), || {
+            VectorSet::new(dim, None, quant, metric, m, next_set_uid())
+        })?;
+        let added = offload(|| {
+            let mut guard = set.write();
+            if guard.dead {
+                return Ok(None);
+            }
+            if !created {
+                guard
+                    .check_add(quant, metric, m, dim, None)
+                    .map_err(|e| CmdError::Line(e.to_string()))?;
+            }
+            let mut new = 0i64;
+            for (element, vector, attrs) in &items {
+                new += i64::from(guard.add(element, vector.clone(), attrs.clone(), ef));
+            }
+            Ok::<_, CmdError>(Some(new))
+        })?;
+        if let Some(new) = added {
+            ctx.out.int(new);
+            return Ok(());
+        }
+    }
+}
+
 /// Options of VSIM after the vector.
 struct VsimOptions {
     withscores: bool,
     withattribs: bool,
     count: usize,
-    epsilon: f64,
+    epsilon: Option<f64>,
     ef: usize,
     filter: Option<Filter>,
     filter_ef: usize,
@@ -186,7 +330,7 @@ fn parse_vsim_options(args: &[Bytes], mut j: usize) -> Result<VsimOptions, CmdEr
         withscores: false,
         withattribs: false,
         count: 10,
-        epsilon: 2.0,
+        epsilon: None,
         ef: 0,
         filter: None,
         filter_ef: 0,
@@ -209,7 +353,7 @@ fn parse_vsim_options(args: &[Bytes], mut j: usize) -> Result<VsimOptions, CmdEr
             }
             _ if is_keyword(opt, "epsilon") && value.is_some() => {
                 o.epsilon = match value.and_then(|v| parse_f64(v)) {
-                    Some(e) if e > 0.0 => e,
+                    Some(e) if e > 0.0 => Some(e),
                     _ => return Err(CmdError::err("invalid EPSILON")),
                 };
                 j += 1;
@@ -555,9 +699,11 @@ pub fn vinfo(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let i = set.read().info();
     let out = &mut *ctx.out;
-    out.map(9);
+    out.map(10);
     out.simple("quant-type");
     out.simple(i.quant);
+    out.simple("metric");
+    out.simple(i.metric);
     for (name, v) in [
         ("hnsw-m", i.m as i64),
         ("vector-dim", i.dim as i64),
@@ -622,7 +768,8 @@ use super::table::{BASE, CommandSpec, K1, RO, RO_FAST, W, W_FAST, W_OOM};
 /// The vector-set commands (COMMAND / COMMAND DOCS entries and handlers).
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
-    CommandSpec { name: "vadd", arity: -5, flags: W_OOM, keys: K1, acl: &["@write", "@vector", "@slow"], group: "vector_set", since: "8.0.0", summary: "Adds one element (new or updated) to a vector set, creating the set if needed.", complexity: "O(log(N)) for each element added, where N is the number of elements in the vector set.", syntax: "key [REDUCE dim:integer] (FP32 vector | VALUES num:integer vector...) element [CAS] [NOQUANT | Q8 | BIN] [EF build-exploration-factor:integer] [SETATTR attributes] [M numlinks:integer]", handler: vadd, ..BASE },
+    CommandSpec { name: "vadd", arity: -5, flags: W_OOM, keys: K1, acl: &["@write", "@vector", "@slow"], group: "vector_set", since: "8.0.0", summary: "Adds one element (new or updated) to a vector set, creating the set if needed.", complexity: "O(log(N)) for each element added, where N is the number of elements in the vector set.", syntax: "key [REDUCE dim:integer] (FP32 vector | VALUES num:integer vector...) element [CAS] [NOQUANT | Q8 | BIN] [EF build-exploration-factor:integer] [SETATTR attributes] [M numlinks:integer] [METRIC (COSINE | L2 | IP)]", handler: vadd, ..BASE },
+    CommandSpec { name: "vaddbatch", arity: -7, flags: W_OOM, keys: K1, acl: &["@write", "@vector", "@slow"], group: "vector_set", since: "0.1.0", summary: "VexLake: adds many elements in one command (one lock, all validated first); replies with the number of new elements.", complexity: "O(M*log(N)) for M elements added.", syntax: "key (FP32 | VALUES) dim:integer [NOQUANT | Q8 | BIN] [EF ef:integer] [M numlinks:integer] [METRIC (COSINE | L2 | IP)] [WITHATTRIBS] ELEMENTS (element vector [attributes])...", handler: vaddbatch, ..BASE },
     CommandSpec { name: "vsim", arity: -4, flags: RO, keys: K1, acl: &["@read", "@vector", "@slow"], group: "vector_set", since: "8.0.0", summary: "Returns the elements most similar to a vector or to an element.", complexity: "O(log(N)) where N is the number of elements in the vector set.", syntax: "key (ELE | FP32 | VALUES num:integer) (vector | element) [WITHSCORES] [WITHATTRIBS] [COUNT num:integer] [EPSILON delta:double] [EF search-exploration-factor:integer] [FILTER expression] [FILTER-EF max-filtering-effort:integer] [TRUTH] [NOTHREAD]", handler: vsim, ..BASE },
     CommandSpec { name: "vsearch", arity: -3, flags: RO, keys: K1, acl: &["@read", "@vector", "@slow"], group: "vector_set", since: "0.1.0", summary: "VexLake: the K most similar elements to a vector given as a JSON array, FP32 blob or VALUES; without a key, searches the default set.", complexity: "O(log(N)) where N is the number of elements in the vector set.", syntax: "[key] (json-vector | FP32 blob | VALUES num:integer value...) k:integer [FILTER expression] [WITHSCORES] [WITHATTRIBS] [EF ef:integer] [EPSILON delta:double] [FILTER-EF effort:integer] [TRUTH]", handler: vsearch, ..BASE },
     CommandSpec { name: "vrem", arity: 3, flags: W, keys: K1, acl: &["@write", "@vector", "@slow"], group: "vector_set", since: "8.0.0", summary: "Removes an element from a vector set; the last removal deletes the key.", complexity: "O(log(N)) for each element removed, where N is the number of elements in the vector set.", syntax: "key element", handler: vrem, ..BASE },

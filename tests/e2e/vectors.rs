@@ -541,3 +541,222 @@ fn vsearch_forms() {
         err("ERR wrong number of arguments for 'vsearch' command")
     );
 }
+
+#[test]
+fn metric_extension() {
+    let s = Server::start();
+    let mut c = s.client();
+    assert_eq!(
+        vadd(&mut c, "l2", &[1.0, 1.0], "near", &["METRIC", "L2"]),
+        Reply::Int(1)
+    );
+    vadd(&mut c, "l2", &[10.0, 10.0], "far", &["METRIC", "L2"]);
+    vadd(&mut c, "l2", &[3.0, 3.0], "mid", &["METRIC", "l2"]);
+    assert_eq!(
+        names(&c.cmd(&["VSIM", "l2", "VALUES", "2", "0", "0"])),
+        ["near", "mid", "far"]
+    );
+    let r = c
+        .cmd(&[
+            "VSIM",
+            "l2",
+            "VALUES",
+            "2",
+            "0",
+            "0",
+            "WITHSCORES",
+            "COUNT",
+            "1",
+        ])
+        .items();
+    let score: f64 = r[1].text().parse().unwrap();
+    assert!(
+        (score - 1.0 / (1.0 + 2f64.sqrt())).abs() < 0.02,
+        "score 1/(1+d): {score}"
+    );
+    assert_eq!(c.cmd(&["VINFO", "l2"]).get("metric"), Some(simple("l2")));
+    assert_eq!(
+        vadd(&mut c, "l2", &[1.0, 2.0], "x", &[]),
+        err("ERR asked metric mismatch with existing vector set")
+    );
+    assert_eq!(
+        vadd(&mut c, "l2", &[1.0, 2.0], "x", &["METRIC", "HAMMING"]),
+        err("ERR invalid METRIC (COSINE, L2 or IP)")
+    );
+    assert_eq!(
+        vadd(&mut c, "b", &[1.0, 2.0], "x", &["BIN", "METRIC", "IP"]),
+        err("ERR BIN quantization works with the COSINE metric only")
+    );
+    let emb = c.cmd(&["VEMB", "l2", "far"]).items();
+    assert!((emb[0].text().parse::<f64>().unwrap() - 10.0).abs() < 0.1);
+    vadd(
+        &mut c,
+        "ip",
+        &[1.0, 0.0],
+        "small",
+        &["METRIC", "IP", "NOQUANT"],
+    );
+    vadd(
+        &mut c,
+        "ip",
+        &[5.0, 0.0],
+        "big",
+        &["METRIC", "IP", "NOQUANT"],
+    );
+    vadd(
+        &mut c,
+        "ip",
+        &[-5.0, 0.0],
+        "neg",
+        &["METRIC", "IP", "NOQUANT"],
+    );
+    let r = c.cmd(&["VSIM", "ip", "VALUES", "2", "1", "0", "WITHSCORES"]);
+    assert_eq!(
+        r,
+        Reply::Array(vec![
+            bulk("big"),
+            bulk("5"),
+            bulk("small"),
+            bulk("1"),
+            bulk("neg"),
+            bulk("-5")
+        ])
+    );
+    assert_eq!(
+        c.cmd(&["VINFO", "b"]),
+        Reply::Nil,
+        "refused VADD created nothing"
+    );
+}
+
+#[test]
+fn vaddbatch_inserts_many_at_once() {
+    let s = Server::start();
+    let mut c = s.client();
+    let blob = |v: [f32; 3]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
+    let (a, b) = (blob([1.0, 0.0, 0.0]), blob([0.0, 1.0, 0.0]));
+    let r = c.cmd_bin(&[
+        b"VADDBATCH",
+        b"bb",
+        b"FP32",
+        b"3",
+        b"NOQUANT",
+        b"ELEMENTS",
+        b"a",
+        &a,
+        b"b",
+        &b,
+    ]);
+    assert_eq!(r, Reply::Int(2));
+    let r = c.cmd(&[
+        "VADDBATCH",
+        "bb",
+        "VALUES",
+        "3",
+        "NOQUANT",
+        "WITHATTRIBS",
+        "ELEMENTS",
+        "a",
+        "1",
+        "1",
+        "0",
+        "{\"k\":1}",
+        "c",
+        "0",
+        "0",
+        "1",
+        "",
+    ]);
+    assert_eq!(r, Reply::Int(1), "a updated, c new");
+    assert_eq!(c.cmd(&["VCARD", "bb"]), Reply::Int(3));
+    assert_eq!(c.cmd(&["VGETATTR", "bb", "a"]), bulk("{\"k\":1}"));
+    assert_eq!(
+        c.cmd(&["VINFO", "bb"]).get("quant-type"),
+        Some(simple("f32"))
+    );
+    // One bad vector refuses the whole batch.
+    let r = c.cmd(&[
+        "VADDBATCH",
+        "bb",
+        "VALUES",
+        "3",
+        "NOQUANT",
+        "ELEMENTS",
+        "x",
+        "1",
+        "2",
+        "3",
+        "y",
+        "1",
+        "oops",
+        "3",
+    ]);
+    assert_eq!(r, err("ERR invalid vector specification"));
+    assert_eq!(c.cmd(&["VISMEMBER", "bb", "x"]), Reply::Int(0));
+    assert_eq!(
+        c.cmd(&["VADDBATCH", "bb", "VALUES", "3", "ELEMENTS", "x", "1", "2"]),
+        err("ERR wrong number of arguments for 'vaddbatch' command")
+    );
+    assert_eq!(
+        c.cmd(&[
+            "VADDBATCH",
+            "bb",
+            "VALUES",
+            "3",
+            "NOQUANT",
+            "FOO",
+            "ELEMENTS",
+            "x",
+            "1",
+            "2",
+            "3"
+        ]),
+        err("ERR syntax error")
+    );
+    assert_eq!(
+        c.cmd(&[
+            "VADDBATCH",
+            "bb",
+            "VALUES",
+            "3",
+            "ELEMENTS",
+            "x",
+            "1",
+            "2",
+            "3"
+        ]),
+        err("ERR asked quantization mismatch with existing vector set")
+    );
+    assert_eq!(
+        c.cmd(&[
+            "VADDBATCH",
+            "bb",
+            "VALUES",
+            "2",
+            "NOQUANT",
+            "ELEMENTS",
+            "x",
+            "1",
+            "2"
+        ]),
+        err("ERR Vector dimension mismatch - got 2 but set has 3")
+    );
+    assert_eq!(
+        c.cmd_bin(&[
+            b"VADDBATCH",
+            b"bb",
+            b"FP32",
+            b"3",
+            b"NOQUANT",
+            b"ELEMENTS",
+            b"x",
+            b"short"
+        ]),
+        err("ERR invalid vector specification")
+    );
+    assert_eq!(
+        c.cmd(&["VCARD", "bb"]),
+        Reply::Int(3),
+        "refused batches added nothing"
+    );
+}

@@ -26,10 +26,10 @@ use std::cell::RefCell;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
-use super::quant::{self, Quant};
+use super::quant::{self, Metric, Quant};
 
 /// Highest level a node may get.
-const MAX_LEVEL: usize = 16;
+pub(super) const MAX_LEVEL: usize = 16;
 const FILL_PRUNED: bool = true;
 const BACK_LINKS_L0: usize = 2;
 
@@ -77,6 +77,7 @@ pub struct Query {
     words: Vec<u32>,
     len: usize,
     range: f32,
+    norm: f32,
 }
 
 impl Query {
@@ -88,18 +89,19 @@ impl Query {
 /// The graph.
 #[derive(Debug, Clone)]
 pub struct Hnsw {
-    dim: usize,
-    quant: Quant,
-    m: usize,
-    bytes: usize,
-    slot_words: usize,
-    arena: Vec<u32>,
-    nodes: Vec<Option<Node>>,
-    free: Vec<u32>,
-    entry: Option<u32>,
-    max_level: usize,
-    len: usize,
-    last_id: u64,
+    pub(super) dim: usize,
+    pub(super) quant: Quant,
+    pub(super) metric: Metric,
+    pub(super) m: usize,
+    pub(super) bytes: usize,
+    pub(super) slot_words: usize,
+    pub(super) arena: Vec<u32>,
+    pub(super) nodes: Vec<Option<Node>>,
+    pub(super) free: Vec<u32>,
+    pub(super) entry: Option<u32>,
+    pub(super) max_level: usize,
+    pub(super) len: usize,
+    pub(super) last_id: u64,
     level_mult: f64,
     rng: fastrand::Rng,
 }
@@ -109,7 +111,7 @@ fn words_as_bytes(w: &[u32]) -> &[u8] {
     unsafe { std::slice::from_raw_parts(w.as_ptr().cast::<u8>(), w.len() * 4) }
 }
 
-fn words_as_bytes_mut(w: &mut [u32]) -> &mut [u8] {
+pub(super) fn words_as_bytes_mut(w: &mut [u32]) -> &mut [u8] {
     // SAFETY: as above, and the borrow is unique.
     unsafe { std::slice::from_raw_parts_mut(w.as_mut_ptr().cast::<u8>(), w.len() * 4) }
 }
@@ -160,10 +162,16 @@ impl Visited<'_> {
 impl Hnsw {
     /// An empty graph for `dim`-dimensional vectors.
     pub fn new(dim: usize, quant: Quant, m: usize) -> Self {
+        Hnsw::with_metric(dim, quant, Metric::Cosine, m)
+    }
+
+    /// An empty graph comparing vectors with `metric`.
+    pub fn with_metric(dim: usize, quant: Quant, metric: Metric, m: usize) -> Self {
         let bytes = quant.bytes(dim);
         Hnsw {
             dim,
             quant,
+            metric,
             m,
             bytes,
             slot_words: bytes.div_ceil(4),
@@ -187,6 +195,11 @@ impl Hnsw {
     /// Quantization of the stored vectors.
     pub fn quant(&self) -> Quant {
         self.quant
+    }
+
+    /// How vectors are compared.
+    pub fn metric(&self) -> Metric {
+        self.metric
     }
 
     /// M.
@@ -219,7 +232,7 @@ impl Hnsw {
         self.nodes.get(slot as usize).and_then(Option::as_ref)
     }
 
-    fn encoded(&self, slot: u32) -> &[u8] {
+    pub(super) fn encoded(&self, slot: u32) -> &[u8] {
         let start = slot as usize * self.slot_words;
         &words_as_bytes(&self.arena[start..start + self.slot_words])[..self.bytes]
     }
@@ -230,7 +243,7 @@ impl Hnsw {
         Some((self.encoded(slot), n.l2, n.range))
     }
 
-    /// The normalized (dequantized) vector of `slot`.
+    /// The stored (dequantized; normalized for cosine) vector of `slot`.
     pub fn vector(&self, slot: u32) -> Option<Vec<f32>> {
         let n = self.node(slot)?;
         Some(quant::decode(
@@ -241,19 +254,26 @@ impl Hnsw {
         ))
     }
 
-    /// Encodes a normalized query vector.
-    pub fn query(&self, normalized: &[f32]) -> Query {
+    /// Encodes a query vector (normalized for the cosine metric).
+    pub fn query(&self, v: &[f32]) -> Query {
         let mut words = vec![0u32; self.slot_words];
         let range = quant::encode(
             self.quant,
-            normalized,
+            v,
             &mut words_as_bytes_mut(&mut words)[..self.bytes],
         );
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         Query {
             words,
             len: self.bytes,
             range,
+            norm,
         }
+    }
+
+    /// Norm of the vector stored for a node (1 when stored normalized).
+    fn stored_norm(&self, n: &Node) -> f32 {
+        if self.metric.normalizes() { 1.0 } else { n.l2 }
     }
 
     /// The query for the vector stored in `slot` (VSIM ELE).
@@ -265,33 +285,46 @@ impl Hnsw {
             words,
             len: self.bytes,
             range: n.range,
+            norm: self.stored_norm(n),
         })
     }
 
     #[inline]
     fn dist_q(&self, q: &Query, slot: u32) -> f32 {
-        let r = self.nodes[slot as usize].as_ref().map_or(0.0, |n| n.range);
+        let (r, n) = self.nodes[slot as usize]
+            .as_ref()
+            .map_or((0.0, 0.0), |n| (n.range, self.stored_norm(n)));
         quant::distance(
             self.quant,
+            self.metric,
             self.dim,
             q.bytes(),
             q.range,
+            q.norm,
             self.encoded(slot),
             r,
+            n,
         )
     }
 
     /// Distance between two stored nodes.
     pub fn distance(&self, a: u32, b: u32) -> f32 {
-        let ra = self.node(a).map_or(0.0, |n| n.range);
-        let rb = self.node(b).map_or(0.0, |n| n.range);
+        let (ra, na) = self
+            .node(a)
+            .map_or((0.0, 0.0), |n| (n.range, self.stored_norm(n)));
+        let (rb, nb) = self
+            .node(b)
+            .map_or((0.0, 0.0), |n| (n.range, self.stored_norm(n)));
         quant::distance(
             self.quant,
+            self.metric,
             self.dim,
             self.encoded(a),
             ra,
+            na,
             self.encoded(b),
             rb,
+            nb,
         )
     }
 
@@ -304,7 +337,8 @@ impl Hnsw {
         if level == 0 { self.m * 2 } else { self.m }
     }
 
-    /// Inserts a normalized vector with its original norm; returns its slot.
+    /// Inserts a vector (normalized for the cosine metric) with its
+    /// original norm; returns its slot.
     pub fn insert(&mut self, normalized: &[f32], l2: f32, ef_construction: usize) -> u32 {
         let level = self.random_level();
         let slot = match self.free.pop() {

@@ -7,13 +7,16 @@
 //!   cosine distance.
 //! - [`hnsw`]: the graph (insert, search, filtered search, exact scan, delete).
 //! - [`filter`]: the FILTER expression language over JSON attributes.
+//! - [`index_file`]: the documented binary file of a whole set (loads
+//!   without rebuilding the graph).
 //! - [`set`]: [`VectorSet`]: element names, attributes, projection, the graph.
 
 pub mod distance;
 pub mod filter;
 pub mod hnsw;
+pub mod index_file;
 pub mod quant;
 pub mod set;
 
-pub use quant::Quant;
+pub use quant::{Metric, Quant};
 pub use set::{VectorSet, VsetError};

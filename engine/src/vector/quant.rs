@@ -107,10 +107,61 @@ pub fn decode(quant: Quant, data: &[u8], range: f32, dim: usize) -> Vec<f32> {
     }
 }
 
-/// Cosine distance in [0, 2] between two encoded vectors.
+/// How two vectors are compared (VexLake's `METRIC` extension; Redis has
+/// only cosine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Metric {
+    /// Cosine distance in [0, 2] on normalized vectors; score `1 - d/2`.
+    #[default]
+    Cosine,
+    /// Euclidean distance on the raw vectors; score `1 / (1 + d)`.
+    L2,
+    /// Negative inner product of the raw vectors; score = inner product.
+    Ip,
+}
+
+impl Metric {
+    /// Name VINFO reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Cosine => "cosine",
+            Metric::L2 => "l2",
+            Metric::Ip => "ip",
+        }
+    }
+
+    /// Whether vectors are normalized before they are stored.
+    pub fn normalizes(self) -> bool {
+        self == Metric::Cosine
+    }
+
+    /// The similarity score shown to users for a distance.
+    pub fn score(self, d: f32) -> f64 {
+        let d = f64::from(d);
+        match self {
+            Metric::Cosine => 1.0 - d / 2.0,
+            Metric::L2 => 1.0 / (1.0 + d),
+            Metric::Ip => -d,
+        }
+    }
+}
+
+/// Distance between two encoded vectors with stored norms `na`, `nb`
+/// (1 for normalized vectors). Cosine distances are in [0, 2].
+#[allow(clippy::too_many_arguments)]
 #[inline]
-pub fn distance(quant: Quant, dim: usize, a: &[u8], ra: f32, b: &[u8], rb: f32) -> f32 {
-    let sim = match quant {
+pub fn distance(
+    quant: Quant,
+    metric: Metric,
+    dim: usize,
+    a: &[u8],
+    ra: f32,
+    na: f32,
+    b: &[u8],
+    rb: f32,
+    nb: f32,
+) -> f32 {
+    let dot = match quant {
         Quant::NoQuant => dot_f32(as_f32(a), as_f32(b)),
         Quant::Q8 => dot_i8(as_i8(a), as_i8(b)) as f32 * (ra / 127.0) * (rb / 127.0),
         Quant::Bin => {
@@ -118,7 +169,11 @@ pub fn distance(quant: Quant, dim: usize, a: &[u8], ra: f32, b: &[u8], rb: f32) 
             (dim as f32 - 2.0 * h) / dim as f32
         }
     };
-    (1.0 - sim).clamp(0.0, 2.0)
+    match metric {
+        Metric::Cosine => (1.0 - dot).clamp(0.0, 2.0),
+        Metric::Ip => -dot,
+        Metric::L2 => (na * na + nb * nb - 2.0 * dot).max(0.0).sqrt(),
+    }
 }
 
 /// Views f32 bytes as floats. Encoded f32 vectors are always 4-byte aligned
@@ -168,7 +223,7 @@ mod tests {
         for (a, b) in v.iter().zip(&back) {
             assert!((a - b).abs() < 0.01, "{a} vs {b}");
         }
-        assert!(distance(Quant::Q8, 5, &q, range, &q, range) < 0.01);
+        assert!(distance(Quant::Q8, Metric::Cosine, 5, &q, range, 1.0, &q, range, 1.0) < 0.01);
     }
 
     #[test]
@@ -179,7 +234,26 @@ mod tests {
             vec![1.0, 1.0, -1.0, 1.0, -1.0]
         );
         let (neg, _) = enc(Quant::Bin, &[-1.0, -4.32, 1.0, -0.05, 2.9]);
-        assert_eq!(distance(Quant::Bin, 5, &q, 0.0, &neg, 0.0), 2.0);
+        assert_eq!(
+            distance(Quant::Bin, Metric::Cosine, 5, &q, 0.0, 1.0, &neg, 0.0, 1.0),
+            2.0
+        );
+    }
+
+    #[test]
+    fn l2_and_ip_on_raw_vectors() {
+        let a = [3.0f32, 4.0];
+        let b = [0.0f32, 1.0];
+        for quant in [Quant::NoQuant, Quant::Q8] {
+            let (ea, ra) = enc(quant, &a);
+            let (eb, rb) = enc(quant, &b);
+            let l2 = distance(quant, Metric::L2, 2, &ea, ra, 5.0, &eb, rb, 1.0);
+            assert!((l2 - 18f32.sqrt()).abs() < 0.05, "{quant:?} {l2}");
+            let ip = distance(quant, Metric::Ip, 2, &ea, ra, 5.0, &eb, rb, 1.0);
+            assert!((ip + 4.0).abs() < 0.05, "{quant:?} {ip}");
+        }
+        assert!((Metric::L2.score(0.0) - 1.0).abs() < 1e-9);
+        assert!((Metric::Ip.score(-4.0) - 4.0).abs() < 1e-9);
     }
 
     #[test]
@@ -190,9 +264,37 @@ mod tests {
         normalize(&mut b);
         let (ea, _) = enc(Quant::NoQuant, &a);
         let (eb, _) = enc(Quant::NoQuant, &b);
-        assert!((distance(Quant::NoQuant, 3, &ea, 0.0, &eb, 0.0) - 1.0).abs() < 1e-6);
+        assert!(
+            (distance(
+                Quant::NoQuant,
+                Metric::Cosine,
+                3,
+                &ea,
+                0.0,
+                1.0,
+                &eb,
+                0.0,
+                1.0
+            ) - 1.0)
+                .abs()
+                < 1e-6
+        );
         let neg: Vec<f32> = a.iter().map(|x| -x).collect();
         let (en, _) = enc(Quant::NoQuant, &neg);
-        assert!((distance(Quant::NoQuant, 3, &ea, 0.0, &en, 0.0) - 2.0).abs() < 1e-6);
+        assert!(
+            (distance(
+                Quant::NoQuant,
+                Metric::Cosine,
+                3,
+                &ea,
+                0.0,
+                1.0,
+                &en,
+                0.0,
+                1.0
+            ) - 2.0)
+                .abs()
+                < 1e-6
+        );
     }
 }

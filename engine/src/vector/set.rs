@@ -14,7 +14,7 @@ use bytes::Bytes;
 
 use super::filter::Filter;
 use super::hnsw::Hnsw;
-use super::quant::{Quant, normalize};
+use super::quant::{Metric, Quant, normalize};
 
 /// Default M (links per node and layer).
 pub const DEFAULT_M: usize = 16;
@@ -44,6 +44,9 @@ pub enum VsetError {
         /// Components of the set.
         expected: usize,
     },
+    /// Different METRIC than the set's.
+    #[error("ERR asked metric mismatch with existing vector set")]
+    MetricMismatch,
     /// REDUCE on a set created without it.
     #[error("ERR cannot add projection to existing set without projection")]
     ProjectionOnPlainSet,
@@ -64,10 +67,10 @@ pub enum VsetError {
 
 /// A random projection to fewer dimensions, fixed per set.
 #[derive(Debug, Clone)]
-struct Projection {
-    input_dim: usize,
+pub(super) struct Projection {
+    pub(super) input_dim: usize,
     /// `output_dim` rows of `input_dim` entries of ±1/sqrt(input_dim).
-    matrix: Vec<f32>,
+    pub(super) matrix: Vec<f32>,
 }
 
 impl Projection {
@@ -93,7 +96,8 @@ impl Projection {
 pub struct Hit {
     /// Element name.
     pub element: Bytes,
-    /// Similarity 1 − distance/2 (1 identical, 0 opposite).
+    /// Similarity: 1 − distance/2 for cosine (1 identical, 0 opposite),
+    /// 1/(1 + distance) for L2, the inner product for IP.
     pub score: f64,
     /// JSON attributes, if any.
     pub attributes: Option<Bytes>,
@@ -112,8 +116,9 @@ pub struct SearchParams<'a> {
     pub filter_ef: usize,
     /// Exact linear scan instead of the graph.
     pub truth: bool,
-    /// Only results with distance/2 ≤ epsilon.
-    pub epsilon: f64,
+    /// Only results with score ≥ 1 − epsilon (for cosine: distance/2 ≤
+    /// epsilon); `None` keeps all.
+    pub epsilon: Option<f64>,
 }
 
 /// The query of a search: a vector, or an element of the set.
@@ -130,6 +135,8 @@ pub enum QueryInput {
 pub struct SetInfo {
     /// Quantization name.
     pub quant: &'static str,
+    /// Metric name (VexLake extension).
+    pub metric: &'static str,
     /// M.
     pub m: usize,
     /// Stored dimension.
@@ -151,13 +158,13 @@ pub struct SetInfo {
 /// A vector set.
 #[derive(Debug, Clone)]
 pub struct VectorSet {
-    graph: Hnsw,
-    by_name: BTreeMap<Bytes, u32>,
-    names: Vec<Option<Bytes>>,
-    attrs: Vec<Option<Bytes>>,
-    projection: Option<Projection>,
-    attr_count: usize,
-    uid: u64,
+    pub(super) graph: Hnsw,
+    pub(super) by_name: BTreeMap<Bytes, u32>,
+    pub(super) names: Vec<Option<Bytes>>,
+    pub(super) attrs: Vec<Option<Bytes>>,
+    pub(super) projection: Option<Projection>,
+    pub(super) attr_count: usize,
+    pub(super) uid: u64,
     /// Set when the set became empty and its key was deleted.
     pub dead: bool,
 }
@@ -165,10 +172,17 @@ pub struct VectorSet {
 impl VectorSet {
     /// A new empty set. `reduce` = Some(output dim) with `dim` the input
     /// dimension creates a projection.
-    pub fn new(dim: usize, reduce: Option<usize>, quant: Quant, m: usize, uid: u64) -> Self {
+    pub fn new(
+        dim: usize,
+        reduce: Option<usize>,
+        quant: Quant,
+        metric: Metric,
+        m: usize,
+        uid: u64,
+    ) -> Self {
         let stored = reduce.unwrap_or(dim);
         VectorSet {
-            graph: Hnsw::new(stored, quant, m),
+            graph: Hnsw::with_metric(stored, quant, metric, m),
             by_name: BTreeMap::new(),
             names: Vec::new(),
             attrs: Vec::new(),
@@ -183,6 +197,7 @@ impl VectorSet {
     pub fn check_add(
         &self,
         quant: Quant,
+        metric: Metric,
         m: usize,
         dim: usize,
         reduce: Option<usize>,
@@ -192,6 +207,9 @@ impl VectorSet {
         }
         if m != self.graph.m() {
             return Err(VsetError::MMismatch);
+        }
+        if metric != self.graph.metric() {
+            return Err(VsetError::MetricMismatch);
         }
         let stored = self.graph.dim();
         let dim_ok = match (&self.projection, reduce) {
@@ -232,13 +250,18 @@ impl VectorSet {
         }
     }
 
-    /// Projects (when needed) and normalizes; returns the vector and its norm.
+    /// Projects (when needed) and, for the cosine metric, normalizes;
+    /// returns the vector and its original norm.
     fn prepare(&self, v: Vec<f32>) -> (Vec<f32>, f32) {
         let mut v = match &self.projection {
             Some(p) if v.len() == p.input_dim => p.apply(&v),
             _ => v,
         };
-        let norm = normalize(&mut v);
+        let norm = if self.graph.metric().normalizes() {
+            normalize(&mut v)
+        } else {
+            v.iter().map(|x| x * x).sum::<f32>().sqrt()
+        };
         (v, norm)
     }
 
@@ -326,7 +349,7 @@ impl VectorSet {
     pub fn embedding(&self, element: &[u8]) -> Option<Vec<f32>> {
         let slot = *self.by_name.get(element)?;
         let v = self.graph.vector(slot)?;
-        if self.graph.quant() == Quant::Bin {
+        if self.graph.quant() == Quant::Bin || !self.graph.metric().normalizes() {
             return Some(v);
         }
         let l2 = self.graph.node(slot)?.l2;
@@ -377,7 +400,10 @@ impl VectorSet {
                         .iter()
                         .filter_map(|&n| {
                             let name = self.names.get(n as usize)?.clone()?;
-                            Some((name, 1.0 - f64::from(self.graph.distance(slot, n)) / 2.0))
+                            Some((
+                                name,
+                                self.graph.metric().score(self.graph.distance(slot, n)),
+                            ))
                         })
                         .collect()
                 })
@@ -389,6 +415,7 @@ impl VectorSet {
     pub fn info(&self) -> SetInfo {
         SetInfo {
             quant: self.graph.quant().name(),
+            metric: self.graph.metric().name(),
             m: self.graph.m(),
             dim: self.graph.dim(),
             projection_input_dim: self.projection.as_ref().map_or(0, |p| p.input_dim),
@@ -493,18 +520,41 @@ impl VectorSet {
         } else {
             self.graph.search(&query, ef)
         };
+        let metric = self.graph.metric();
         Ok(found
             .into_iter()
             .take(p.count)
-            .take_while(|&(d, _)| f64::from(d) / 2.0 <= p.epsilon)
+            .take_while(|&(d, _)| p.epsilon.is_none_or(|e| metric.score(d) >= 1.0 - e))
             .filter_map(|(d, slot)| {
                 Some(Hit {
                     element: self.names.get(slot as usize)?.clone()?,
-                    score: 1.0 - f64::from(d) / 2.0,
+                    score: metric.score(d),
                     attributes: self.attrs.get(slot as usize).cloned().flatten(),
                 })
             })
             .collect())
+    }
+
+    /// Assembles a set from loaded parts (index file).
+    pub(super) fn from_parts(
+        graph: Hnsw,
+        by_name: BTreeMap<Bytes, u32>,
+        names: Vec<Option<Bytes>>,
+        attrs: Vec<Option<Bytes>>,
+        projection: Option<Projection>,
+        attr_count: usize,
+        uid: u64,
+    ) -> Self {
+        VectorSet {
+            graph,
+            by_name,
+            names,
+            attrs,
+            projection,
+            attr_count,
+            uid,
+            dead: false,
+        }
     }
 
     /// Approximate memory used, in bytes.
@@ -529,7 +579,7 @@ mod tests {
     use super::*;
 
     fn set() -> VectorSet {
-        VectorSet::new(3, None, Quant::Q8, DEFAULT_M, 1)
+        VectorSet::new(3, None, Quant::Q8, Metric::Cosine, DEFAULT_M, 1)
     }
 
     #[test]
@@ -569,7 +619,7 @@ mod tests {
             filter: None,
             filter_ef: 0,
             truth: false,
-            epsilon: 2.0,
+            epsilon: None,
         };
         let hits = s
             .search(QueryInput::Vector(vec![2.0, 1.0, 1.0]), &p)
@@ -579,7 +629,7 @@ mod tests {
         assert!(hits[0].score > 0.99);
         assert!(hits[2].score < 0.01);
         let near = SearchParams {
-            epsilon: 0.5,
+            epsilon: Some(0.5),
             ..p.clone()
         };
         assert_eq!(
@@ -596,44 +646,87 @@ mod tests {
 
     #[test]
     fn projection_and_checks() {
-        let mut s = VectorSet::new(5, Some(3), Quant::NoQuant, DEFAULT_M, 2);
+        let mut s = VectorSet::new(5, Some(3), Quant::NoQuant, Metric::Cosine, DEFAULT_M, 2);
         assert_eq!(s.dim(), 3);
         s.add(b"a", vec![1.0, 2.0, 3.0, 4.0, 5.0], None, 200);
-        assert_eq!(s.check_add(Quant::NoQuant, 16, 5, Some(3)), Ok(()));
         assert_eq!(
-            s.check_add(Quant::NoQuant, 16, 5, Some(2)),
+            s.check_add(Quant::NoQuant, Metric::Cosine, 16, 5, Some(3)),
+            Ok(())
+        );
+        assert_eq!(
+            s.check_add(Quant::NoQuant, Metric::Cosine, 16, 5, Some(2)),
             Err(VsetError::DimMismatch {
                 got: 5,
                 expected: 3
             })
         );
         assert_eq!(
-            s.check_add(Quant::NoQuant, 16, 4, None),
+            s.check_add(Quant::NoQuant, Metric::Cosine, 16, 4, None),
             Err(VsetError::ProjectionInputMismatch {
                 got: 4,
                 expected: 5
             })
         );
         assert_eq!(
-            s.check_add(Quant::Q8, 16, 5, None),
+            s.check_add(Quant::Q8, Metric::Cosine, 16, 5, None),
             Err(VsetError::QuantMismatch)
         );
         let plain = set();
         assert_eq!(
-            plain.check_add(Quant::Q8, 8, 3, None),
+            plain.check_add(Quant::Q8, Metric::Cosine, 8, 3, None),
             Err(VsetError::MMismatch)
         );
         assert_eq!(
-            plain.check_add(Quant::Q8, 16, 4, None),
+            plain.check_add(Quant::Q8, Metric::Cosine, 16, 4, None),
             Err(VsetError::DimMismatch {
                 got: 4,
                 expected: 3
             })
         );
         assert_eq!(
-            plain.check_add(Quant::Q8, 16, 3, Some(2)),
+            plain.check_add(Quant::Q8, Metric::Cosine, 16, 3, Some(2)),
             Err(VsetError::ProjectionOnPlainSet)
         );
+    }
+
+    #[test]
+    fn l2_and_ip_metrics() {
+        for quant in [Quant::NoQuant, Quant::Q8] {
+            let mut l2 = VectorSet::new(2, None, quant, Metric::L2, DEFAULT_M, 3);
+            l2.add(b"near", vec![1.0, 1.0], None, 100);
+            l2.add(b"far", vec![10.0, 10.0], None, 100);
+            l2.add(b"mid", vec![3.0, 3.0], None, 100);
+            let p = SearchParams {
+                count: 3,
+                ef: 0,
+                filter: None,
+                filter_ef: 0,
+                truth: false,
+                epsilon: None,
+            };
+            let hits = l2.search(QueryInput::Vector(vec![0.0, 0.0]), &p).unwrap();
+            let order: Vec<&[u8]> = hits.iter().map(|h| &h.element[..]).collect();
+            assert_eq!(
+                order,
+                [&b"near"[..], b"mid", b"far"],
+                "{quant:?}: cosine would tie them"
+            );
+            assert!((hits[0].score - 1.0 / (1.0 + 2f64.sqrt())).abs() < 0.05);
+            let e = l2.embedding(b"far").unwrap();
+            assert!((e[0] - 10.0).abs() < 0.1, "raw vectors are kept: {e:?}");
+            assert_eq!(
+                l2.check_add(quant, Metric::Cosine, DEFAULT_M, 2, None),
+                Err(VsetError::MetricMismatch)
+            );
+            let mut ip = VectorSet::new(2, None, quant, Metric::Ip, DEFAULT_M, 4);
+            ip.add(b"small", vec![1.0, 0.0], None, 100);
+            ip.add(b"big", vec![5.0, 0.0], None, 100);
+            ip.add(b"neg", vec![-5.0, 0.0], None, 100);
+            let hits = ip.search(QueryInput::Vector(vec![1.0, 0.0]), &p).unwrap();
+            assert_eq!(&hits[0].element[..], b"big");
+            assert!((hits[0].score - 5.0).abs() < 0.1);
+            assert!((hits[2].score + 5.0).abs() < 0.1);
+        }
     }
 
     #[test]
