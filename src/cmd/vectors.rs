@@ -81,11 +81,26 @@ fn parse_json_vector(arg: &[u8]) -> Result<Vec<f32>, CmdError> {
     Ok(v.into_iter().map(|x| x as f32).collect())
 }
 
-/// Runs a CPU-heavy closure without stalling the other connections served
-/// by this worker thread: tokio moves them to another worker meanwhile.
-fn offload<R>(f: impl FnOnce() -> R) -> R {
+/// Work (distance components) above which a command leaves the I/O
+/// scheduler: about a few milliseconds of CPU.
+const OFFLOAD_WORK: usize = 4_000_000;
+
+/// Estimated work of a search or insert: components compared.
+fn work(len: usize, dim: usize, ef: usize, truth: bool) -> usize {
+    if truth {
+        len.saturating_mul(dim)
+    } else {
+        ef.saturating_mul(32).saturating_mul(dim)
+    }
+}
+
+/// Runs `f`, moving the other connections of this worker thread to another
+/// worker first when `heavy` (tokio's `block_in_place`). Short searches run
+/// inline: the hand-off costs more than it saves (GloVe 100k, ef 100,
+/// 32 clients: 4,738 QPS with a hand-off on every VSIM, 6,716 without).
+fn offload<R>(heavy: bool, f: impl FnOnce() -> R) -> R {
     match tokio::runtime::Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+        Ok(h) if heavy && h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
             tokio::task::block_in_place(f)
         }
         _ => f(),
@@ -159,7 +174,8 @@ pub fn vadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let (set, created) = ctx.db().vset_or_create(&args[1], ctx.now(), || {
             VectorSet::new(dim, reduce, quant, metric, m, next_set_uid())
         })?;
-        let added = offload(|| {
+        let heavy = work(0, dim, ef, false) > OFFLOAD_WORK;
+        let added = offload(heavy, || {
             let mut guard = set.write();
             if guard.dead {
                 return Ok(None);
@@ -290,7 +306,8 @@ pub fn vaddbatch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let (set, created) = ctx.db().vset_or_create(&args[1], ctx.now(), || {
             VectorSet::new(dim, None, quant, metric, m, next_set_uid())
         })?;
-        let added = offload(|| {
+        let heavy = work(0, dim, ef, false).saturating_mul(items.len()) > OFFLOAD_WORK;
+        let added = offload(heavy, || {
             let mut guard = set.write();
             if guard.dead {
                 return Ok(None);
@@ -414,7 +431,14 @@ fn reply_hits(out: &mut ReplyBuf, hits: &[Hit], withscores: bool, withattribs: b
 }
 
 fn run_search(set: &SharedSet, input: QueryInput, o: &VsimOptions) -> Result<Vec<Hit>, CmdError> {
-    offload(|| {
+    let (len, dim) = {
+        let g = set.read();
+        (g.len(), g.dim())
+    };
+    let ef = o.ef.max(o.count).max(100);
+    let filtered = if o.filter.is_some() { 4 } else { 1 };
+    let heavy = work(len, dim, ef, o.truth).saturating_mul(filtered) > OFFLOAD_WORK;
+    offload(heavy, || {
         let guard = set.read();
         let params = SearchParams {
             count: o.count,
@@ -520,7 +544,7 @@ pub fn vrem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.out.bool(false);
         return Ok(());
     };
-    let removed = offload(|| {
+    let removed = offload(false, || {
         let mut guard = set.write();
         let removed = guard.remove(&args[2]);
         if removed && guard.is_empty() {

@@ -71,6 +71,18 @@ impl Node {
     }
 }
 
+/// What every distance computation reads besides the vector, kept apart
+/// from [`Node`] so a search touches 12 bytes per neighbour, not a whole node.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct SlotMeta {
+    /// Q8 range of the stored vector.
+    pub range: f32,
+    /// Norm of the stored vector (1 when stored normalized).
+    pub norm: f32,
+    /// Whether the slot holds a node.
+    pub live: bool,
+}
+
 /// A query vector encoded like the set's vectors.
 #[derive(Debug, Clone)]
 pub struct Query {
@@ -97,6 +109,7 @@ pub struct Hnsw {
     pub(super) slot_words: usize,
     pub(super) arena: Vec<u32>,
     pub(super) nodes: Vec<Option<Node>>,
+    pub(super) meta: Vec<SlotMeta>,
     pub(super) free: Vec<u32>,
     pub(super) entry: Option<u32>,
     pub(super) max_level: usize,
@@ -177,6 +190,7 @@ impl Hnsw {
             slot_words: bytes.div_ceil(4),
             arena: Vec::new(),
             nodes: Vec::new(),
+            meta: Vec::new(),
             free: Vec::new(),
             entry: None,
             max_level: 0,
@@ -289,11 +303,15 @@ impl Hnsw {
         })
     }
 
+    /// Whether `slot` holds a node.
+    #[inline]
+    fn live(&self, slot: u32) -> bool {
+        self.meta.get(slot as usize).is_some_and(|m| m.live)
+    }
+
     #[inline]
     fn dist_q(&self, q: &Query, slot: u32) -> f32 {
-        let (r, n) = self.nodes[slot as usize]
-            .as_ref()
-            .map_or((0.0, 0.0), |n| (n.range, self.stored_norm(n)));
+        let m = self.meta[slot as usize];
         quant::distance(
             self.quant,
             self.metric,
@@ -302,30 +320,42 @@ impl Hnsw {
             q.range,
             q.norm,
             self.encoded(slot),
-            r,
-            n,
+            m.range,
+            m.norm,
         )
     }
 
     /// Distance between two stored nodes.
     pub fn distance(&self, a: u32, b: u32) -> f32 {
-        let (ra, na) = self
-            .node(a)
-            .map_or((0.0, 0.0), |n| (n.range, self.stored_norm(n)));
-        let (rb, nb) = self
-            .node(b)
-            .map_or((0.0, 0.0), |n| (n.range, self.stored_norm(n)));
+        let (ma, mb) = (self.meta[a as usize], self.meta[b as usize]);
         quant::distance(
             self.quant,
             self.metric,
             self.dim,
             self.encoded(a),
-            ra,
-            na,
+            ma.range,
+            ma.norm,
             self.encoded(b),
-            rb,
-            nb,
+            mb.range,
+            mb.norm,
         )
+    }
+
+    /// Rebuilds the per-slot metadata from the nodes (after loading).
+    pub(super) fn rebuild_meta(&mut self) {
+        let normalizes = self.metric.normalizes();
+        self.meta = self
+            .nodes
+            .iter()
+            .map(|n| match n {
+                Some(n) => SlotMeta {
+                    range: n.range,
+                    norm: if normalizes { 1.0 } else { n.l2 },
+                    live: true,
+                },
+                None => SlotMeta::default(),
+            })
+            .collect();
     }
 
     fn random_level(&mut self) -> usize {
@@ -345,6 +375,7 @@ impl Hnsw {
             Some(s) => s,
             None => {
                 self.nodes.push(None);
+                self.meta.push(SlotMeta::default());
                 self.arena.resize(self.arena.len() + self.slot_words, 0);
                 (self.nodes.len() - 1) as u32
             }
@@ -357,6 +388,12 @@ impl Hnsw {
             &mut words_as_bytes_mut(&mut self.arena[start..start + self.slot_words])[..bytes],
         );
         self.last_id += 1;
+        let norm = if self.metric.normalizes() { 1.0 } else { l2 };
+        self.meta[slot as usize] = SlotMeta {
+            range,
+            norm,
+            live: true,
+        };
         self.nodes[slot as usize] = Some(Node {
             id: self.last_id,
             l2,
@@ -461,25 +498,23 @@ impl Hnsw {
 
     fn greedy(&self, q: &Query, mut best: (Dist, u32), level: usize) -> (Dist, u32) {
         loop {
-            let mut changed = false;
-            let links = self
-                .node(best.1)
-                .and_then(|n| n.links.get(level))
-                .cloned()
-                .unwrap_or_default();
-            for n in links {
-                if self.node(n).is_none() {
+            let mut next = best;
+            let Some(links) = self.node(best.1).and_then(|n| n.links.get(level)) else {
+                return best;
+            };
+            for &n in links {
+                if !self.live(n) {
                     continue;
                 }
                 let d = Dist(self.dist_q(q, n));
-                if d < best.0 {
-                    best = (d, n);
-                    changed = true;
+                if d < next.0 {
+                    next = (d, n);
                 }
             }
-            if !changed {
+            if next.1 == best.1 {
                 return best;
             }
+            best = next;
         }
     }
 
@@ -499,7 +534,7 @@ impl Hnsw {
                 visited.insert(s);
             }
             for &(d, e) in eps {
-                if visited.insert(e) && self.node(e).is_some() {
+                if visited.insert(e) && self.live(e) {
                     candidates.push(Reverse((d, e)));
                     results.push((d, e));
                 }
@@ -515,7 +550,7 @@ impl Hnsw {
                     continue;
                 };
                 for &n in links {
-                    if !visited.insert(n) || self.node(n).is_none() {
+                    if !visited.insert(n) || !self.live(n) {
                         continue;
                     }
                     let dn = Dist(self.dist_q(q, n));
@@ -590,7 +625,7 @@ impl Hnsw {
                     if checks >= max_checks {
                         break 'outer;
                     }
-                    if !visited.insert(n) || self.node(n).is_none() {
+                    if !visited.insert(n) || !self.live(n) {
                         continue;
                     }
                     let dn = Dist(self.dist_q(q, n));
@@ -646,6 +681,7 @@ impl Hnsw {
         let Some(node) = self.nodes.get_mut(slot as usize).and_then(Option::take) else {
             return false;
         };
+        self.meta[slot as usize].live = false;
         self.len -= 1;
         for (level, links) in node.links.iter().enumerate() {
             for &n in links {
@@ -691,6 +727,7 @@ impl Hnsw {
         if self.len == 0 {
             self.arena = Vec::new();
             self.nodes = Vec::new();
+            self.meta = Vec::new();
             self.free = Vec::new();
         }
         true

@@ -246,6 +246,7 @@ impl VectorSet {
             return Err(IndexFileError("live count mismatch"));
         }
         graph.len = live;
+        graph.rebuild_meta();
         graph.last_id = last_id;
         graph.max_level = max_level;
         graph.entry = if entry == NONE { None } else { Some(entry) };
