@@ -1,0 +1,252 @@
+//! Writes to vector sets: VADD, VADDBATCH, VREM, VSETATTR.
+
+use bytes::Bytes;
+use vexlake_engine::keyspace::next_set_uid;
+use vexlake_engine::vector::set::{DEFAULT_BUILD_EF, DEFAULT_M, M_RANGE, MAX_DIM};
+use vexlake_engine::vector::{Metric, Quant, VectorSet};
+use vexlake_protocol::args::{is_keyword, parse_f64, parse_i64};
+
+use super::{OFFLOAD_WORK, decode_fp32, invalid_vector, offload, parse_vector, set_of, work};
+use crate::cmd::{CmdResult, Ctx};
+use crate::error::CmdError;
+
+/// Set-creation options shared by VADD and VADDBATCH.
+#[derive(Debug, Clone, Copy)]
+struct BuildParams {
+    quant: Quant,
+    metric: Metric,
+    ef: usize,
+    m: usize,
+}
+
+impl Default for BuildParams {
+    fn default() -> Self {
+        BuildParams {
+            quant: Quant::Q8,
+            metric: Metric::Cosine,
+            ef: DEFAULT_BUILD_EF,
+            m: DEFAULT_M,
+        }
+    }
+}
+
+impl BuildParams {
+    /// Applies the option at `args[j]` if it is one of NOQUANT Q8 BIN EF M
+    /// METRIC; returns how many arguments it used (0 = not one of them).
+    fn apply(&mut self, args: &[Bytes], j: usize) -> Result<usize, CmdError> {
+        let opt = &args[j];
+        let value = args.get(j + 1);
+        match () {
+            _ if is_keyword(opt, "noquant") => self.quant = Quant::NoQuant,
+            _ if is_keyword(opt, "q8") => self.quant = Quant::Q8,
+            _ if is_keyword(opt, "bin") => self.quant = Quant::Bin,
+            _ if is_keyword(opt, "ef") && value.is_some() => {
+                self.ef = match value.and_then(|v| parse_i64(v)) {
+                    Some(v) if v > 0 && v <= 1_000_000 => v as usize,
+                    _ => return Err(CmdError::err("invalid EF")),
+                };
+                return Ok(2);
+            }
+            _ if is_keyword(opt, "m") && value.is_some() => {
+                self.m = match value.and_then(|v| parse_i64(v)) {
+                    Some(v) if v >= 0 && M_RANGE.contains(&(v as usize)) => v as usize,
+                    _ => return Err(CmdError::err("invalid M")),
+                };
+                return Ok(2);
+            }
+            _ if is_keyword(opt, "metric") && value.is_some() => {
+                let v = &args[j + 1];
+                self.metric = match () {
+                    _ if is_keyword(v, "cosine") => Metric::Cosine,
+                    _ if is_keyword(v, "l2") => Metric::L2,
+                    _ if is_keyword(v, "ip") => Metric::Ip,
+                    _ => return Err(CmdError::err("invalid METRIC (COSINE, L2 or IP)")),
+                };
+                return Ok(2);
+            }
+            _ => return Ok(0),
+        }
+        Ok(1)
+    }
+
+    fn validate(&self) -> Result<(), CmdError> {
+        if self.quant == Quant::Bin && self.metric != Metric::Cosine {
+            return Err(CmdError::err(
+                "BIN quantization works with the COSINE metric only",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Finds or creates the set at `key`, checks that it fits, and runs
+/// `insert` under its write lock. Retries when the set was emptied and
+/// deleted meanwhile (VREM of its last element).
+fn insert_into<R>(
+    ctx: &Ctx<'_>,
+    key: &[u8],
+    dim: usize,
+    reduce: Option<usize>,
+    p: BuildParams,
+    items: usize,
+    insert: impl Fn(&mut VectorSet) -> R,
+) -> Result<R, CmdError> {
+    let heavy = work(0, dim, p.ef, false).saturating_mul(items) > OFFLOAD_WORK;
+    loop {
+        let (set, created) = ctx.db().vset_or_create(key, ctx.now(), || {
+            VectorSet::new(dim, reduce, p.quant, p.metric, p.m, next_set_uid())
+        })?;
+        let done = offload(heavy, || {
+            let mut guard = set.write();
+            if guard.dead {
+                return Ok(None);
+            }
+            if !created {
+                guard
+                    .check_add(p.quant, p.metric, p.m, dim, reduce)
+                    .map_err(|e| CmdError::Line(e.to_string()))?;
+            }
+            Ok::<_, CmdError>(Some(insert(&mut guard)))
+        })?;
+        if let Some(r) = done {
+            return Ok(r);
+        }
+    }
+}
+
+/// VADD key [REDUCE dim] (FP32 blob | VALUES n ...) element [CAS]
+/// [NOQUANT | Q8 | BIN] [EF n] [SETATTR json] [M n] [METRIC COSINE|L2|IP].
+pub fn vadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let (vector, reduce, used) = parse_vector(args, 2, true)?;
+    let Some(element) = args.get(2 + used) else {
+        return Err(CmdError::WrongArity("vadd"));
+    };
+    let mut p = BuildParams::default();
+    let mut attributes = None;
+    let mut j = 3 + used;
+    while j < args.len() {
+        let used = p.apply(args, j)?;
+        if used > 0 {
+            j += used;
+        } else if is_keyword(&args[j], "cas") {
+            j += 1;
+        } else if is_keyword(&args[j], "setattr") && j + 1 < args.len() {
+            attributes = Some(Bytes::copy_from_slice(&args[j + 1]));
+            j += 2;
+        } else {
+            return Err(CmdError::err("invalid option after element"));
+        }
+    }
+    p.validate()?;
+    let added = insert_into(ctx, &args[1], vector.len(), reduce, p, 1, |set| {
+        set.add(element, vector.clone(), attributes.clone(), p.ef)
+    })?;
+    ctx.out.bool(added);
+    Ok(())
+}
+
+/// VADDBATCH key (FP32 | VALUES dim) [NOQUANT|Q8|BIN] [EF n] [M n]
+/// [METRIC COSINE|L2|IP] [WITHATTRIBS] ELEMENTS element vector [json]
+/// [element vector [json] ...]
+///
+/// VexLake's multi-element insert: with FP32 each vector is one blob of
+/// `4·dim` bytes; with VALUES it is `dim` numbers. With WITHATTRIBS every
+/// element is followed by its JSON attributes (empty = none). All vectors
+/// are validated before anything is inserted (a bad batch changes nothing);
+/// the set's write lock is taken once. Reply: the number of new elements.
+pub fn vaddbatch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let fp32 = match () {
+        _ if is_keyword(&args[2], "fp32") => true,
+        _ if is_keyword(&args[2], "values") => false,
+        _ => return Err(invalid_vector()),
+    };
+    let dim = match parse_i64(&args[3]) {
+        Some(d) if d >= 1 && d as usize <= MAX_DIM => d as usize,
+        _ => return Err(invalid_vector()),
+    };
+    let mut p = BuildParams::default();
+    let mut with_attrs = false;
+    let mut j = 4;
+    loop {
+        let Some(opt) = args.get(j) else {
+            return Err(CmdError::err("ELEMENTS expected"));
+        };
+        if is_keyword(opt, "elements") {
+            break;
+        }
+        let used = p.apply(args, j)?;
+        if used > 0 {
+            j += used;
+        } else if is_keyword(opt, "withattribs") {
+            with_attrs = true;
+            j += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    p.validate()?;
+    let stride = 1 + if fp32 { 1 } else { dim } + usize::from(with_attrs);
+    let rest = &args[j + 1..];
+    if rest.is_empty() || !rest.len().is_multiple_of(stride) {
+        return Err(CmdError::WrongArity("vaddbatch"));
+    }
+    let mut items: Vec<(Bytes, Vec<f32>, Option<Bytes>)> = Vec::with_capacity(rest.len() / stride);
+    for chunk in rest.chunks_exact(stride) {
+        let vector: Vec<f32> = if fp32 {
+            if chunk[1].len() != dim * 4 {
+                return Err(invalid_vector());
+            }
+            decode_fp32(&chunk[1])
+        } else {
+            chunk[1..=dim]
+                .iter()
+                .map(|a| parse_f64(a).filter(|v| v.is_finite()).map(|v| v as f32))
+                .collect::<Option<Vec<f32>>>()
+                .ok_or_else(invalid_vector)?
+        };
+        if vector.iter().any(|v| !v.is_finite()) {
+            return Err(invalid_vector());
+        }
+        let attrs = with_attrs.then(|| Bytes::copy_from_slice(&chunk[stride - 1]));
+        items.push((Bytes::copy_from_slice(&chunk[0]), vector, attrs));
+    }
+    let new = insert_into(ctx, &args[1], dim, None, p, items.len(), |set| {
+        items
+            .iter()
+            .map(|(e, v, a)| i64::from(set.add(e, v.clone(), a.clone(), p.ef)))
+            .sum::<i64>()
+    })?;
+    ctx.out.int(new);
+    Ok(())
+}
+
+/// VREM key element.
+pub fn vrem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let Some(set) = set_of(ctx, &args[1])? else {
+        ctx.out.bool(false);
+        return Ok(());
+    };
+    let removed = {
+        let mut guard = set.write();
+        let removed = guard.remove(&args[2]);
+        if removed && guard.is_empty() {
+            guard.dead = true;
+            ctx.db().vset_delete_if_same(&args[1], &set, ctx.now());
+        }
+        removed
+    };
+    ctx.out.bool(removed);
+    Ok(())
+}
+
+/// VSETATTR key element json (empty json removes the attributes).
+pub fn vsetattr(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let done = match set_of(ctx, &args[1])? {
+        Some(set) => set
+            .write()
+            .set_attributes(&args[2], Bytes::copy_from_slice(&args[3])),
+        None => false,
+    };
+    ctx.out.bool(done);
+    Ok(())
+}
