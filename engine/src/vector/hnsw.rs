@@ -7,7 +7,9 @@
 //!
 //! ```text
 //! arena:  Vec<u32>  slot i = encoded vector (quant::encode), fixed size
-//! nodes:  Vec<Option<Node>>  slot i = level, norm, Q8 range, links per level
+//! meta:   Vec<SlotMeta>  slot i = Q8 range, stored norm, live flag
+//! layer0: Vec<u32>  slot i = [count, up to 2·M neighbour slots], fixed size
+//! nodes:  Vec<Option<Node>>  slot i = id, norm, level, links of levels ≥ 1
 //! free:   slots of deleted nodes, reused by later inserts
 //! entry:  entry point (a node of the highest level)
 //! ```
@@ -60,14 +62,16 @@ pub struct Node {
     pub l2: f32,
     /// Q8 range of the encoded vector.
     pub range: f32,
-    /// Neighbour slots per level, level 0 first.
-    pub links: Vec<Vec<u32>>,
+    /// Highest level of this node.
+    pub level: u8,
+    /// Neighbour slots of levels 1..=level (layer 0 is in `Hnsw::layer0`).
+    pub upper: Vec<Vec<u32>>,
 }
 
 impl Node {
     /// Highest level of this node.
     pub fn level(&self) -> usize {
-        self.links.len() - 1
+        usize::from(self.level)
     }
 }
 
@@ -110,6 +114,9 @@ pub struct Hnsw {
     pub(super) arena: Vec<u32>,
     pub(super) nodes: Vec<Option<Node>>,
     pub(super) meta: Vec<SlotMeta>,
+    /// Layer-0 links of every slot, flat: `1 + 2·M` u32 per slot (count,
+    /// then the neighbour slots), so no allocation per node.
+    pub(super) layer0: Vec<u32>,
     pub(super) free: Vec<u32>,
     pub(super) entry: Option<u32>,
     pub(super) max_level: usize,
@@ -191,6 +198,7 @@ impl Hnsw {
             arena: Vec::new(),
             nodes: Vec::new(),
             meta: Vec::new(),
+            layer0: Vec::new(),
             free: Vec::new(),
             entry: None,
             max_level: 0,
@@ -244,6 +252,44 @@ impl Hnsw {
     /// The node in `slot`.
     pub fn node(&self, slot: u32) -> Option<&Node> {
         self.nodes.get(slot as usize).and_then(Option::as_ref)
+    }
+
+    /// Length of one slot's record in `layer0`.
+    #[inline]
+    pub(super) fn layer0_stride(&self) -> usize {
+        1 + 2 * self.m
+    }
+
+    /// The neighbours of `slot` at `level` (empty past the node's level).
+    #[inline]
+    pub fn links(&self, slot: u32, level: usize) -> &[u32] {
+        if level == 0 {
+            let start = slot as usize * self.layer0_stride();
+            match self.layer0.get(start) {
+                Some(&count) => &self.layer0[start + 1..start + 1 + count as usize],
+                None => &[],
+            }
+        } else {
+            self.node(slot)
+                .and_then(|n| n.upper.get(level - 1))
+                .map_or(&[], Vec::as_slice)
+        }
+    }
+
+    /// Replaces the neighbours of `slot` at `level` (at most the level's maximum).
+    pub(super) fn set_links(&mut self, slot: u32, level: usize, list: &[u32]) {
+        debug_assert!(list.len() <= self.max_links(level));
+        if level == 0 {
+            let start = slot as usize * self.layer0_stride();
+            let n = list.len().min(2 * self.m);
+            self.layer0[start] = n as u32;
+            self.layer0[start + 1..start + 1 + n].copy_from_slice(&list[..n]);
+        } else if let Some(node) = self.nodes[slot as usize].as_mut()
+            && let Some(l) = node.upper.get_mut(level - 1)
+        {
+            l.clear();
+            l.extend_from_slice(list);
+        }
     }
 
     pub(super) fn encoded(&self, slot: u32) -> &[u8] {
@@ -376,6 +422,8 @@ impl Hnsw {
             None => {
                 self.nodes.push(None);
                 self.meta.push(SlotMeta::default());
+                self.layer0
+                    .resize(self.layer0.len() + self.layer0_stride(), 0);
                 self.arena.resize(self.arena.len() + self.slot_words, 0);
                 (self.nodes.len() - 1) as u32
             }
@@ -398,8 +446,11 @@ impl Hnsw {
             id: self.last_id,
             l2,
             range,
-            links: vec![Vec::new(); level + 1],
+            level: level as u8,
+            upper: vec![Vec::new(); level],
         });
+        let stride = self.layer0_stride();
+        self.layer0[slot as usize * stride] = 0;
         self.len += 1;
         let Some(entry) = self.entry else {
             self.entry = Some(slot);
@@ -426,9 +477,8 @@ impl Hnsw {
             for &(_, n) in &chosen {
                 self.link(n, slot, l);
             }
-            if let Some(node) = self.nodes[slot as usize].as_mut() {
-                node.links[l] = chosen.iter().take(self.m).map(|&(_, n)| n).collect();
-            }
+            let own: Vec<u32> = chosen.iter().take(self.m).map(|&(_, n)| n).collect();
+            self.set_links(slot, l, &own);
             if !found.is_empty() {
                 eps = found;
             }
@@ -443,30 +493,30 @@ impl Hnsw {
     /// Adds the link `from → to` at `level`, pruning `from` when full.
     fn link(&mut self, from: u32, to: u32, level: usize) {
         let max = self.max_links(level);
-        let Some(node) = self.nodes[from as usize].as_mut() else {
-            return;
-        };
-        let Some(links) = node.links.get_mut(level) else {
-            return;
-        };
-        if links.contains(&to) {
+        if self.node(from).is_none_or(|n| n.level() < level) {
             return;
         }
-        links.push(to);
-        if links.len() <= max {
+        let current = self.links(from, level);
+        if current.contains(&to) {
             return;
         }
-        let current: Vec<u32> = links.clone();
-        let mut cands: Vec<(Dist, u32)> = current
-            .into_iter()
-            .filter(|&c| self.node(c).is_some_and(|n| n.level() >= level))
-            .map(|c| (Dist(self.distance(from, c)), c))
-            .collect();
-        cands.sort();
-        let kept = self.select(&cands, max);
-        if let Some(node) = self.nodes[from as usize].as_mut() {
-            node.links[level] = kept.into_iter().map(|(_, c)| c).collect();
+        let mut list: Vec<u32> = Vec::with_capacity(current.len() + 1);
+        list.extend_from_slice(current);
+        list.push(to);
+        if list.len() > max {
+            let mut cands: Vec<(Dist, u32)> = list
+                .into_iter()
+                .filter(|&c| self.node(c).is_some_and(|n| n.level() >= level))
+                .map(|c| (Dist(self.distance(from, c)), c))
+                .collect();
+            cands.sort();
+            list = self
+                .select(&cands, max)
+                .into_iter()
+                .map(|(_, c)| c)
+                .collect();
         }
+        self.set_links(from, level, &list);
     }
 
     /// The heuristic of the HNSW paper: keep a candidate only if it is
@@ -499,10 +549,7 @@ impl Hnsw {
     fn greedy(&self, q: &Query, mut best: (Dist, u32), level: usize) -> (Dist, u32) {
         loop {
             let mut next = best;
-            let Some(links) = self.node(best.1).and_then(|n| n.links.get(level)) else {
-                return best;
-            };
-            for &n in links {
+            for &n in self.links(best.1, level) {
                 if !self.live(n) {
                     continue;
                 }
@@ -546,10 +593,7 @@ impl Hnsw {
                 if results.len() >= ef && results.peek().is_some_and(|w| d > w.0) {
                     break;
                 }
-                let Some(links) = self.node(c).and_then(|n| n.links.get(level)) else {
-                    continue;
-                };
-                for &n in links {
+                for &n in self.links(c, level) {
                     if !visited.insert(n) || !self.live(n) {
                         continue;
                     }
@@ -618,10 +662,7 @@ impl Hnsw {
                 if results.len() >= ef && results.peek().is_some_and(|w| d > w.0) {
                     break;
                 }
-                let Some(links) = self.node(c).and_then(|n| n.links.first()) else {
-                    continue;
-                };
-                for &n in links {
+                for &n in self.links(c, 0) {
                     if checks >= max_checks {
                         break 'outer;
                     }
@@ -678,22 +719,27 @@ impl Hnsw {
 
     /// Removes the node in `slot`, reconnecting its neighbours.
     pub fn remove(&mut self, slot: u32) -> bool {
-        let Some(node) = self.nodes.get_mut(slot as usize).and_then(Option::take) else {
+        let Some(level) = self.node(slot).map(Node::level) else {
             return false;
         };
+        let removed: Vec<Vec<u32>> = (0..=level).map(|l| self.links(slot, l).to_vec()).collect();
+        self.nodes[slot as usize] = None;
         self.meta[slot as usize].live = false;
+        let stride = self.layer0_stride();
+        self.layer0[slot as usize * stride] = 0;
         self.len -= 1;
-        for (level, links) in node.links.iter().enumerate() {
+        for (level, links) in removed.iter().enumerate() {
             for &n in links {
-                let Some(nn) = self.nodes[n as usize].as_mut() else {
+                if self.node(n).is_none_or(|x| x.level() < level) {
                     continue;
-                };
-                let Some(nlinks) = nn.links.get_mut(level) else {
-                    continue;
-                };
-                nlinks.retain(|&x| x != slot);
+                }
                 // Reconnect n using its remaining links and the removed node's.
-                let mut pool: Vec<u32> = nlinks.clone();
+                let mut pool: Vec<u32> = self
+                    .links(n, level)
+                    .iter()
+                    .copied()
+                    .filter(|&x| x != slot)
+                    .collect();
                 for &c in links {
                     if c != n && !pool.contains(&c) {
                         pool.push(c);
@@ -705,10 +751,12 @@ impl Hnsw {
                     .map(|c| (Dist(self.distance(n, c)), c))
                     .collect();
                 cands.sort();
-                let kept = self.select(&cands, self.max_links(level));
-                if let Some(nn) = self.nodes[n as usize].as_mut() {
-                    nn.links[level] = kept.into_iter().map(|(_, c)| c).collect();
-                }
+                let kept: Vec<u32> = self
+                    .select(&cands, self.max_links(level))
+                    .into_iter()
+                    .map(|(_, c)| c)
+                    .collect();
+                self.set_links(n, level, &kept);
             }
         }
         self.free.push(slot);
@@ -728,6 +776,7 @@ impl Hnsw {
             self.arena = Vec::new();
             self.nodes = Vec::new();
             self.meta = Vec::new();
+            self.layer0 = Vec::new();
             self.free = Vec::new();
         }
         true
@@ -757,18 +806,20 @@ impl Hnsw {
 
     /// Bytes used by vectors and links (approximate, for INFO/MEMORY).
     pub fn memory_bytes(&self) -> usize {
-        let links: usize = self
+        let upper: usize = self
             .nodes
             .iter()
             .flatten()
             .map(|n| {
-                std::mem::size_of::<Node>()
-                    + n.links.iter().map(|l| 24 + l.capacity() * 4).sum::<usize>()
+                n.upper.iter().map(|l| 24 + l.capacity() * 4).sum::<usize>()
+                    + n.upper.capacity() * 24
             })
             .sum();
         self.arena.capacity() * 4
+            + self.layer0.capacity() * 4
+            + self.meta.capacity() * std::mem::size_of::<SlotMeta>()
             + self.nodes.capacity() * std::mem::size_of::<Option<Node>>()
-            + links
+            + upper
     }
 }
 

@@ -93,7 +93,8 @@ impl VectorSet {
             out.extend_from_slice(&n.l2.to_le_bytes());
             out.extend_from_slice(&n.range.to_le_bytes());
             out.push(n.level() as u8);
-            for links in &n.links {
+            for level in 0..=n.level() {
+                let links = g.links(slot as u32, level);
                 out.extend_from_slice(&(links.len() as u32).to_le_bytes());
                 for l in links {
                     out.extend_from_slice(&l.to_le_bytes());
@@ -180,6 +181,7 @@ impl VectorSet {
         let mut graph = Hnsw::with_metric(dim, quant, metric, m);
         graph.arena = vec![0u32; slots * graph.slot_words];
         graph.nodes = Vec::with_capacity(slots);
+        graph.layer0 = vec![0u32; slots * graph.layer0_stride()];
         let mut names = vec![None; slots];
         let mut attrs = vec![None; slots];
         let mut by_name = BTreeMap::new();
@@ -204,7 +206,7 @@ impl VectorSet {
             let mut links = Vec::with_capacity(level + 1);
             for _ in 0..=level {
                 let count = r.u32()? as usize;
-                if count > 2 * m + 1 || count > slots {
+                if count > 2 * m || count > slots {
                     return Err(IndexFileError("too many links"));
                 }
                 let mut l = Vec::with_capacity(count);
@@ -232,11 +234,16 @@ impl VectorSet {
                 return Err(IndexFileError("duplicate element"));
             }
             names[slot] = Some(name);
+            let stride = graph.layer0_stride();
+            graph.layer0[slot * stride] = links[0].len() as u32;
+            graph.layer0[slot * stride + 1..slot * stride + 1 + links[0].len()]
+                .copy_from_slice(&links[0]);
             graph.nodes.push(Some(Node {
                 id,
                 l2,
                 range,
-                links,
+                level: level as u8,
+                upper: links.split_off(1),
             }));
         }
         if r.pos != body.len() {

@@ -390,13 +390,13 @@ impl VectorSet {
     /// similarity scores.
     pub fn links(&self, element: &[u8]) -> Option<Vec<Vec<(Bytes, f64)>>> {
         let slot = *self.by_name.get(element)?;
-        let node = self.graph.node(slot)?;
+        let level = self.graph.node(slot)?.level();
         Some(
-            node.links
-                .iter()
+            (0..=level)
                 .rev()
-                .map(|level| {
-                    level
+                .map(|l| {
+                    self.graph
+                        .links(slot, l)
                         .iter()
                         .filter_map(|&n| {
                             let name = self.names.get(n as usize)?.clone()?;
