@@ -760,3 +760,74 @@ fn vaddbatch_inserts_many_at_once() {
         "refused batches added nothing"
     );
 }
+
+#[test]
+fn concurrent_vadd_vrem_and_vsim_on_one_set() {
+    let s = Server::start();
+    let port = s.port;
+    let mut c = s.client();
+    for i in 0..200 {
+        vadd(
+            &mut c,
+            "cc",
+            &[(i as f32).sin(), (i as f32).cos(), 1.0],
+            &format!("base{i}"),
+            &[],
+        );
+    }
+    let writer = std::thread::spawn(move || {
+        let mut w = Client::connect(port);
+        for i in 0..1500 {
+            let v = [(i as f32 * 0.7).sin(), (i as f32 * 0.3).cos(), 0.5];
+            assert_eq!(vadd(&mut w, "cc", &v, &format!("w{i}"), &[]), Reply::Int(1));
+            if i % 3 == 0 {
+                assert_eq!(
+                    w.cmd(&["VREM", "cc", &format!("w{}", i / 3)]),
+                    Reply::Int(1)
+                );
+            }
+        }
+    });
+    let readers: Vec<_> = (0..4)
+        .map(|r| {
+            std::thread::spawn(move || {
+                let mut c = Client::connect(port);
+                for q in 0..300 {
+                    let x = ((q * 7 + r) as f32).to_string();
+                    let got = c
+                        .cmd(&[
+                            "VSIM",
+                            "cc",
+                            "VALUES",
+                            "3",
+                            &x,
+                            "1",
+                            "0.5",
+                            "COUNT",
+                            "5",
+                            "WITHSCORES",
+                        ])
+                        .items();
+                    assert_eq!(
+                        got.len(),
+                        10,
+                        "five results with scores while the set changes"
+                    );
+                }
+            })
+        })
+        .collect();
+    writer.join().unwrap();
+    for r in readers {
+        r.join().unwrap();
+    }
+    assert_eq!(c.cmd(&["VCARD", "cc"]), Reply::Int(200 + 1500 - 500));
+    let all = names(&c.cmd(&[
+        "VSIM", "cc", "VALUES", "3", "0", "1", "0.5", "COUNT", "2000", "EF", "2000",
+    ]));
+    assert_eq!(all.len(), 1200);
+    assert!(
+        all.iter()
+            .all(|n| !(n.starts_with('w') && n[1..].parse::<usize>().unwrap() < 500))
+    );
+}
