@@ -831,3 +831,30 @@ fn concurrent_vadd_vrem_and_vsim_on_one_set() {
             .all(|n| !(n.starts_with('w') && n[1..].parse::<usize>().unwrap() < 500))
     );
 }
+
+#[test]
+fn hostile_vector_arguments_keep_the_server_up() {
+    let s = Server::start();
+    let mut c = s.client();
+    vadd(&mut c, "h", &[1.0, 0.0], "a", &["SETATTR", r#"{"n": 1}"#]);
+    let deep = format!("{}.n{}", "(".repeat(200_000), ")".repeat(200_000));
+    let Reply::Error(e) = c.cmd(&["VSIM", "h", "ELE", "a", "FILTER", &deep]) else {
+        panic!()
+    };
+    assert!(e.starts_with("ERR syntax error in FILTER expression near: "));
+    let long = vec![".n"; 100_000].join(" + ");
+    assert!(matches!(
+        c.cmd(&["VSIM", "h", "ELE", "a", "FILTER", &long]),
+        Reply::Error(_)
+    ));
+    assert_eq!(
+        c.cmd(&["VRANDMEMBER", "h", "-9223372036854775808"]),
+        err("ERR value is out of range")
+    );
+    assert_eq!(c.cmd(&["VRANDMEMBER", "h", "-3"]).items().len(), 3);
+    assert_eq!(
+        names(&c.cmd(&["VSIM", "h", "ELE", "a", "COUNT", "9223372036854775807"])),
+        ["a"]
+    );
+    assert_eq!(c.cmd(&["PING"]), simple("PONG"));
+}

@@ -148,10 +148,17 @@ fn tokenize(s: &str) -> Result<Vec<(usize, Tok)>, FilterError> {
     Ok(out)
 }
 
+/// Most tokens in one expression and deepest nesting: the parser and the
+/// evaluator recurse, so both are bounded to keep the stack safe whatever a
+/// client sends.
+const MAX_TOKENS: usize = 1024;
+const MAX_DEPTH: usize = 128;
+
 struct Parser {
     toks: Vec<(usize, Tok)>,
     pos: usize,
     end: usize,
+    depth: usize,
 }
 
 impl Parser {
@@ -254,6 +261,16 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<Expr, FilterError> {
+        if self.depth >= MAX_DEPTH {
+            return self.err();
+        }
+        self.depth += 1;
+        let e = self.unary_inner();
+        self.depth -= 1;
+        e
+    }
+
+    fn unary_inner(&mut self) -> Result<Expr, FilterError> {
         if self.eat_sym("!") || self.eat_word("not") {
             return Ok(Expr::Not(Box::new(self.unary()?)));
         }
@@ -387,10 +404,14 @@ impl Filter {
     /// Compiles an expression.
     pub fn compile(text: &str) -> Result<Filter, FilterError> {
         let toks = tokenize(text)?;
+        if let Some(&(pos, _)) = toks.get(MAX_TOKENS) {
+            return Err(FilterError { pos });
+        }
         let mut p = Parser {
             toks,
             pos: 0,
             end: text.len(),
+            depth: 0,
         };
         let root = p.or()?;
         if p.pos != p.toks.len() {
@@ -503,6 +524,17 @@ mod tests {
         assert!(!m(".a == 1", r#"{"a": null}"#));
         assert!(!m(".a + 1 > 0", r#"{"a": "text"}"#));
         assert!(!m(".a > 0", ""));
+    }
+
+    #[test]
+    fn hostile_expressions_are_refused_not_crashing() {
+        let deep = format!("{}1{}", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(Filter::compile(&deep).is_err());
+        assert!(Filter::compile(&"!".repeat(100_000)).is_err());
+        assert!(Filter::compile(&vec!["1"; 50_000].join(" + ")).is_err());
+        assert!(Filter::compile(&format!("{}1", "2 ** ".repeat(10_000))).is_err());
+        let ok = format!("{}.a{} > 1", "(".repeat(50), ")".repeat(50));
+        assert!(Filter::compile(&ok).unwrap().matches(br#"{"a": 2}"#));
     }
 
     #[test]

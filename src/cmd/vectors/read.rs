@@ -7,6 +7,9 @@ use bytes::Bytes;
 use vexlake_protocol::args::{is_keyword, parse_i64};
 
 use super::set_of;
+
+/// Largest `|count|` of VRANDMEMBER with a negative count.
+const MAX_RANDOM_REPEATS: i64 = 10_000_000;
 use crate::cmd::{CmdResult, Ctx};
 use crate::error::CmdError;
 
@@ -95,6 +98,11 @@ pub fn vrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if count == Some(0) {
         ctx.out.array(0);
         return Ok(());
+    }
+    // Repeats are allowed for a negative count, so its size is not bounded
+    // by the set: refuse replies no client could want.
+    if count.is_some_and(|c| c < -MAX_RANDOM_REPEATS) {
+        return Err(CmdError::err("value is out of range"));
     }
     let Some(set) = set_of(ctx, &args[1])? else {
         if count.is_some() {
