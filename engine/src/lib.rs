@@ -10,6 +10,8 @@
 //!   concurrency; string commands.
 //! - [`vector`]: vector sets (HNSW graph, quantization, SIMD distances,
 //!   FILTER expressions).
+//! - [`wal`]: write-ahead log on local disk (records, segments, group
+//!   commit, recovery); not yet wired into the command path.
 //! - [`glob`]: Redis glob patterns (KEYS, SCAN MATCH, CONFIG GET).
 //! - [`clock`]: the time source for expiry (manual in tests).
 //! - [`error`]: the engine's error type, [`EngineError`].
@@ -25,6 +27,7 @@ pub mod error;
 pub mod glob;
 pub mod keyspace;
 pub mod vector;
+pub mod wal;
 
 use std::time::{Duration, Instant};
 
