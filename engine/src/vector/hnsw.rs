@@ -574,35 +574,62 @@ impl Hnsw {
         level: usize,
         skip: Option<u32>,
     ) -> Vec<(Dist, u32)> {
+        self.beam(q, eps, ef, level, skip, usize::MAX, |_| true)
+    }
+
+    /// The beam search behind every graph search. Only nodes passing
+    /// `accept` enter the results, but every node can lead on through the
+    /// graph; at most `max_checks` nodes are offered to `accept`.
+    #[allow(clippy::too_many_arguments)]
+    fn beam<F: FnMut(u32) -> bool>(
+        &self,
+        q: &Query,
+        eps: &[(Dist, u32)],
+        ef: usize,
+        level: usize,
+        skip: Option<u32>,
+        max_checks: usize,
+        mut accept: F,
+    ) -> Vec<(Dist, u32)> {
         with_visited(self.nodes.len(), |visited| {
             let mut candidates: BinaryHeap<Reverse<(Dist, u32)>> = BinaryHeap::new();
             let mut results: BinaryHeap<(Dist, u32)> = BinaryHeap::new();
+            let mut checks = 0usize;
             if let Some(s) = skip {
                 visited.insert(s);
             }
             for &(d, e) in eps {
                 if visited.insert(e) && self.live(e) {
                     candidates.push(Reverse((d, e)));
-                    results.push((d, e));
+                    checks += 1;
+                    if accept(e) {
+                        results.push((d, e));
+                    }
                 }
             }
             while results.len() > ef {
                 results.pop();
             }
-            while let Some(Reverse((d, c))) = candidates.pop() {
+            'outer: while let Some(Reverse((d, c))) = candidates.pop() {
                 if results.len() >= ef && results.peek().is_some_and(|w| d > w.0) {
                     break;
                 }
                 for &n in self.links(c, level) {
+                    if checks >= max_checks {
+                        break 'outer;
+                    }
                     if !visited.insert(n) || !self.live(n) {
                         continue;
                     }
                     let dn = Dist(self.dist_q(q, n));
                     if results.len() < ef || results.peek().is_some_and(|w| dn < w.0) {
                         candidates.push(Reverse((dn, n)));
-                        results.push((dn, n));
-                        if results.len() > ef {
-                            results.pop();
+                        checks += 1;
+                        if accept(n) {
+                            results.push((dn, n));
+                            if results.len() > ef {
+                                results.pop();
+                            }
                         }
                     }
                 }
@@ -647,45 +674,10 @@ impl Hnsw {
         let Some(ep) = self.descend(q) else {
             return Vec::new();
         };
-        let ef = ef.max(1);
-        with_visited(self.nodes.len(), |visited| {
-            let mut candidates: BinaryHeap<Reverse<(Dist, u32)>> = BinaryHeap::new();
-            let mut results: BinaryHeap<(Dist, u32)> = BinaryHeap::new();
-            let mut checks = 0usize;
-            visited.insert(ep.1);
-            candidates.push(Reverse(ep));
-            checks += 1;
-            if filter(ep.1) {
-                results.push(ep);
-            }
-            'outer: while let Some(Reverse((d, c))) = candidates.pop() {
-                if results.len() >= ef && results.peek().is_some_and(|w| d > w.0) {
-                    break;
-                }
-                for &n in self.links(c, 0) {
-                    if checks >= max_checks {
-                        break 'outer;
-                    }
-                    if !visited.insert(n) || !self.live(n) {
-                        continue;
-                    }
-                    let dn = Dist(self.dist_q(q, n));
-                    if results.len() < ef || results.peek().is_some_and(|w| dn < w.0) {
-                        candidates.push(Reverse((dn, n)));
-                        checks += 1;
-                        if filter(n) {
-                            results.push((dn, n));
-                            if results.len() > ef {
-                                results.pop();
-                            }
-                        }
-                    }
-                }
-            }
-            let mut out = results.into_vec();
-            out.sort();
-            out.into_iter().map(|(d, s)| (d.0, s)).collect()
-        })
+        self.beam(q, &[ep], ef.max(1), 0, None, max_checks, filter)
+            .into_iter()
+            .map(|(d, s)| (d.0, s))
+            .collect()
     }
 
     /// Exact nearest neighbours by linear scan (TRUTH), optionally filtered.

@@ -61,11 +61,7 @@ pub(super) fn parse_vector(
         if n < 1 || n as usize > MAX_DIM || args.len() < i + 2 + n as usize {
             return Err(invalid_vector());
         }
-        let values = args[i + 2..i + 2 + n as usize]
-            .iter()
-            .map(|a| parse_f64(a).filter(|v| v.is_finite()).map(|v| v as f32))
-            .collect::<Option<Vec<f32>>>()
-            .ok_or_else(invalid_vector)?;
+        let values = parse_values(&args[i + 2..i + 2 + n as usize])?;
         i += 2 + n as usize;
         values
     } else {
@@ -114,6 +110,14 @@ pub(super) fn offload<R>(heavy: bool, f: impl FnOnce() -> R) -> R {
 
 pub(super) fn set_of(ctx: &Ctx<'_>, key: &[u8]) -> Result<Option<SharedSet>, CmdError> {
     Ok(ctx.db().vset(key, ctx.now())?)
+}
+
+/// Parses `VALUES` numbers: every one finite, or the vector is invalid.
+pub(super) fn parse_values(args: &[Bytes]) -> Result<Vec<f32>, CmdError> {
+    args.iter()
+        .map(|a| parse_f64(a).filter(|v| v.is_finite()).map(|v| v as f32))
+        .collect::<Option<Vec<f32>>>()
+        .ok_or_else(invalid_vector)
 }
 
 /// Decodes an FP32 blob (little-endian f32 values).

@@ -4,9 +4,11 @@ use bytes::Bytes;
 use vexlake_engine::keyspace::next_set_uid;
 use vexlake_engine::vector::set::{DEFAULT_BUILD_EF, DEFAULT_M, M_RANGE, MAX_DIM};
 use vexlake_engine::vector::{Metric, Quant, VectorSet};
-use vexlake_protocol::args::{is_keyword, parse_f64, parse_i64};
+use vexlake_protocol::args::{is_keyword, parse_i64};
 
-use super::{OFFLOAD_WORK, decode_fp32, invalid_vector, offload, parse_vector, set_of, work};
+use super::{
+    OFFLOAD_WORK, decode_fp32, invalid_vector, offload, parse_values, parse_vector, set_of, work,
+};
 use crate::cmd::{CmdResult, Ctx};
 use crate::error::CmdError;
 
@@ -198,11 +200,7 @@ pub fn vaddbatch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             }
             decode_fp32(&chunk[1])
         } else {
-            chunk[1..=dim]
-                .iter()
-                .map(|a| parse_f64(a).filter(|v| v.is_finite()).map(|v| v as f32))
-                .collect::<Option<Vec<f32>>>()
-                .ok_or_else(invalid_vector)?
+            parse_values(&chunk[1..=dim])?
         };
         if vector.iter().any(|v| !v.is_finite()) {
             return Err(invalid_vector());
