@@ -500,6 +500,21 @@ impl Hnsw {
         if current.contains(&to) {
             return;
         }
+        if current.len() < max {
+            // Room left: append in place, no allocation.
+            if level == 0 {
+                let start = from as usize * self.layer0_stride();
+                let count = self.layer0[start] as usize;
+                self.layer0[start + 1 + count] = to;
+                self.layer0[start] += 1;
+            } else if let Some(l) = self.nodes[from as usize]
+                .as_mut()
+                .and_then(|n| n.upper.get_mut(level - 1))
+            {
+                l.push(to);
+            }
+            return;
+        }
         let mut list: Vec<u32> = Vec::with_capacity(current.len() + 1);
         list.extend_from_slice(current);
         list.push(to);

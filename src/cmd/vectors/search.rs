@@ -111,11 +111,14 @@ fn reply_hits(out: &mut ReplyBuf, hits: &[Hit], withscores: bool, withattribs: b
     }
 }
 
-fn run_search(set: &SharedSet, input: QueryInput, o: &VsimOptions) -> Result<Vec<Hit>, CmdError> {
-    let (len, dim) = {
-        let g = set.read();
-        (g.len(), g.dim())
-    };
+/// Runs a search on a set of `len` elements of dimension `dim` (from
+/// [`check_query`]).
+fn run_search(
+    set: &SharedSet,
+    input: QueryInput,
+    o: &VsimOptions,
+    (len, dim): (usize, usize),
+) -> Result<Vec<Hit>, CmdError> {
     let ef = o.ef.max(o.count).max(100);
     let filtered = if o.filter.is_some() { 4 } else { 1 };
     let heavy = work(len, dim, ef, o.truth).saturating_mul(filtered) > OFFLOAD_WORK;
@@ -135,13 +138,20 @@ fn run_search(set: &SharedSet, input: QueryInput, o: &VsimOptions) -> Result<Vec
     })
 }
 
-fn check_query_dim(set: &SharedSet, input: &QueryInput) -> CmdResult {
-    if let QueryInput::Vector(v) = input {
-        set.read()
+/// Checks the query against the set (element present, vector dimension)
+/// under one read lock; returns the set's size and dimension.
+fn check_query(set: &SharedSet, input: &QueryInput) -> Result<(usize, usize), CmdError> {
+    let g = set.read();
+    match input {
+        QueryInput::Element(e) if !g.contains(e) => {
+            return Err(CmdError::err("element not found in set"));
+        }
+        QueryInput::Vector(v) => g
             .check_input(v.len())
-            .map_err(|e| CmdError::Line(e.to_string()))?;
+            .map_err(|e| CmdError::Line(e.to_string()))?,
+        QueryInput::Element(_) => {}
     }
-    Ok(())
+    Ok((g.len(), g.dim()))
 }
 
 /// VSIM key (ELE element | FP32 blob | VALUES n ...) [WITHSCORES]
@@ -153,18 +163,14 @@ pub fn vsim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     let (input, used) = if is_keyword(&args[2], "ele") {
-        let exists = set.read().contains(&args[3]);
-        if !exists {
-            return Err(CmdError::err("element not found in set"));
-        }
         (QueryInput::Element(args[3].clone()), 2)
     } else {
         let (v, _, used) = parse_vector(args, 2, false)?;
         (QueryInput::Vector(v), used)
     };
-    check_query_dim(&set, &input)?;
+    let shape = check_query(&set, &input)?;
     let o = parse_vsim_options(args, 2 + used)?;
-    let hits = run_search(&set, input, &o)?;
+    let hits = run_search(&set, input, &o, shape)?;
     reply_hits(ctx.out, &hits, o.withscores, o.withattribs);
     Ok(())
 }
@@ -213,8 +219,8 @@ pub fn vsearch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     let input = QueryInput::Vector(vector);
-    check_query_dim(&set, &input)?;
-    let hits = run_search(&set, input, &o)?;
+    let shape = check_query(&set, &input)?;
+    let hits = run_search(&set, input, &o, shape)?;
     reply_hits(ctx.out, &hits, o.withscores, o.withattribs);
     Ok(())
 }
