@@ -589,12 +589,17 @@ impl Hnsw {
         level: usize,
         skip: Option<u32>,
     ) -> Vec<(Dist, u32)> {
-        self.beam(q, eps, ef, level, skip, usize::MAX, |_| true)
+        self.beam(q, eps, ef, level, skip, usize::MAX, false, |_| true)
     }
 
     /// The beam search behind every graph search. Only nodes passing
     /// `accept` enter the results, but every node can lead on through the
-    /// graph; at most `max_checks` nodes are offered to `accept`.
+    /// graph; at most `max_checks` nodes are offered to `accept`. With
+    /// `complete`, a search that runs out of reachable nodes before it has
+    /// `ef` results goes on over the unvisited nodes in slot order (still
+    /// within `max_checks`): the graph is directed, so a node whose
+    /// incoming links were all pruned is unreachable, and a selective
+    /// FILTER or a COUNT near the set's size must still find it.
     #[allow(clippy::too_many_arguments)]
     fn beam<F: FnMut(u32) -> bool>(
         &self,
@@ -604,6 +609,7 @@ impl Hnsw {
         level: usize,
         skip: Option<u32>,
         max_checks: usize,
+        complete: bool,
         mut accept: F,
     ) -> Vec<(Dist, u32)> {
         with_visited(self.nodes.len(), |visited| {
@@ -625,12 +631,15 @@ impl Hnsw {
             while results.len() > ef {
                 results.pop();
             }
+            let mut exhausted = true;
             'outer: while let Some(Reverse((d, c))) = candidates.pop() {
                 if results.len() >= ef && results.peek().is_some_and(|w| d > w.0) {
+                    exhausted = false;
                     break;
                 }
                 for &n in self.links(c, level) {
                     if checks >= max_checks {
+                        exhausted = false;
                         break 'outer;
                     }
                     if !visited.insert(n) || !self.live(n) {
@@ -645,6 +654,23 @@ impl Hnsw {
                             if results.len() > ef {
                                 results.pop();
                             }
+                        }
+                    }
+                }
+            }
+            if complete && exhausted && level == 0 && results.len() < ef {
+                for slot in 0..self.nodes.len() as u32 {
+                    if checks >= max_checks {
+                        break;
+                    }
+                    if !self.live(slot) || !visited.insert(slot) {
+                        continue;
+                    }
+                    checks += 1;
+                    if accept(slot) {
+                        results.push((Dist(self.dist_q(q, slot)), slot));
+                        if results.len() > ef {
+                            results.pop();
                         }
                     }
                 }
@@ -670,7 +696,7 @@ impl Hnsw {
         let Some(ep) = self.descend(q) else {
             return Vec::new();
         };
-        self.search_layer(q, &[ep], ef.max(1), 0, None)
+        self.beam(q, &[ep], ef.max(1), 0, None, usize::MAX, true, |_| true)
             .into_iter()
             .map(|(d, s)| (d.0, s))
             .collect()
@@ -689,7 +715,7 @@ impl Hnsw {
         let Some(ep) = self.descend(q) else {
             return Vec::new();
         };
-        self.beam(q, &[ep], ef.max(1), 0, None, max_checks, filter)
+        self.beam(q, &[ep], ef.max(1), 0, None, max_checks, true, filter)
             .into_iter()
             .map(|(d, s)| (d.0, s))
             .collect()
@@ -907,5 +933,30 @@ mod tests {
         }
         assert!(g.is_empty());
         assert!(g.search(&q, 10).is_empty());
+    }
+
+    /// Every node of a small, low-M graph of near-identical vectors (where
+    /// pruning can leave a node without incoming links) is found by a
+    /// filter that accepts only it, and by a search whose ef covers the set.
+    #[test]
+    fn selective_filter_finds_every_node() {
+        for seed in 0..20 {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let dim = 200;
+            let mut g = Hnsw::new(dim, Quant::Q8, 4);
+            let mut slots = Vec::new();
+            for i in 0..51 {
+                let sign = if i == 50 { -1.0 } else { 1.0 };
+                let mut v: Vec<f32> = (0..dim).map(|_| sign * (10.0 + 10.0 * rng.f32())).collect();
+                let l2 = normalize(&mut v);
+                slots.push(g.insert(&v, l2, 200));
+            }
+            let q = g.query_of(slots[1]).unwrap();
+            for &target in &slots {
+                let got = g.search_filtered(&q, 10, 1000, &mut |s| s == target);
+                assert_eq!(got.len(), 1, "seed {seed}: slot {target} not found");
+            }
+            assert_eq!(g.search(&q, 100).len(), 51, "seed {seed}");
+        }
     }
 }
