@@ -276,7 +276,7 @@ impl Config {
         ] {
             if set {
                 return Err(format!(
-                    "'{name}' is not supported yet by this version of VexLake (data is kept in memory)"
+                    "'{name}' is not supported yet by this version of VexLake (data is kept in the local WAL under --dir)"
                 ));
             }
         }
@@ -325,7 +325,7 @@ impl Config {
             // Read-only, for tools that probe Redis persistence (redis-benchmark):
             // there are no RDB snapshots, and no WAL yet in this version.
             "save" => String::new(),
-            "appendonly" => "no".to_string(),
+            "appendonly" => "yes".to_string(),
             _ => return None,
         })
     }

@@ -13,6 +13,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use vexlake_protocol::{Limits, Parsed, Protocol, ReplyBuf, RequestParser};
 
+use vexlake_engine::wal::FsyncPolicy;
+
 use crate::client::ClientHandle;
 use crate::cmd::{self, Conn};
 use crate::server::ServerState;
@@ -52,7 +54,8 @@ pub async fn handle(mut socket: TcpStream, state: Arc<ServerState>, handle: Arc<
                             break;
                         }
                         if out.len() >= FLUSH_AT
-                            && write_out(&mut socket, &mut out, &state).await.is_err()
+                            && (!durable(&state, &mut conn).await
+                                || write_out(&mut socket, &mut out, &state).await.is_err())
                         {
                             return;
                         }
@@ -72,6 +75,10 @@ pub async fn handle(mut socket: TcpStream, state: Arc<ServerState>, handle: Arc<
             }
         }
         publish(&state, &mut conn, &rbuf);
+        if !durable(&state, &mut conn).await {
+            // Not acknowledged: close without the replies.
+            return;
+        }
         if write_out(&mut socket, &mut out, &state).await.is_err() || close {
             let _ = socket.shutdown().await;
             return;
@@ -101,6 +108,31 @@ pub async fn handle(mut socket: TcpStream, state: Arc<ServerState>, handle: Arc<
             Ok(0) | Err(_) => return,
             Ok(n) => Stats::add(&state.stats.net_input_bytes, n as u64),
         }
+    }
+}
+
+/// Waits until the writes of this batch are durable (`appendfsync always`:
+/// the WAL's group-commit thread fsyncs for every waiting connection at
+/// once). False when the fsync failed: the replies must not be sent.
+async fn durable(state: &ServerState, conn: &mut Conn) -> bool {
+    if !std::mem::take(&mut conn.wrote) {
+        return true;
+    }
+    let Some(wal) = state.engine.wal() else {
+        return true;
+    };
+    if wal.policy() != FsyncPolicy::Always {
+        return true;
+    }
+    let target = wal.written_seq();
+    let mut rx = state.durable.subscribe();
+    if rx.borrow().0 >= target {
+        return true;
+    }
+    wal.request_sync();
+    match rx.wait_for(|&(seq, failed)| seq >= target || failed).await {
+        Ok(v) => v.0 >= target,
+        Err(_) => false,
     }
 }
 

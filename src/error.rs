@@ -59,6 +59,9 @@ impl CmdError {
                 EngineError::StringTooLong => {
                     "ERR string exceeds maximum allowed size (proto-max-bulk-len)".into()
                 }
+                EngineError::Persistence(why) => {
+                    format!("MISCONF Errors writing to the AOF file: {why}").into()
+                }
                 other => format!("ERR {other}").into(),
             },
         }

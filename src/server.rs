@@ -13,16 +13,20 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use vexlake_engine::journal::{Replayer, recover};
+use vexlake_engine::wal::{FsyncPolicy, WalConfig};
 use vexlake_engine::{Engine, EngineConfig};
 
 use crate::client::ClientRegistry;
 use crate::cmd::Conn;
-use crate::config::Config;
+use crate::config::{AppendFsync, Config};
 use crate::connection;
 use crate::stats::Stats;
 
 /// How long shutdown waits for connections to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// A new WAL segment starts at this size.
+const WAL_SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// State shared by all connections.
 pub struct ServerState {
@@ -40,6 +44,8 @@ pub struct ServerState {
     pub run_id: String,
     /// Path of the running binary.
     pub executable: String,
+    /// (durable WAL sequence, WAL failed) after every fsync (`always`).
+    pub durable: watch::Sender<(u64, bool)>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -65,8 +71,45 @@ impl ServerState {
             started: Instant::now(),
             run_id,
             executable,
+            durable: watch::channel((0, false)).0,
             shutdown: watch::channel(false).0,
         }
+    }
+
+    /// Replays the WAL in `<dir>/wal` into the engine and starts logging to
+    /// it; connections then wait for its fsyncs before acknowledging writes.
+    pub fn recover(&self) -> Result<(), String> {
+        let start = Instant::now();
+        let fsync = match self.config.appendfsync {
+            AppendFsync::Always => FsyncPolicy::Always,
+            AppendFsync::Everysec => FsyncPolicy::Everysec,
+            AppendFsync::No => FsyncPolicy::No,
+        };
+        let dir = self.config.dir.join("wal");
+        let mut replayer = Replayer::new(&self.engine);
+        let wal = recover(
+            &self.engine,
+            &mut replayer,
+            WalConfig {
+                dir: dir.clone(),
+                fsync,
+                segment_bytes: WAL_SEGMENT_BYTES,
+                start_after: 0,
+            },
+        )
+        .map_err(|e| format!("cannot recover the WAL in {}: {e}", dir.display()))?;
+        let tx = self.durable.clone();
+        tx.send_replace((wal.durable_seq(), false));
+        wal.set_listener(Box::new(move |seq, failed| {
+            tx.send_replace((seq, failed));
+        }));
+        tracing::info!(
+            records = replayer.applied,
+            ms = start.elapsed().as_millis() as u64,
+            "recovered from the WAL in {}",
+            dir.display()
+        );
+        Ok(())
     }
 
     /// Asks the server to shut down gracefully.
@@ -106,8 +149,9 @@ pub async fn serve(config: Config) -> Result<(), String> {
         .map(|a| a.to_string())
         .collect();
     let state = Arc::new(ServerState::new(config));
+    state.recover()?;
     tracing::info!(
-        "VexLake {} ready: listening on {}, data directory {} (keys are kept in memory in this version)",
+        "VexLake {} ready: listening on {}, data directory {}",
         env!("CARGO_PKG_VERSION"),
         addrs.join(", "),
         state.config.dir.display()
@@ -168,6 +212,11 @@ pub async fn run(
             clients = state.clients.connected(),
             "connections still open after the grace period"
         );
+    }
+    if let Some(wal) = state.engine.wal()
+        && let Err(e) = wal.sync_all()
+    {
+        tracing::error!(error = %e, "final WAL fsync failed");
     }
     tracing::info!("VexLake is now ready to exit, bye bye");
 }

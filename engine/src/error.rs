@@ -28,4 +28,8 @@ pub enum EngineError {
     /// The resulting string would exceed the configured maximum length.
     #[error("string exceeds maximum allowed size")]
     StringTooLong,
+    /// The change could not be written to the WAL (disk full, I/O error);
+    /// it was not applied.
+    #[error("{0}")]
+    Persistence(String),
 }

@@ -11,7 +11,9 @@
 //! - [`vector`]: vector sets (HNSW graph, quantization, SIMD distances,
 //!   FILTER expressions).
 //! - [`wal`]: write-ahead log on local disk (records, segments, group
-//!   commit, recovery); not yet wired into the command path.
+//!   commit, recovery).
+//! - [`journal`]: what the engine writes to the WAL for each change, and
+//!   replaying it at startup.
 //! - [`glob`]: Redis glob patterns (KEYS, SCAN MATCH, CONFIG GET).
 //! - [`clock`]: the time source for expiry (manual in tests).
 //! - [`error`]: the engine's error type, [`EngineError`].
@@ -25,15 +27,20 @@
 pub mod clock;
 pub mod error;
 pub mod glob;
+pub mod journal;
 pub mod keyspace;
 pub mod vector;
 pub mod wal;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use clock::Clock;
 pub use error::EngineError;
 pub use keyspace::Db;
+
+use journal::{JournalSlot, Op};
+use wal::Wal;
 
 /// Engine settings; the server fills them from its configuration.
 #[derive(Debug, Clone)]
@@ -71,13 +78,32 @@ pub struct KeyspaceStats {
 pub struct Engine {
     dbs: Vec<Db>,
     config: EngineConfig,
+    journal: JournalSlot,
 }
 
 impl Engine {
-    /// An empty engine.
+    /// An empty engine (no WAL until [`Engine::attach_wal`]).
     pub fn new(config: EngineConfig) -> Self {
-        let dbs = (0..config.databases.max(1)).map(|_| Db::new()).collect();
-        Engine { dbs, config }
+        let journal = JournalSlot::default();
+        let dbs = (0..config.databases.clamp(1, 256))
+            .map(|i| Db::with_journal(i as u8, journal.clone()))
+            .collect();
+        Engine {
+            dbs,
+            config,
+            journal,
+        }
+    }
+
+    /// From now on every change is logged to `wal` before it is applied
+    /// (called once, after recovery replayed the log).
+    pub fn attach_wal(&self, wal: Arc<Wal>) {
+        let _ = self.journal.set(wal);
+    }
+
+    /// The WAL, when attached.
+    pub fn wal(&self) -> Option<&Arc<Wal>> {
+        self.journal.get()
     }
 
     /// The settings the engine runs with.
@@ -100,11 +126,14 @@ impl Engine {
         self.config.clock.now_ms()
     }
 
-    /// Empties every database (FLUSHALL).
-    pub fn flush_all(&self) {
-        for db in &self.dbs {
-            db.flush();
+    /// Empties every database (FLUSHALL), atomically.
+    pub fn flush_all(&self) -> Result<(), EngineError> {
+        let mut all: Vec<_> = self.dbs.iter().flat_map(|db| db.lock_all()).collect();
+        self.dbs[0].log_op(&Op::FlushAll)?;
+        for s in all.iter_mut() {
+            s.clear();
         }
+        Ok(())
     }
 
     /// Summed keyspace counters.

@@ -237,27 +237,30 @@ fn expire_conditions() {
     let db = e.db(0);
     let now = clock.now_ms();
     db.set(b"k", b"v", SetOptions::default(), now).unwrap();
-    assert!(!db.expire(b"k", now + 100, ExpireCond::Xx, now));
+    assert!(!db.expire(b"k", now + 100, ExpireCond::Xx, now).unwrap());
     assert!(
-        !db.expire(b"k", now + 100, ExpireCond::Gt, now),
+        !db.expire(b"k", now + 100, ExpireCond::Gt, now).unwrap(),
         "no TTL is infinite for GT"
     );
     assert!(
-        db.expire(b"k", now + 100, ExpireCond::Lt, now),
+        db.expire(b"k", now + 100, ExpireCond::Lt, now).unwrap(),
         "no TTL is infinite for LT"
     );
-    assert!(!db.expire(b"k", now + 200, ExpireCond::Nx, now));
-    assert!(db.expire(b"k", now + 200, ExpireCond::Gt, now));
-    assert!(!db.expire(b"k", now + 150, ExpireCond::Gt, now));
+    assert!(!db.expire(b"k", now + 200, ExpireCond::Nx, now).unwrap());
+    assert!(db.expire(b"k", now + 200, ExpireCond::Gt, now).unwrap());
+    assert!(!db.expire(b"k", now + 150, ExpireCond::Gt, now).unwrap());
     assert_eq!(db.ttl(b"k", now), Ttl::Ms(200));
-    assert!(db.persist(b"k", now));
-    assert!(!db.persist(b"k", now));
+    assert!(db.persist(b"k", now).unwrap());
+    assert!(!db.persist(b"k", now).unwrap());
     assert!(
-        db.expire(b"k", now, ExpireCond::Always, now),
+        db.expire(b"k", now, ExpireCond::Always, now).unwrap(),
         "a past deadline deletes"
     );
     assert_eq!(db.ttl(b"k", now), Ttl::Missing);
-    assert!(!db.expire(b"nokey", now + 1, ExpireCond::Always, now));
+    assert!(
+        !db.expire(b"nokey", now + 1, ExpireCond::Always, now)
+            .unwrap()
+    );
 }
 
 #[test]
@@ -285,16 +288,17 @@ fn multi_key_ops() {
     let pairs: Vec<(Bytes, Bytes)> = (0..100)
         .map(|i| (b(&format!("k{i}")), b(&i.to_string())))
         .collect();
-    assert!(db.mset(&pairs, false, now));
+    assert!(db.mset(&pairs, false, now).unwrap());
     assert!(
-        !db.mset(&[(b("new"), b("1")), (b("k5"), b("x"))], true, now),
+        !db.mset(&[(b("new"), b("1")), (b("k5"), b("x"))], true, now)
+            .unwrap(),
         "MSETNX all or nothing"
     );
     assert_eq!(db.get(b"new", now).unwrap(), None);
     let keys: Vec<Bytes> = vec![b("k1"), b("nope"), b("k99")];
     assert_eq!(db.mget(&keys, now), vec![Some(b("1")), None, Some(b("99"))]);
     assert_eq!(db.exists(&[b("k1"), b("k1"), b("nope")], now), 2);
-    assert_eq!(db.del(&[b("k1"), b("k1"), b("nope")], now), 1);
+    assert_eq!(db.del(&[b("k1"), b("k1"), b("nope")], now).unwrap(), 1);
     assert_eq!(db.len(), 99);
     assert_eq!(db.keys(b"k9*", now).len(), 11);
 }
@@ -355,7 +359,7 @@ fn scan_returns_every_key_present_throughout() {
         let (next, keys) = db.scan(cursor, Some(b"keep*"), 10, None, now);
         seen.extend(keys);
         // Churn while scanning: delete and add other keys.
-        db.del(&[b(&format!("drop{round}"))], now);
+        db.del(&[b(&format!("drop{round}"))], now).unwrap();
         db.set(
             format!("new{round}").as_bytes(),
             b"v",
@@ -388,6 +392,6 @@ fn random_key_and_flush() {
         .unwrap();
     assert_eq!(e.db(1).random_key(now), Some(b("only")));
     assert_eq!(e.db(0).len(), 0, "databases are separate");
-    e.flush_all();
+    e.flush_all().unwrap();
     assert_eq!(e.db(1).len(), 0);
 }

@@ -102,8 +102,20 @@ fn write_section(t: &mut String, section: &str, s: &ServerState) {
             kv("loading", &0);
             kv("async_loading", &0);
             kv("rdb_bgsave_in_progress", &0);
-            kv("aof_enabled", &0);
-            kv("vexlake_storage", &"memory");
+            let wal = s.engine.wal();
+            kv("aof_enabled", &u8::from(wal.is_some()));
+            let failed = wal.and_then(|w| w.failure());
+            kv(
+                "aof_last_write_status",
+                &if failed.is_some() { "err" } else { "ok" },
+            );
+            if let Some(w) = wal {
+                kv("aof_current_size", &w.size_bytes());
+                kv("wal_written_seq", &w.written_seq());
+                kv("wal_durable_seq", &w.durable_seq());
+                kv("wal_fsyncs", &w.fsyncs());
+            }
+            kv("wal_last_error", &failed.unwrap_or_default());
         }
         "stats" => {
             let ks = s.engine.stats();

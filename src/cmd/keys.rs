@@ -11,7 +11,7 @@ use crate::error::CmdError;
 
 /// DEL / UNLINK key [key ...].
 pub fn del(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let n = ctx.db().del(&args[1..], ctx.now());
+    let n = ctx.db().del(&args[1..], ctx.now())?;
     ctx.out.int(n as i64);
     Ok(())
 }
@@ -95,7 +95,7 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: &[Bytes], spec: TimeSpec, cmd: &str) 
     let cond = parse_expire_cond(&args[3..])?;
     let now = ctx.now();
     let at = deadline(value, spec.millis, spec.absolute, now, cmd)?;
-    let changed = ctx.db().expire(&args[1], at, cond, now);
+    let changed = ctx.db().expire(&args[1], at, cond, now)?;
     ctx.out.int(i64::from(changed));
     Ok(())
 }
@@ -194,7 +194,7 @@ pub fn pexpiretime(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// PERSIST key.
 pub fn persist(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let changed = ctx.db().persist(&args[1], ctx.now());
+    let changed = ctx.db().persist(&args[1], ctx.now())?;
     ctx.out.int(i64::from(changed));
     Ok(())
 }

@@ -33,7 +33,7 @@ pub mod vectors;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use vexlake_engine::Db;
+use vexlake_engine::{Db, EngineError};
 use vexlake_protocol::ReplyBuf;
 use vexlake_protocol::args::{parse_i64, parse_u64};
 
@@ -66,6 +66,9 @@ pub struct Conn {
     pub commands: u64,
     /// Error replies since the last publish to the stats.
     pub errors: u64,
+    /// A write command ran since the replies were last sent: they wait for
+    /// the WAL fsync first.
+    pub wrote: bool,
 }
 
 impl Conn {
@@ -79,6 +82,7 @@ impl Conn {
             last_cmd: "",
             commands: 0,
             errors: 0,
+            wrote: false,
         }
     }
 }
@@ -147,6 +151,12 @@ fn dispatch(state: &ServerState, conn: &mut Conn, out: &mut ReplyBuf, args: &[By
         spec
     };
     conn.last_cmd = spec.name;
+    if spec.flags.contains(&"write") {
+        if let Some(e) = state.engine.wal().and_then(|w| w.failure()) {
+            return Err(CmdError::Engine(EngineError::Persistence(e)));
+        }
+        conn.wrote = true;
+    }
     let mut ctx = Ctx { state, conn, out };
     (spec.handler)(&mut ctx, args)
 }

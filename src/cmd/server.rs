@@ -26,7 +26,7 @@ fn flush_mode(args: &[Bytes]) -> CmdResult {
 /// FLUSHDB [ASYNC|SYNC].
 pub fn flushdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     flush_mode(args)?;
-    ctx.db().flush();
+    ctx.db().flush()?;
     ctx.out.ok();
     Ok(())
 }
@@ -34,7 +34,7 @@ pub fn flushdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// FLUSHALL [ASYNC|SYNC].
 pub fn flushall(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     flush_mode(args)?;
-    ctx.state.engine.flush_all();
+    ctx.state.engine.flush_all()?;
     ctx.out.ok();
     Ok(())
 }

@@ -188,7 +188,7 @@ fn pairs(args: &[Bytes], cmd: &'static str) -> Result<Vec<(Bytes, Bytes)>, CmdEr
 /// MSET key value [key value ...].
 pub fn mset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let pairs = pairs(args, "mset")?;
-    ctx.db().mset(&pairs, false, ctx.now());
+    ctx.db().mset(&pairs, false, ctx.now())?;
     ctx.out.ok();
     Ok(())
 }
@@ -196,7 +196,7 @@ pub fn mset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// MSETNX key value [key value ...].
 pub fn msetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let pairs = pairs(args, "msetnx")?;
-    let written = ctx.db().mset(&pairs, true, ctx.now());
+    let written = ctx.db().mset(&pairs, true, ctx.now())?;
     ctx.out.int(i64::from(written));
     Ok(())
 }

@@ -6,6 +6,7 @@ mod cli;
 mod connection;
 mod keys;
 mod lifecycle;
+mod persistence;
 mod protocol;
 mod recall;
 mod server_cmds;

@@ -22,6 +22,10 @@ pub struct Server {
     pub port: u16,
     /// Its data directory.
     pub dir: tempfile::TempDir,
+    args: Vec<String>,
+    /// Shell commands run before the server is exec'ed (e.g. `ulimit`);
+    /// used by the next (re)start.
+    pub wrapper: Option<String>,
 }
 
 /// A port that was free a moment ago.
@@ -41,31 +45,113 @@ impl Server {
 
     /// Starts a server with extra `--name value` arguments.
     pub fn with_args(args: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let (child, port) = Server::spawn(dir.path(), &args, None);
+        Server {
+            child,
+            port,
+            dir,
+            args,
+            wrapper: None,
+        }
+    }
+
+    /// Starts a server through `sh -c "<wrapper>; exec vexlake ..."`.
+    pub fn with_wrapper(wrapper: &str, args: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let (child, port) = Server::spawn(dir.path(), &args, Some(wrapper));
+        Server {
+            child,
+            port,
+            dir,
+            args,
+            wrapper: Some(wrapper.to_string()),
+        }
+    }
+
+    fn spawn(dir: &std::path::Path, args: &[String], wrapper: Option<&str>) -> (Child, u16) {
         for _ in 0..5 {
-            let dir = tempfile::tempdir().unwrap();
             let port = free_port();
-            let mut child = Command::new(BIN)
+            let mut command = match wrapper {
+                None => Command::new(BIN),
+                Some(w) => {
+                    let mut c = Command::new("sh");
+                    c.arg("-c").arg(format!("{w}; exec \"$0\" \"$@\"")).arg(BIN);
+                    c
+                }
+            };
+            let mut child = command
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--dir"])
-                .arg(dir.path())
+                .arg(dir)
                 .args(args)
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
                 .spawn()
                 .expect("spawn vexlake");
-            let deadline = Instant::now() + Duration::from_secs(10);
+            let deadline = Instant::now() + Duration::from_secs(30);
             while Instant::now() < deadline {
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Server { child, port, dir };
+                    return (child, port);
                 }
                 if child.try_wait().unwrap().is_some() {
                     break; // port taken by someone else meanwhile: try another
                 }
-                std::thread::sleep(Duration::from_millis(20));
+                std::thread::sleep(Duration::from_millis(10));
             }
             let _ = child.kill();
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = e.read_to_string(&mut err);
+            }
             let _ = child.wait();
+            assert!(
+                !err.contains("cannot recover"),
+                "vexlake refused to start: {err}"
+            );
         }
         panic!("vexlake did not start");
+    }
+
+    /// Kills the process with SIGKILL (no chance to flush anything).
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Stops the process with SIGTERM and waits for it (graceful).
+    pub fn stop(&mut self) {
+        self.signal("TERM");
+        let (code, err) = self.wait_exit(Duration::from_secs(30));
+        assert_eq!(code, Some(0), "graceful stop failed: {err}");
+    }
+
+    /// Starts the server again on the same data directory (after
+    /// [`Server::kill9`] or [`Server::stop`]), on a new port.
+    pub fn restart(&mut self) {
+        let (child, port) = Server::spawn(self.dir.path(), &self.args, self.wrapper.as_deref());
+        self.child = child;
+        self.port = port;
+    }
+
+    /// Starts the server again and returns its stderr once it has exited
+    /// (for a start that must fail).
+    pub fn restart_expecting_failure(&mut self) -> String {
+        let out = Command::new(BIN)
+            .args([
+                "--port",
+                &free_port().to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+            ])
+            .arg(self.dir.path())
+            .args(&self.args)
+            .output()
+            .expect("run vexlake");
+        assert!(!out.status.success(), "the server started");
+        String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
     /// A new RESP2 connection.
@@ -258,6 +344,40 @@ impl Client {
     pub fn send(&mut self, args: &[&str]) {
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
         self.send_raw(&Client::encode(&args));
+    }
+
+    /// Connects, reporting failure instead of panicking.
+    pub fn try_connect(port: u16) -> std::io::Result<Client> {
+        let stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+        stream.set_nodelay(true)?;
+        Ok(Client {
+            stream,
+            buf: Vec::new(),
+            resp3: false,
+        })
+    }
+
+    /// Sends a command and reads its reply; a closed connection is an
+    /// error instead of a panic.
+    pub fn try_cmd(&mut self, args: &[&str]) -> std::io::Result<Reply> {
+        let enc: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.stream.write_all(&Client::encode(&enc))?;
+        loop {
+            if !self.buf.is_empty()
+                && let Some((f, n)) =
+                    decode2(&self.buf).map_err(|e| std::io::Error::other(format!("{e:?}")))?
+            {
+                self.buf.drain(..n);
+                return Ok(from2(f));
+            }
+            let mut chunk = [0u8; 65536];
+            let n = self.stream.read(&mut chunk)?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
     }
 
     /// Sends a command and reads its reply.

@@ -16,6 +16,7 @@ use super::shard::Shard;
 use super::value::Value;
 use crate::error::EngineError;
 use crate::glob::glob_match;
+use crate::journal::{JournalSlot, Op, RecordBuf};
 
 /// Shards per database. A power of two; part of the SCAN cursor encoding.
 pub const SHARDS: usize = 64;
@@ -51,6 +52,10 @@ pub enum ExpireCond {
 pub struct Db {
     shards: Box<[Mutex<Shard>]>,
     hasher: foldhash::fast::FixedState,
+    /// Database number (recorded in WAL records).
+    index: u8,
+    /// The WAL, once attached.
+    journal: JournalSlot,
 }
 
 impl Default for Db {
@@ -84,12 +89,49 @@ fn shard_index(hash: u64) -> usize {
 }
 
 impl Db {
-    /// An empty database.
+    /// An empty database without a journal.
     pub fn new() -> Self {
+        Db::with_journal(0, JournalSlot::default())
+    }
+
+    /// An empty database number `index` that logs its changes to the WAL
+    /// in `journal` once one is attached.
+    pub fn with_journal(index: u8, journal: JournalSlot) -> Self {
         Db {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             hasher: foldhash::fast::FixedState::with_seed(fastrand::u64(..)),
+            index,
+            journal,
         }
+    }
+
+    /// Writes one record built by `build` to the WAL (nothing when no WAL
+    /// is attached or nothing was added); returns its sequence (0 if none).
+    /// Callers hold the locks that order the change, and apply it only
+    /// after this succeeded.
+    pub fn log(&self, build: impl FnOnce(&mut RecordBuf)) -> Result<u64, EngineError> {
+        let Some(wal) = self.journal.get() else {
+            return Ok(0);
+        };
+        let mut rec = RecordBuf::new(self.index);
+        build(&mut rec);
+        if rec.is_empty() {
+            return Ok(0);
+        }
+        wal.append(rec.as_bytes())
+            .map_err(|e| EngineError::Persistence(e.to_string()))
+    }
+
+    /// Logs a single operation.
+    pub(crate) fn log_op(&self, op: &Op<'_>) -> Result<u64, EngineError> {
+        self.log(|r| {
+            r.push(op);
+        })
+    }
+
+    /// Locks every shard, in index order.
+    pub(crate) fn lock_all(&self) -> Vec<MutexGuard<'_, Shard>> {
+        self.shards.iter().map(|s| s.lock()).collect()
     }
 
     #[inline]
@@ -143,11 +185,14 @@ impl Db {
         })
     }
 
-    /// Removes every key.
-    pub fn flush(&self) {
-        for s in self.shards.iter() {
-            s.lock().clear();
+    /// Removes every key (FLUSHDB).
+    pub fn flush(&self) -> Result<(), EngineError> {
+        let mut all = self.lock_all();
+        self.log_op(&Op::FlushDb)?;
+        for s in all.iter_mut() {
+            s.clear();
         }
+        Ok(())
     }
 
     /// Active expiry: removes up to `budget_per_shard` expired keys from each
@@ -160,8 +205,18 @@ impl Db {
     }
 
     /// Deletes `keys`; returns how many existed.
-    pub fn del(&self, keys: &[Bytes], now: u64) -> usize {
+    pub fn del(&self, keys: &[Bytes], now: u64) -> Result<usize, EngineError> {
         let (hashes, mut locked) = self.lock_many(keys.iter().map(|k| &k[..]));
+        let live: Vec<bool> = keys
+            .iter()
+            .zip(&hashes)
+            .map(|(k, &h)| locked.shard(h).lookup(h, k, now).is_some())
+            .collect();
+        self.log(|r| {
+            for (k, _) in keys.iter().zip(&live).filter(|(_, l)| **l) {
+                r.push(&Op::Del { key: k });
+            }
+        })?;
         let mut n = 0;
         for (key, &h) in keys.iter().zip(&hashes) {
             let shard = locked.shard(h);
@@ -170,7 +225,7 @@ impl Db {
                 n += 1;
             }
         }
-        n
+        Ok(n)
     }
 
     /// Counts how many of `keys` exist (a key named twice counts twice).
@@ -192,10 +247,16 @@ impl Db {
 
     /// Sets the expiry of `key` to `at` (Unix ms) under `cond`; a time not in
     /// the future deletes the key. Returns whether anything changed.
-    pub fn expire(&self, key: &[u8], at: u64, cond: ExpireCond, now: u64) -> bool {
+    pub fn expire(
+        &self,
+        key: &[u8],
+        at: u64,
+        cond: ExpireCond,
+        now: u64,
+    ) -> Result<bool, EngineError> {
         let (h, mut s) = self.lock(key);
         let Some(idx) = s.lookup(h, key, now) else {
-            return false;
+            return Ok(false);
         };
         let current = s.entry(idx).expire_at;
         let allowed = match cond {
@@ -206,14 +267,19 @@ impl Db {
             ExpireCond::Lt => current.is_none_or(|c| at < c),
         };
         if !allowed {
-            return false;
+            return Ok(false);
         }
         if at <= now {
+            self.log_op(&Op::Del { key })?;
             s.remove(idx);
         } else {
+            self.log_op(&Op::Expire {
+                key,
+                expire_at: Some(at),
+            })?;
             s.set_expire(idx, Some(at));
         }
-        true
+        Ok(true)
     }
 
     /// Time to live of `key`.
@@ -239,14 +305,18 @@ impl Db {
     }
 
     /// Removes the expiry of `key`; true if it had one.
-    pub fn persist(&self, key: &[u8], now: u64) -> bool {
+    pub fn persist(&self, key: &[u8], now: u64) -> Result<bool, EngineError> {
         let (h, mut s) = self.lock(key);
         match s.lookup(h, key, now) {
             Some(idx) if s.entry(idx).expire_at.is_some() => {
+                self.log_op(&Op::Expire {
+                    key,
+                    expire_at: None,
+                })?;
                 s.set_expire(idx, None);
-                true
+                Ok(true)
             }
-            _ => false,
+            _ => Ok(false),
         }
     }
 
@@ -271,6 +341,7 @@ impl Db {
         if dst_idx.is_some() && only_if_absent {
             return Ok(false);
         }
+        self.log_op(&Op::Rename { src, dst })?;
         if let Some(di) = dst_idx {
             locked.shard(hd).remove(di);
         }
@@ -351,12 +422,24 @@ impl Db {
     }
 
     /// Inserts or replaces `key` with `value` and expiry, for restore paths
-    /// and tests.
+    /// and tests (not logged).
     pub fn put(&self, key: &[u8], value: Value, expire_at: Option<u64>, now: u64) {
         let (h, mut s) = self.lock(key);
         if let Some(idx) = s.lookup(h, key, now) {
             s.remove(idx);
         }
         s.insert(Bytes::copy_from_slice(key), h, value, expire_at);
+    }
+
+    /// Replaces the value of `key` keeping its expiry, or creates it without
+    /// one (replay of a logged `SetKeepTtl`; not logged).
+    pub fn put_keep_ttl(&self, key: &[u8], value: Value, now: u64) {
+        let (h, mut s) = self.lock(key);
+        match s.lookup(h, key, now) {
+            Some(idx) => s.entry_mut(idx).value = value,
+            None => {
+                s.insert(Bytes::copy_from_slice(key), h, value, None);
+            }
+        }
     }
 }

@@ -17,4 +17,4 @@ pub mod vsets;
 pub use db::{Db, ExpireCond, SHARDS, Ttl};
 pub use strings::{SetCond, SetOptions, SetOutcome, SetTtl, TtlChange};
 pub use value::Value;
-pub use vsets::{SharedSet, next_set_uid};
+pub use vsets::{SharedSet, next_set_uid, note_set_uid, set_from_params};

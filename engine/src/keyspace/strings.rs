@@ -7,6 +7,7 @@ use bytes::{Bytes, BytesMut};
 use super::db::Db;
 use super::value::Value;
 use crate::error::EngineError;
+use crate::journal::Op;
 
 /// When SET writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -103,6 +104,20 @@ impl Db {
                 old,
             });
         }
+        let expire_at = match (found, opts.ttl) {
+            (Some(idx), SetTtl::Keep) => s.entry(idx).expire_at,
+            (_, SetTtl::At(t)) => Some(t),
+            _ => None,
+        };
+        if expire_at.is_some_and(|t| t <= now) {
+            self.log_op(&Op::Del { key })?;
+        } else {
+            self.log_op(&Op::Set {
+                key,
+                value,
+                expire_at,
+            })?;
+        }
         let value = Value::Str(Bytes::copy_from_slice(value));
         match found {
             Some(idx) => {
@@ -143,6 +158,18 @@ impl Db {
         };
         let value = as_str(&s.entry(idx).value)?.clone();
         match change {
+            None => 0,
+            Some(TtlChange::At(t)) if t <= now => self.log_op(&Op::Del { key })?,
+            Some(TtlChange::At(t)) => self.log_op(&Op::Expire {
+                key,
+                expire_at: Some(t),
+            })?,
+            Some(TtlChange::Persist) => self.log_op(&Op::Expire {
+                key,
+                expire_at: None,
+            })?,
+        };
+        match change {
             None => {}
             Some(TtlChange::Persist) => s.set_expire(idx, None),
             Some(TtlChange::At(t)) if t <= now => {
@@ -160,6 +187,7 @@ impl Db {
             return Ok(None);
         };
         let value = as_str(&s.entry(idx).value)?.clone();
+        self.log_op(&Op::Del { key })?;
         s.remove(idx);
         Ok(Some(value))
     }
@@ -179,7 +207,12 @@ impl Db {
 
     /// MSET (with `only_if_none_exist`, MSETNX). Atomic: all pairs or none.
     /// Returns whether the values were written.
-    pub fn mset(&self, pairs: &[(Bytes, Bytes)], only_if_none_exist: bool, now: u64) -> bool {
+    pub fn mset(
+        &self,
+        pairs: &[(Bytes, Bytes)],
+        only_if_none_exist: bool,
+        now: u64,
+    ) -> Result<bool, EngineError> {
         let (hashes, mut locked) = self.lock_many(pairs.iter().map(|(k, _)| &k[..]));
         if only_if_none_exist
             && pairs
@@ -187,8 +220,17 @@ impl Db {
                 .zip(&hashes)
                 .any(|((k, _), &h)| locked.shard(h).lookup(h, k, now).is_some())
         {
-            return false;
+            return Ok(false);
         }
+        self.log(|r| {
+            for (key, value) in pairs {
+                r.push(&Op::Set {
+                    key,
+                    value,
+                    expire_at: None,
+                });
+            }
+        })?;
         for ((k, v), &h) in pairs.iter().zip(&hashes) {
             let s = locked.shard(h);
             let value = Value::Str(Bytes::copy_from_slice(v));
@@ -202,15 +244,18 @@ impl Db {
                 }
             }
         }
-        true
+        Ok(true)
     }
 
     /// Applies `f` to the string value of `key` (or `None` when missing) and
     /// stores what it returns, keeping the TTL. Returns `f`'s second result.
+    /// The change is logged as `delta` when the key existed (APPEND and
+    /// SETRANGE log only the bytes they add), else as the new value.
     fn update_str<T>(
         &self,
         key: &[u8],
         now: u64,
+        delta: Option<Op<'_>>,
         f: impl FnOnce(Option<Bytes>) -> Result<(Option<Bytes>, T), EngineError>,
     ) -> Result<T, EngineError> {
         let (h, mut s) = self.lock(key);
@@ -220,6 +265,17 @@ impl Db {
             None => None,
         };
         let (new, out) = f(current)?;
+        if let Some(new) = &new {
+            match (found, delta) {
+                (Some(_), Some(op)) => self.log_op(&op)?,
+                (Some(_), None) => self.log_op(&Op::SetKeepTtl { key, value: new })?,
+                (None, _) => self.log_op(&Op::Set {
+                    key,
+                    value: new,
+                    expire_at: None,
+                })?,
+            };
+        }
         if let Some(new) = new {
             match found {
                 Some(idx) => s.entry_mut(idx).value = Value::Str(new),
@@ -233,7 +289,7 @@ impl Db {
 
     /// INCRBY (INCR, DECR, DECRBY are this with ±1 or a negated delta).
     pub fn incr_by(&self, key: &[u8], delta: i64, now: u64) -> Result<i64, EngineError> {
-        self.update_str(key, now, |cur| {
+        self.update_str(key, now, None, |cur| {
             let base = match cur {
                 None => 0,
                 Some(b) => vexlake_int(&b).ok_or(EngineError::NotInteger)?,
@@ -246,7 +302,7 @@ impl Db {
 
     /// INCRBYFLOAT; returns the new value as text.
     pub fn incr_by_float(&self, key: &[u8], delta: f64, now: u64) -> Result<Bytes, EngineError> {
-        self.update_str(key, now, |cur| {
+        self.update_str(key, now, None, |cur| {
             let base = match cur {
                 None => 0.0,
                 Some(b) => parse_float(&b).ok_or(EngineError::NotFloat)?,
@@ -268,7 +324,7 @@ impl Db {
         max_len: usize,
         now: u64,
     ) -> Result<usize, EngineError> {
-        self.update_str(key, now, |cur| {
+        self.update_str(key, now, Some(Op::Append { key, data }), |cur| {
             let cur = cur.unwrap_or_default();
             if cur.len() + data.len() > max_len {
                 return Err(EngineError::StringTooLong);
@@ -325,7 +381,12 @@ impl Db {
         max_len: usize,
         now: u64,
     ) -> Result<usize, EngineError> {
-        self.update_str(key, now, |cur| {
+        let delta = Op::SetRange {
+            key,
+            offset: offset as u64,
+            data,
+        };
+        self.update_str(key, now, Some(delta), |cur| {
             let cur_len = cur.as_ref().map_or(0, |b| b.len());
             if data.is_empty() {
                 return Ok((None, cur_len));

@@ -11,7 +11,8 @@ use parking_lot::RwLock;
 use super::db::Db;
 use super::value::Value;
 use crate::error::EngineError;
-use crate::vector::VectorSet;
+use crate::journal::{Op, SetParams};
+use crate::vector::{Metric, Quant, VectorSet};
 
 /// A vector set shared between the keyspace and running commands.
 pub type SharedSet = Arc<RwLock<VectorSet>>;
@@ -21,6 +22,26 @@ static NEXT_UID: AtomicU64 = AtomicU64::new(1);
 /// A new unique vector-set id (VINFO vset-uid).
 pub fn next_set_uid() -> u64 {
     NEXT_UID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Makes later ids larger than `uid` (a set loaded or replayed from disk).
+pub fn note_set_uid(uid: u64) {
+    NEXT_UID.fetch_max(uid.saturating_add(1), Ordering::Relaxed);
+}
+
+/// Builds an empty set from logged parameters.
+pub fn set_from_params(uid: u64, p: &SetParams) -> Option<VectorSet> {
+    let quant = Quant::from_code(p.quant)?;
+    let metric = Metric::from_code(p.metric)?;
+    let reduce = (p.reduce > 0).then_some(p.reduce as usize);
+    Some(VectorSet::new(
+        p.dim as usize,
+        reduce,
+        quant,
+        metric,
+        p.m as usize,
+        uid,
+    ))
 }
 
 impl Db {
@@ -36,13 +57,14 @@ impl Db {
         }
     }
 
-    /// The vector set at `key`, created with `create` when the key is
-    /// missing; also says whether it was created.
+    /// The vector set at `key`, created empty with `params` when the key
+    /// is missing (and the creation logged); also says whether it was
+    /// created.
     pub fn vset_or_create(
         &self,
         key: &[u8],
         now: u64,
-        create: impl FnOnce() -> VectorSet,
+        params: SetParams,
     ) -> Result<(SharedSet, bool), EngineError> {
         let (h, mut s) = self.lock(key);
         if let Some(idx) = s.lookup(h, key, now) {
@@ -51,7 +73,10 @@ impl Db {
                 Value::Str(_) => Err(EngineError::WrongType),
             };
         }
-        let set = Arc::new(RwLock::new(create()));
+        let uid = next_set_uid();
+        let created = set_from_params(uid, &params).expect("codes come from Quant and Metric");
+        self.log_op(&Op::VCreate { key, uid, params })?;
+        let set = Arc::new(RwLock::new(created));
         s.insert(
             Bytes::copy_from_slice(key),
             h,

@@ -45,14 +45,6 @@ fn fnv1a(data: &[u8]) -> u64 {
     })
 }
 
-fn quant_code(q: Quant) -> u8 {
-    match q {
-        Quant::NoQuant => 0,
-        Quant::Q8 => 1,
-        Quant::Bin => 2,
-    }
-}
-
 impl VectorSet {
     /// Serializes the set into the index-file format.
     pub fn to_index_file(&self) -> Vec<u8> {
@@ -61,12 +53,8 @@ impl VectorSet {
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&VERSION.to_le_bytes());
         out.extend_from_slice(&(g.dim as u32).to_le_bytes());
-        out.push(quant_code(g.quant));
-        out.push(match g.metric {
-            Metric::Cosine => 0,
-            Metric::L2 => 1,
-            Metric::Ip => 2,
-        });
+        out.push(g.quant.code());
+        out.push(g.metric.code());
         out.extend_from_slice(&(g.m as u32).to_le_bytes());
         out.extend_from_slice(&self.uid.to_le_bytes());
         out.extend_from_slice(&g.last_id.to_le_bytes());
@@ -136,18 +124,8 @@ impl VectorSet {
             return Err(IndexFileError("unsupported version"));
         }
         let dim = r.u32()? as usize;
-        let quant = match r.u8()? {
-            0 => Quant::NoQuant,
-            1 => Quant::Q8,
-            2 => Quant::Bin,
-            _ => return Err(IndexFileError("unknown quantization")),
-        };
-        let metric = match r.u8()? {
-            0 => Metric::Cosine,
-            1 => Metric::L2,
-            2 => Metric::Ip,
-            _ => return Err(IndexFileError("unknown metric")),
-        };
+        let quant = Quant::from_code(r.u8()?).ok_or(IndexFileError("unknown quantization"))?;
+        let metric = Metric::from_code(r.u8()?).ok_or(IndexFileError("unknown metric"))?;
         let m = r.u32()? as usize;
         if dim == 0 || dim > super::set::MAX_DIM || !super::set::M_RANGE.contains(&m) {
             return Err(IndexFileError("bad parameters"));

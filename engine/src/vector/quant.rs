@@ -27,6 +27,25 @@ pub enum Quant {
 }
 
 impl Quant {
+    /// Byte code in files and WAL records (0 f32, 1 int8, 2 bin).
+    pub fn code(self) -> u8 {
+        match self {
+            Quant::NoQuant => 0,
+            Quant::Q8 => 1,
+            Quant::Bin => 2,
+        }
+    }
+
+    /// The quantization of a byte code.
+    pub fn from_code(c: u8) -> Option<Quant> {
+        match c {
+            0 => Some(Quant::NoQuant),
+            1 => Some(Quant::Q8),
+            2 => Some(Quant::Bin),
+            _ => None,
+        }
+    }
+
     /// Name VINFO and VEMB RAW report.
     pub fn name(self) -> &'static str {
         match self {
@@ -121,6 +140,25 @@ pub enum Metric {
 }
 
 impl Metric {
+    /// Byte code in files and WAL records (0 cosine, 1 l2, 2 ip).
+    pub fn code(self) -> u8 {
+        match self {
+            Metric::Cosine => 0,
+            Metric::L2 => 1,
+            Metric::Ip => 2,
+        }
+    }
+
+    /// The metric of a byte code.
+    pub fn from_code(c: u8) -> Option<Metric> {
+        match c {
+            0 => Some(Metric::Cosine),
+            1 => Some(Metric::L2),
+            2 => Some(Metric::Ip),
+            _ => None,
+        }
+    }
+
     /// Name VINFO reports.
     pub fn name(self) -> &'static str {
         match self {

@@ -167,6 +167,9 @@ pub struct VectorSet {
     pub(super) uid: u64,
     /// Set when the set became empty and its key was deleted.
     pub dead: bool,
+    /// Sequence of the last WAL record applied to this set (0 = none); a
+    /// snapshot of the set covers the records up to it.
+    pub applied_seq: u64,
 }
 
 impl VectorSet {
@@ -190,6 +193,7 @@ impl VectorSet {
             attr_count: 0,
             uid,
             dead: false,
+            applied_seq: 0,
         }
     }
 
@@ -333,6 +337,11 @@ impl VectorSet {
     /// True when the set has no elements.
     pub fn is_empty(&self) -> bool {
         self.by_name.is_empty()
+    }
+
+    /// The set's unique id (VINFO vset-uid); WAL records name sets by it.
+    pub fn uid(&self) -> u64 {
+        self.uid
     }
 
     /// Stored (possibly reduced) dimension.
@@ -554,6 +563,7 @@ impl VectorSet {
             attr_count,
             uid,
             dead: false,
+            applied_seq: 0,
         }
     }
 

@@ -50,6 +50,9 @@ pub struct WalConfig {
     pub fsync: FsyncPolicy,
     /// A new segment starts when the current one reaches this size.
     pub segment_bytes: u64,
+    /// Records up to this sequence are covered by a commit: recovery skips
+    /// them, and numbering continues after it even when the log is empty.
+    pub start_after: u64,
 }
 
 /// WAL failures.
@@ -72,7 +75,23 @@ pub enum WalError {
     /// A payload above the record size limit.
     #[error("WAL record too large ({0} bytes)")]
     TooLarge(usize),
+    /// The replay callback refused a record.
+    #[error("WAL record {seq} cannot be applied: {what}")]
+    Replay {
+        /// Sequence of the record.
+        seq: u64,
+        /// Why.
+        what: String,
+    },
+    /// An earlier fsync failed; the log refuses to acknowledge writes
+    /// until a retry succeeds.
+    #[error("{0}")]
+    Failed(String),
 }
+
+/// Called after every fsync with the durable sequence and whether the log
+/// is in a failed state.
+pub type DurableListener = Box<dyn Fn(u64, bool) + Send + Sync>;
 
 struct Current {
     file: File,
@@ -84,7 +103,10 @@ struct Current {
 
 struct SyncState {
     durable: u64,
-    syncing: bool,
+    /// A writer waits for an fsync (Always).
+    pending: bool,
+    /// The last fsync failed with this error.
+    failed: Option<String>,
 }
 
 /// The write-ahead log of one server.
@@ -94,7 +116,11 @@ pub struct Wal {
     /// Highest sequence written to the current file (read by the syncer).
     written: AtomicU64,
     sync: Mutex<SyncState>,
+    /// Wakes the sync thread.
+    requested: Condvar,
+    /// Wakes blocking waiters after an fsync.
     synced: Condvar,
+    listener: Mutex<Option<DurableListener>>,
     fsyncs: AtomicU64,
     stop: Arc<AtomicBool>,
 }
@@ -104,7 +130,7 @@ impl Wal {
     /// every intact record in sequence order first.
     pub fn open(
         config: WalConfig,
-        mut replay: impl FnMut(u64, &[u8]),
+        mut replay: impl FnMut(u64, &[u8]) -> Result<(), String>,
     ) -> Result<Arc<Wal>, WalError> {
         std::fs::create_dir_all(&config.dir)?;
         let segments = segment::list(&config.dir)?;
@@ -132,7 +158,9 @@ impl Wal {
                                 what: "unexpected sequence number",
                             });
                         }
-                        replay(seq, payload);
+                        if seq > config.start_after {
+                            replay(seq, payload).map_err(|what| WalError::Replay { seq, what })?;
+                        }
                         next_seq += 1;
                         off += len;
                     }
@@ -157,8 +185,16 @@ impl Wal {
             last = Some((*first, path.clone(), off as u64));
         }
         let (first_seq, path, size) = match last {
-            Some(l) => l,
-            None => (next_seq, segment::path(&config.dir, next_seq), 0),
+            Some(l) if next_seq > config.start_after => l,
+            _ => {
+                // Empty, or wholly covered by a commit (e.g. the WAL directory
+                // was replaced): start a fresh segment after the commit.
+                for (_, p) in &segments {
+                    std::fs::remove_file(p)?;
+                }
+                next_seq = next_seq.max(config.start_after + 1);
+                (next_seq, segment::path(&config.dir, next_seq), 0)
+            }
         };
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
         sync_dir(&config.dir)?;
@@ -174,28 +210,62 @@ impl Wal {
             written: AtomicU64::new(next_seq - 1),
             sync: Mutex::new(SyncState {
                 durable: next_seq - 1,
-                syncing: false,
+                pending: false,
+                failed: None,
             }),
+            requested: Condvar::new(),
             synced: Condvar::new(),
+            listener: Mutex::new(None),
             fsyncs: AtomicU64::new(0),
             stop: stop.clone(),
             config,
         });
-        if wal.config.fsync == FsyncPolicy::Everysec {
-            let weak = Arc::downgrade(&wal);
-            std::thread::Builder::new()
-                .name("wal-everysec".into())
-                .spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        std::thread::sleep(Duration::from_secs(1));
-                        let Some(w) = weak.upgrade() else { return };
-                        if let Err(e) = w.sync_now() {
-                            tracing::error!(error = %e, "background WAL fsync failed");
+        match wal.config.fsync {
+            FsyncPolicy::Everysec => {
+                let weak = Arc::downgrade(&wal);
+                std::thread::Builder::new()
+                    .name("wal-everysec".into())
+                    .spawn(move || {
+                        while !stop.load(Ordering::Relaxed) {
+                            std::thread::sleep(Duration::from_secs(1));
+                            let Some(w) = weak.upgrade() else { return };
+                            w.sync_now();
                         }
-                    }
-                })?;
+                    })?;
+            }
+            FsyncPolicy::Always => {
+                let weak = Arc::downgrade(&wal);
+                std::thread::Builder::new()
+                    .name("wal-sync".into())
+                    .spawn(move || Self::sync_loop(&weak, &stop))?;
+            }
+            FsyncPolicy::No => {}
         }
         Ok(wal)
+    }
+
+    /// The group-commit thread (Always): waits until a writer asks, then
+    /// fsyncs everything written so far in one call. Writes that arrive
+    /// during an fsync are covered together by the next one. After a failure
+    /// it retries once a second.
+    fn sync_loop(weak: &std::sync::Weak<Wal>, stop: &AtomicBool) {
+        while !stop.load(Ordering::Relaxed) {
+            // Hold the log only for one round, so dropping it ends the thread.
+            let Some(w) = weak.upgrade() else { return };
+            let mut s = w.sync.lock();
+            if !s.pending {
+                let failed = s.failed.is_some();
+                let wait = Duration::from_millis(if failed { 1000 } else { 200 });
+                let timed_out = w.requested.wait_for(&mut s, wait).timed_out();
+                let retry = timed_out && failed;
+                if !s.pending && !retry {
+                    continue;
+                }
+            }
+            s.pending = false;
+            drop(s);
+            w.sync_now();
+        }
     }
 
     /// A damaged record is a torn tail only if nothing follows it.
@@ -220,7 +290,14 @@ impl Wal {
         record::encode(seq, payload, &mut buf);
         let res = cur.file.write_all(&buf);
         cur.buf = buf;
-        res?;
+        if let Err(e) = res {
+            // A partial record must not stay in front of the next one.
+            let size = cur.size;
+            if let Err(t) = cur.file.set_len(size) {
+                self.fail(format!("{t}"));
+            }
+            return Err(e.into());
+        }
         cur.size += (record::HEADER + payload.len()) as u64;
         cur.next_seq += 1;
         self.written.store(seq, Ordering::Release);
@@ -245,43 +322,128 @@ impl Wal {
         Ok(())
     }
 
-    /// Returns when record `seq` is durable under the fsync policy.
+    /// Returns when record `seq` is durable under the fsync policy
+    /// (blocking; the server waits without blocking through
+    /// [`Wal::set_listener`] and [`Wal::request_sync`]).
     pub fn wait_durable(&self, seq: u64) -> Result<(), WalError> {
         if self.config.fsync != FsyncPolicy::Always {
             return Ok(());
         }
         let mut s = self.sync.lock();
+        let mut asked = false;
         loop {
             if s.durable >= seq {
                 return Ok(());
             }
-            if s.syncing {
-                self.synced.wait(&mut s);
-                continue;
+            if asked && let Some(e) = &s.failed {
+                return Err(WalError::Failed(e.clone()));
             }
-            s.syncing = true;
-            drop(s);
-            let result = self.sync_now();
-            s = self.sync.lock();
-            s.syncing = false;
-            self.synced.notify_all();
-            result?;
+            s.pending = true;
+            asked = true;
+            self.requested.notify_one();
+            self.synced.wait(&mut s);
         }
     }
 
-    /// Fsyncs everything written so far.
-    fn sync_now(&self) -> Result<(), WalError> {
-        let (file, target) = {
-            let cur = self.current.lock();
-            (cur.file.try_clone()?, self.written.load(Ordering::Acquire))
-        };
-        file.sync_data()?;
+    /// Fsyncs everything written so far, now (shutdown).
+    pub fn sync_all(&self) -> Result<(), WalError> {
+        self.sync_now();
+        match self.failure() {
+            Some(e) => Err(WalError::Failed(e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Asks the sync thread for an fsync of everything written so far
+    /// (Always); the listener hears when it is done.
+    pub fn request_sync(&self) {
+        if self.config.fsync != FsyncPolicy::Always {
+            return;
+        }
+        let mut s = self.sync.lock();
+        s.pending = true;
+        drop(s);
+        self.requested.notify_one();
+    }
+
+    /// Installs the function told about every fsync (durable sequence,
+    /// failed state).
+    pub fn set_listener(&self, listener: DurableListener) {
+        *self.listener.lock() = Some(listener);
+    }
+
+    /// Fsyncs everything written so far and tells waiters and the listener.
+    fn sync_now(&self) {
+        let result = (|| {
+            let (file, target) = {
+                let cur = self.current.lock();
+                (cur.file.try_clone()?, self.written.load(Ordering::Acquire))
+            };
+            file.sync_data()?;
+            Ok::<u64, std::io::Error>(target)
+        })();
         self.fsyncs.fetch_add(1, Ordering::Relaxed);
         let mut s = self.sync.lock();
-        s.durable = s.durable.max(target);
+        match result {
+            Ok(target) => {
+                s.durable = s.durable.max(target);
+                if s.failed.take().is_some() {
+                    tracing::warn!("WAL fsync works again");
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "WAL fsync failed");
+                s.failed = Some(format!("{e}"));
+            }
+        }
+        let (durable, failed) = (s.durable, s.failed.is_some());
         drop(s);
         self.synced.notify_all();
-        Ok(())
+        if let Some(l) = &*self.listener.lock() {
+            l(durable, failed);
+        }
+    }
+
+    /// Marks the log failed (writes are refused until an fsync succeeds).
+    fn fail(&self, what: String) {
+        self.sync.lock().failed = Some(what);
+        self.requested.notify_one();
+    }
+
+    /// The error that put the log in a failed state, if any.
+    pub fn failure(&self) -> Option<String> {
+        self.sync.lock().failed.clone()
+    }
+
+    /// Highest sequence appended so far.
+    pub fn written_seq(&self) -> u64 {
+        self.written.load(Ordering::Acquire)
+    }
+
+    /// Highest sequence known durable.
+    pub fn durable_seq(&self) -> u64 {
+        if self.config.fsync == FsyncPolicy::Always {
+            self.sync.lock().durable
+        } else {
+            self.written_seq()
+        }
+    }
+
+    /// The fsync policy.
+    pub fn policy(&self) -> FsyncPolicy {
+        self.config.fsync
+    }
+
+    /// Total bytes of the segment files.
+    pub fn size_bytes(&self) -> u64 {
+        segment::list(&self.config.dir)
+            .map(|l| {
+                l.iter()
+                    .filter_map(|(_, p)| std::fs::metadata(p).ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0)
     }
 
     /// Deletes whole segments whose records are all below `seq` (after a
@@ -318,6 +480,7 @@ impl Wal {
 impl Drop for Wal {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        self.requested.notify_all();
     }
 }
 

@@ -9,6 +9,7 @@ fn config(dir: &std::path::Path, fsync: FsyncPolicy, segment_bytes: u64) -> WalC
         dir: dir.to_path_buf(),
         fsync,
         segment_bytes,
+        start_after: 0,
     }
 }
 
@@ -17,7 +18,10 @@ type Replayed = Vec<(u64, Vec<u8>)>;
 
 fn replay_all(cfg: &WalConfig) -> Result<(Arc<Wal>, Replayed), WalError> {
     let mut got = Vec::new();
-    let wal = Wal::open(cfg.clone(), |seq, p| got.push((seq, p.to_vec())))?;
+    let wal = Wal::open(cfg.clone(), |seq, p| {
+        got.push((seq, p.to_vec()));
+        Ok(())
+    })?;
     Ok((wal, got))
 }
 

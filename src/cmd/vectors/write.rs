@@ -1,7 +1,8 @@
 //! Writes to vector sets: VADD, VADDBATCH, VREM, VSETATTR.
 
 use bytes::Bytes;
-use vexlake_engine::keyspace::next_set_uid;
+use vexlake_engine::Db;
+use vexlake_engine::journal::{Op, SetParams};
 use vexlake_engine::vector::set::{DEFAULT_BUILD_EF, DEFAULT_M, M_RANGE, MAX_DIM};
 use vexlake_engine::vector::{Metric, Quant, VectorSet};
 use vexlake_protocol::args::{is_keyword, parse_i64};
@@ -82,8 +83,8 @@ impl BuildParams {
 }
 
 /// Finds or creates the set at `key`, checks that it fits, and runs
-/// `insert` under its write lock. Retries when the set was emptied and
-/// deleted meanwhile (VREM of its last element).
+/// `insert` under its write lock (it logs, then applies). Retries when the
+/// set was emptied and deleted meanwhile (VREM of its last element).
 fn insert_into<R>(
     ctx: &Ctx<'_>,
     key: &[u8],
@@ -91,13 +92,19 @@ fn insert_into<R>(
     reduce: Option<usize>,
     p: BuildParams,
     items: usize,
-    insert: impl Fn(&mut VectorSet) -> R,
+    insert: impl Fn(&mut VectorSet, &Db) -> Result<R, CmdError>,
 ) -> Result<R, CmdError> {
     let heavy = work(0, dim, p.ef, false).saturating_mul(items) > OFFLOAD_WORK;
+    let params = SetParams {
+        dim: dim as u32,
+        reduce: reduce.unwrap_or(0) as u32,
+        quant: p.quant.code(),
+        metric: p.metric.code(),
+        m: p.m as u32,
+    };
+    let db = ctx.db();
     loop {
-        let (set, created) = ctx.db().vset_or_create(key, ctx.now(), || {
-            VectorSet::new(dim, reduce, p.quant, p.metric, p.m, next_set_uid())
-        })?;
+        let (set, created) = db.vset_or_create(key, ctx.now(), params)?;
         let done = offload(heavy, || {
             let mut guard = set.write();
             if guard.dead {
@@ -108,7 +115,7 @@ fn insert_into<R>(
                     .check_add(p.quant, p.metric, p.m, dim, reduce)
                     .map_err(|e| CmdError::Line(e.to_string()))?;
             }
-            Ok::<_, CmdError>(Some(insert(&mut guard)))
+            Ok::<_, CmdError>(Some(insert(&mut guard, db)?))
         })?;
         if let Some(r) = done {
             return Ok(r);
@@ -140,8 +147,18 @@ pub fn vadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
     }
     p.validate()?;
-    let added = insert_into(ctx, &args[1], vector.len(), reduce, p, 1, |set| {
-        set.add(element, vector.clone(), attributes.clone(), p.ef)
+    let added = insert_into(ctx, &args[1], vector.len(), reduce, p, 1, |set, db| {
+        let seq = db.log(|r| {
+            r.vadd(
+                set.uid(),
+                p.ef as u32,
+                element,
+                &vector,
+                attributes.as_deref(),
+            );
+        })?;
+        set.applied_seq = set.applied_seq.max(seq);
+        Ok(set.add(element, vector.clone(), attributes.clone(), p.ef))
     })?;
     ctx.out.bool(added);
     Ok(())
@@ -208,11 +225,17 @@ pub fn vaddbatch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let attrs = with_attrs.then(|| Bytes::copy_from_slice(&chunk[stride - 1]));
         items.push((Bytes::copy_from_slice(&chunk[0]), vector, attrs));
     }
-    let new = insert_into(ctx, &args[1], dim, None, p, items.len(), |set| {
-        items
+    let new = insert_into(ctx, &args[1], dim, None, p, items.len(), |set, db| {
+        let seq = db.log(|r| {
+            for (e, v, a) in &items {
+                r.vadd(set.uid(), p.ef as u32, e, v, a.as_deref());
+            }
+        })?;
+        set.applied_seq = set.applied_seq.max(seq);
+        Ok(items
             .iter()
             .map(|(e, v, a)| i64::from(set.add(e, v.clone(), a.clone(), p.ef)))
-            .sum::<i64>()
+            .sum::<i64>())
     })?;
     ctx.out.int(new);
     Ok(())
@@ -226,6 +249,16 @@ pub fn vrem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let removed = {
         let mut guard = set.write();
+        if guard.contains(&args[2]) {
+            let seq = ctx.db().log(|r| {
+                r.push(&Op::VRem {
+                    key: &args[1],
+                    uid: guard.uid(),
+                    element: &args[2],
+                });
+            })?;
+            guard.applied_seq = guard.applied_seq.max(seq);
+        }
         let removed = guard.remove(&args[2]);
         if removed && guard.is_empty() {
             guard.dead = true;
@@ -240,9 +273,20 @@ pub fn vrem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// VSETATTR key element json (empty json removes the attributes).
 pub fn vsetattr(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let done = match set_of(ctx, &args[1])? {
-        Some(set) => set
-            .write()
-            .set_attributes(&args[2], Bytes::copy_from_slice(&args[3])),
+        Some(set) => {
+            let mut guard = set.write();
+            if guard.contains(&args[2]) {
+                let seq = ctx.db().log(|r| {
+                    r.push(&Op::VSetAttr {
+                        uid: guard.uid(),
+                        element: &args[2],
+                        attributes: &args[3],
+                    });
+                })?;
+                guard.applied_seq = guard.applied_seq.max(seq);
+            }
+            guard.set_attributes(&args[2], Bytes::copy_from_slice(&args[3]))
+        }
         None => false,
     };
     ctx.out.bool(done);

@@ -1,0 +1,185 @@
+//! Applying WAL records to an engine at startup.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+
+use bytes::Bytes;
+use parking_lot::RwLock;
+
+use super::op::{self, Op};
+use crate::Engine;
+use crate::keyspace::{ExpireCond, SharedSet, Value, note_set_uid, set_from_params};
+use crate::vector::VectorSet;
+
+/// Replays records in sequence order. Expiry is off during replay (time 0):
+/// records carry absolute deadlines, and what has expired is removed by the
+/// normal expiry once the server runs.
+pub struct Replayer<'e> {
+    engine: &'e Engine,
+    /// Every vector set by uid, so set records reach their set wherever it
+    /// is (a set deleted or renamed after the record still gets it, as it
+    /// did in memory).
+    sets: HashMap<u64, Weak<RwLock<VectorSet>>>,
+    /// Per loaded set, the last record its snapshot already contains.
+    covered: HashMap<u64, u64>,
+    /// Records applied.
+    pub applied: u64,
+}
+
+const NOW: u64 = 0;
+
+impl<'e> Replayer<'e> {
+    /// A replayer for `engine`; sets already loaded (from a snapshot) are
+    /// registered with [`Replayer::register`].
+    pub fn new(engine: &'e Engine) -> Self {
+        Replayer {
+            engine,
+            sets: HashMap::new(),
+            covered: HashMap::new(),
+            applied: 0,
+        }
+    }
+
+    /// Makes a loaded set reachable by its uid.
+    pub fn register(&mut self, set: &SharedSet) {
+        let g = set.read();
+        note_set_uid(g.uid());
+        self.covered.insert(g.uid(), g.applied_seq);
+        self.sets.insert(g.uid(), Arc::downgrade(set));
+    }
+
+    /// The set `uid`, unless it is gone or its snapshot covers `seq`.
+    fn set(&self, uid: u64, seq: u64) -> Option<SharedSet> {
+        if self.covered.get(&uid).is_some_and(|&c| seq <= c) {
+            return None;
+        }
+        self.sets.get(&uid).and_then(Weak::upgrade)
+    }
+
+    /// Applies one record (sequence `seq`).
+    pub fn apply(&mut self, seq: u64, record: &[u8]) -> Result<(), String> {
+        let (db, ops) = op::decode(record).map_err(|e| e.to_string())?;
+        let db = db as usize;
+        if db >= self.engine.databases() {
+            return Err(format!("database {db} does not exist"));
+        }
+        for o in ops {
+            self.apply_op(db, seq, o)?;
+        }
+        self.applied += 1;
+        Ok(())
+    }
+
+    fn apply_op(&mut self, dbi: usize, seq: u64, o: Op<'_>) -> Result<(), String> {
+        let db = self.engine.db(dbi);
+        let str_value = |b: &[u8]| Value::Str(Bytes::copy_from_slice(b));
+        match o {
+            Op::Set {
+                key,
+                value,
+                expire_at,
+            } => db.put(key, str_value(value), expire_at, NOW),
+            Op::SetKeepTtl { key, value } => db.put_keep_ttl(key, str_value(value), NOW),
+            Op::Append { key, data } => {
+                db.append(key, data, usize::MAX, NOW)
+                    .map_err(|e| e.to_string())?;
+            }
+            Op::SetRange { key, offset, data } => {
+                db.setrange(key, offset as usize, data, usize::MAX, NOW)
+                    .map_err(|e| e.to_string())?;
+            }
+            Op::Del { key } => {
+                db.del(&[Bytes::copy_from_slice(key)], NOW)
+                    .map_err(|e| e.to_string())?;
+            }
+            Op::Expire {
+                key,
+                expire_at: Some(at),
+            } => {
+                db.expire(key, at.max(1), ExpireCond::Always, NOW)
+                    .map_err(|e| e.to_string())?;
+            }
+            Op::Expire {
+                key,
+                expire_at: None,
+            } => {
+                db.persist(key, NOW).map_err(|e| e.to_string())?;
+            }
+            Op::Rename { src, dst } => {
+                // A missing source cannot happen in a consistent log; the
+                // rename is then a no-op, as it would have been an error.
+                let _ = db.rename(src, dst, false, NOW);
+            }
+            Op::FlushDb => db.flush().map_err(|e| e.to_string())?,
+            Op::FlushAll => self.engine.flush_all().map_err(|e| e.to_string())?,
+            Op::VCreate { key, uid, params } => {
+                let mut set = set_from_params(uid, &params)
+                    .ok_or_else(|| format!("bad vector-set parameters {params:?}"))?;
+                set.applied_seq = seq;
+                let set = Arc::new(RwLock::new(set));
+                note_set_uid(uid);
+                self.sets.insert(uid, Arc::downgrade(&set));
+                db.put(key, Value::VectorSet(set), None, NOW);
+            }
+            Op::VAdd {
+                uid,
+                ef,
+                element,
+                vector,
+                attributes,
+            } => {
+                if let Some(set) = self.set(uid, seq) {
+                    let mut g = set.write();
+                    let v: Vec<f32> = vector
+                        .chunks_exact(4)
+                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                        .collect();
+                    g.add(
+                        element,
+                        v,
+                        attributes.map(Bytes::copy_from_slice),
+                        ef as usize,
+                    );
+                    g.applied_seq = seq;
+                }
+            }
+            Op::VRem { key, uid, element } => {
+                if let Some(set) = self.set(uid, seq) {
+                    let mut g = set.write();
+                    g.remove(element);
+                    g.applied_seq = seq;
+                    if g.is_empty() {
+                        g.dead = true;
+                        drop(g);
+                        db.vset_delete_if_same(key, &set, NOW);
+                    }
+                }
+            }
+            Op::VSetAttr {
+                uid,
+                element,
+                attributes,
+            } => {
+                if let Some(set) = self.set(uid, seq) {
+                    let mut g = set.write();
+                    g.set_attributes(element, Bytes::copy_from_slice(attributes));
+                    g.applied_seq = seq;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Opens the WAL, replays every record after `config.start_after` into
+/// `engine` with `replayer`, then attaches the WAL so new changes are
+/// logged. Returns the WAL.
+pub fn recover(
+    engine: &Engine,
+    replayer: &mut Replayer<'_>,
+    config: crate::wal::WalConfig,
+) -> Result<Arc<crate::wal::Wal>, crate::wal::WalError> {
+    let wal = crate::wal::Wal::open(config, |seq, rec| replayer.apply(seq, rec))?;
+    engine.attach_wal(wal.clone());
+    Ok(wal)
+}
