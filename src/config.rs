@@ -54,6 +54,19 @@ pub struct Config {
     pub s3_endpoint: Option<String>,
     /// S3 region (`s3-region`).
     pub s3_region: Option<String>,
+    /// Flush to the object store when this many WAL bytes are uncommitted
+    /// (`flush-size`).
+    pub flush_size: u64,
+    /// Flush at least this often when something changed, seconds
+    /// (`flush-interval`).
+    pub flush_interval: u64,
+    /// Manifests kept by GC (`retain-versions`).
+    pub retain_versions: usize,
+    /// Unreferenced files younger than this are not deleted, seconds
+    /// (`gc-grace-seconds`).
+    pub gc_grace_seconds: u64,
+    /// Allow a store without conditional puts (`single-writer yes`).
+    pub single_writer: bool,
     /// Prometheus listener (`metrics-addr`).
     pub metrics_addr: Option<String>,
     /// TLS port (`tls-port`), 0 = off.
@@ -83,6 +96,11 @@ impl Default for Config {
             storage: None,
             s3_endpoint: None,
             s3_region: None,
+            flush_size: 64 * 1024 * 1024,
+            flush_interval: 60,
+            retain_versions: 20,
+            gc_grace_seconds: 600,
+            single_writer: false,
             metrics_addr: None,
             tls_port: 0,
             tls_cert_file: None,
@@ -108,6 +126,11 @@ pub const NAMES: &[&str] = &[
     "storage",
     "s3-endpoint",
     "s3-region",
+    "flush-size",
+    "flush-interval",
+    "retain-versions",
+    "gc-grace-seconds",
+    "single-writer",
     "metrics-addr",
     "tls-port",
     "tls-cert-file",
@@ -134,6 +157,8 @@ pub const USAGE: &str = "Usage: vexlake [/path/to/vexlake.conf] [--option value 
 Options use redis.conf names, e.g.:
   --port 6379 --bind 127.0.0.1 --dir ./vexlake-data --requirepass PW
   --maxclients 10000 --appendfsync always|everysec|no --proto-max-bulk-len 512mb
+  --storage file:///path|s3://bucket/prefix --s3-endpoint URL --s3-region R
+  --flush-size 64mb --flush-interval 60 --retain-versions 20 --single-writer no
 A config file holds the same names, one per line: `port 6380`.";
 
 impl Config {
@@ -251,6 +276,11 @@ impl Config {
             "storage" => self.storage = opt(one()?),
             "s3-endpoint" => self.s3_endpoint = opt(one()?),
             "s3-region" => self.s3_region = opt(one()?),
+            "flush-size" => self.flush_size = parse_memory(name, one()?)?,
+            "flush-interval" => self.flush_interval = parse_num(name, one()?)?,
+            "retain-versions" => self.retain_versions = parse_num(name, one()?)?,
+            "gc-grace-seconds" => self.gc_grace_seconds = parse_num(name, one()?)?,
+            "single-writer" => self.single_writer = parse_bool(name, one()?)?,
             "metrics-addr" => self.metrics_addr = opt(one()?),
             "tls-port" => self.tls_port = parse_num(name, one()?)?,
             "tls-cert-file" => self.tls_cert_file = opt(one()?),
@@ -268,17 +298,18 @@ impl Config {
         if self.tls_port != 0 || self.tls_cert_file.is_some() || self.tls_key_file.is_some() {
             return Err("TLS options are not supported yet by this version of VexLake".into());
         }
-        for (set, name) in [
-            (self.storage.is_some(), "storage"),
-            (self.s3_endpoint.is_some(), "s3-endpoint"),
-            (self.s3_region.is_some(), "s3-region"),
-            (self.metrics_addr.is_some(), "metrics-addr"),
-        ] {
-            if set {
-                return Err(format!(
-                    "'{name}' is not supported yet by this version of VexLake (data is kept in the local WAL under --dir)"
-                ));
-            }
+        if self.metrics_addr.is_some() {
+            return Err("'metrics-addr' is not supported yet by this version of VexLake".into());
+        }
+        if let Some(s) = &self.storage
+            && !(s.starts_with("s3://") || s.starts_with("file://") || s.starts_with('/'))
+        {
+            return Err(format!(
+                "'storage' must be file:///absolute/path or s3://bucket/prefix, not '{s}'"
+            ));
+        }
+        if self.flush_interval == 0 || self.retain_versions == 0 {
+            return Err("'flush-interval' and 'retain-versions' must be at least 1".into());
         }
         if self.databases == 0 || self.databases > 1024 {
             return Err("'databases' must be between 1 and 1024".into());
@@ -318,12 +349,17 @@ impl Config {
                 .unwrap_or_else(|| format!("file://{}", self.dir.join("store").display())),
             "s3-endpoint" => s(&self.s3_endpoint),
             "s3-region" => s(&self.s3_region),
+            "flush-size" => self.flush_size.to_string(),
+            "flush-interval" => self.flush_interval.to_string(),
+            "retain-versions" => self.retain_versions.to_string(),
+            "gc-grace-seconds" => self.gc_grace_seconds.to_string(),
+            "single-writer" => if self.single_writer { "yes" } else { "no" }.to_string(),
             "metrics-addr" => s(&self.metrics_addr),
             "tls-port" => self.tls_port.to_string(),
             "tls-cert-file" => s(&self.tls_cert_file),
             "tls-key-file" => s(&self.tls_key_file),
             // Read-only, for tools that probe Redis persistence (redis-benchmark):
-            // there are no RDB snapshots, and no WAL yet in this version.
+            // there are no RDB snapshots; the WAL plays the AOF's part.
             "save" => String::new(),
             "appendonly" => "yes".to_string(),
             _ => return None,
@@ -339,6 +375,14 @@ impl Config {
             .filter(|n| glob_match(&pattern, n.as_bytes()))
             .filter_map(|n| self.get(n).map(|v| (*n, v)))
             .collect()
+    }
+}
+
+fn parse_bool(name: &str, v: &str) -> Result<bool, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "yes" | "true" | "1" => Ok(true),
+        "no" | "false" | "0" => Ok(false),
+        _ => Err(format!("'{name}' must be yes or no, not '{v}'")),
     }
 }
 
@@ -414,10 +458,13 @@ mod tests {
         assert!(run(&["--port"]).unwrap_err().contains("exactly one value"));
         assert!(run(&["--appendfsync", "sometimes"]).is_err());
         assert!(
-            run(&["--storage", "s3://b/p"])
+            run(&["--metrics-addr", "127.0.0.1:9"])
                 .unwrap_err()
                 .contains("not supported yet")
         );
+        assert!(run(&["--storage", "gs://b"]).unwrap_err().contains("s3://"));
+        assert!(run(&["--single-writer", "maybe"]).is_err());
+        assert!(run(&["--storage", "s3://b/p", "--single-writer", "yes"]).is_ok());
     }
 
     #[test]

@@ -10,10 +10,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::sync::OnceLock;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+
 use vexlake_engine::journal::{Replayer, recover};
+use vexlake_engine::storage::{S3Options, Storage, StorageConfig, StorageStats};
 use vexlake_engine::wal::{FsyncPolicy, WalConfig};
 use vexlake_engine::{Engine, EngineConfig};
 
@@ -40,12 +43,18 @@ pub struct ServerState {
     pub stats: Stats,
     /// Start time.
     pub started: Instant,
+    /// Start time, Unix ms.
+    pub started_unix_ms: u64,
     /// Random id of this run (INFO run_id).
     pub run_id: String,
     /// Path of the running binary.
     pub executable: String,
     /// (durable WAL sequence, WAL failed) after every fsync (`always`).
     pub durable: watch::Sender<(u64, bool)>,
+    /// The object store, manifests and flushes (set by [`ServerState::recover`]).
+    pub storage: OnceLock<Arc<Storage>>,
+    /// Wakes the flusher for a BGSAVE.
+    pub bgsave: tokio::sync::Notify,
     shutdown: watch::Sender<bool>,
 }
 
@@ -69,24 +78,54 @@ impl ServerState {
             clients: ClientRegistry::default(),
             stats: Stats::default(),
             started: Instant::now(),
+            started_unix_ms: vexlake_engine::storage::unix_ms(),
             run_id,
             executable,
             durable: watch::channel((0, false)).0,
+            storage: OnceLock::new(),
+            bgsave: tokio::sync::Notify::new(),
             shutdown: watch::channel(false).0,
         }
     }
 
-    /// Replays the WAL in `<dir>/wal` into the engine and starts logging to
-    /// it; connections then wait for its fsyncs before acknowledging writes.
-    pub fn recover(&self) -> Result<(), String> {
+    /// Opens the object store, loads the latest committed version, replays
+    /// the WAL in `<dir>/wal` after it, and starts logging to the WAL;
+    /// connections then wait for its fsyncs before acknowledging writes.
+    pub async fn recover(&self) -> Result<(), String> {
         let start = Instant::now();
+        let url = self
+            .config
+            .storage
+            .clone()
+            .unwrap_or_else(|| format!("file://{}", self.config.dir.join("store").display()));
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let (storage, manifest) = Storage::open(StorageConfig {
+            url: url.clone(),
+            s3: S3Options {
+                endpoint: self.config.s3_endpoint.clone(),
+                region: self.config.s3_region.clone(),
+                access_key_id: env("AWS_ACCESS_KEY_ID"),
+                secret_access_key: env("AWS_SECRET_ACCESS_KEY"),
+            },
+            writer_id: writer_id(&self.config.dir)?,
+            single_writer: self.config.single_writer,
+            retain_versions: self.config.retain_versions,
+            gc_grace_ms: self.config.gc_grace_seconds.saturating_mul(1000),
+        })
+        .await
+        .map_err(|e| format!("cannot open storage {url}: {e}"))?;
+        let mut replayer = Replayer::new(&self.engine);
+        let restored = storage
+            .restore(&self.engine, &manifest, &mut replayer)
+            .await
+            .map_err(|e| format!("cannot load version {} from {url}: {e}", manifest.version))?;
+        let loaded_ms = start.elapsed().as_millis() as u64;
         let fsync = match self.config.appendfsync {
             AppendFsync::Always => FsyncPolicy::Always,
             AppendFsync::Everysec => FsyncPolicy::Everysec,
             AppendFsync::No => FsyncPolicy::No,
         };
         let dir = self.config.dir.join("wal");
-        let mut replayer = Replayer::new(&self.engine);
         let wal = recover(
             &self.engine,
             &mut replayer,
@@ -94,7 +133,7 @@ impl ServerState {
                 dir: dir.clone(),
                 fsync,
                 segment_bytes: WAL_SEGMENT_BYTES,
-                start_after: 0,
+                start_after: restored.wal_position,
             },
         )
         .map_err(|e| format!("cannot recover the WAL in {}: {e}", dir.display()))?;
@@ -104,12 +143,23 @@ impl ServerState {
             tx.send_replace((seq, failed));
         }));
         tracing::info!(
-            records = replayer.applied,
-            ms = start.elapsed().as_millis() as u64,
-            "recovered from the WAL in {}",
+            version = manifest.version,
+            keys = restored.keys,
+            vsets = restored.vsets,
+            elements = restored.elements,
+            load_ms = loaded_ms,
+            wal_records = replayer.applied,
+            total_ms = start.elapsed().as_millis() as u64,
+            "loaded from {url} and replayed the WAL in {}",
             dir.display()
         );
+        let _ = self.storage.set(Arc::new(storage));
         Ok(())
+    }
+
+    /// Storage counters (INFO persistence).
+    pub fn storage_stats(&self) -> Option<&StorageStats> {
+        self.storage.get().map(|s| &s.stats)
     }
 
     /// Asks the server to shut down gracefully.
@@ -149,7 +199,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         .map(|a| a.to_string())
         .collect();
     let state = Arc::new(ServerState::new(config));
-    state.recover()?;
+    state.recover().await?;
     tracing::info!(
         "VexLake {} ready: listening on {}, data directory {}",
         env!("CARGO_PKG_VERSION"),
@@ -194,6 +244,7 @@ pub async fn run(
         tokio::spawn(accept_loop(l, state.clone()));
     }
     tokio::spawn(active_expiry(state.clone()));
+    tokio::spawn(flusher(state.clone()));
     let mut requested = state.shutdown_signal();
     tokio::select! {
         _ = shutdown => tracing::info!("signal received, shutting down"),
@@ -217,6 +268,13 @@ pub async fn run(
         && let Err(e) = wal.sync_all()
     {
         tracing::error!(error = %e, "final WAL fsync failed");
+    }
+    // A last commit makes the next start a load without WAL replay; if it
+    // fails, the WAL still has everything.
+    if let Some(storage) = state.storage.get()
+        && let Err(e) = storage.flush(&state.engine, "shutdown", false).await
+    {
+        tracing::warn!(error = %e, "final flush failed; the WAL keeps the data");
     }
     tracing::info!("VexLake is now ready to exit, bye bye");
 }
@@ -269,6 +327,68 @@ async fn start_connection(socket: TcpStream, peer: SocketAddr, state: Arc<Server
     let id = handle.id;
     connection::handle(socket, state.clone(), handle).await;
     state.clients.unregister(id);
+}
+
+/// Reads the writer id of this data directory (`<dir>/writer-id`), creating
+/// it on first start. It names this server's entry in the manifests.
+fn writer_id(dir: &std::path::Path) -> Result<String, String> {
+    let path = dir.join("writer-id");
+    match std::fs::read_to_string(&path) {
+        Ok(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+        _ => {
+            let id = format!("w-{:016x}", fastrand::u64(..));
+            std::fs::write(&path, format!("{id}\n"))
+                .and_then(|_| std::fs::File::open(&path)?.sync_all())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            Ok(id)
+        }
+    }
+}
+
+/// Flushes to the object store when `flush-size` WAL bytes are uncommitted,
+/// when `flush-interval` passed with changes, or on BGSAVE. A failed flush
+/// is retried with exponential backoff (1 s .. 60 s); the WAL keeps every
+/// acknowledged write meanwhile, and INFO persistence shows the error.
+async fn flusher(state: Arc<ServerState>) {
+    let Some(storage) = state.storage.get().cloned() else {
+        return;
+    };
+    let interval = Duration::from_secs(state.config.flush_interval);
+    let mut shutdown = state.shutdown_signal();
+    let mut last = Instant::now();
+    let mut bytes_at_last = state.engine.wal().map_or(0, |w| w.appended_bytes());
+    let mut backoff = Duration::from_secs(1);
+    let mut retry_at = Instant::now();
+    loop {
+        let requested = tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(250)) => false,
+            _ = state.bgsave.notified() => true,
+            _ = shutdown.wait_for(|v| *v) => return,
+        };
+        let Some(wal) = state.engine.wal() else {
+            continue;
+        };
+        let uncommitted = wal.written_seq() > StorageStats::get(&storage.stats.committed_seq);
+        let big = wal.appended_bytes() - bytes_at_last >= state.config.flush_size;
+        let due = requested || (uncommitted && (big || last.elapsed() >= interval));
+        if !due || (!requested && Instant::now() < retry_at) {
+            continue;
+        }
+        let bytes = wal.appended_bytes();
+        let op = if requested { "bgsave" } else { "flush" };
+        match storage.flush(&state.engine, op, requested).await {
+            Ok(_) => {
+                last = Instant::now();
+                bytes_at_last = bytes;
+                backoff = Duration::from_secs(1);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, retry_in = ?backoff, "flush failed");
+                retry_at = Instant::now() + backoff;
+                backoff = (backoff * 2).min(Duration::from_secs(60));
+            }
+        }
+    }
 }
 
 /// Active expiry: every 100 ms, remove keys whose TTL has passed (bounded

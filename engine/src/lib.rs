@@ -14,6 +14,8 @@
 //!   commit, recovery).
 //! - [`journal`]: what the engine writes to the WAL for each change, and
 //!   replaying it at startup.
+//! - [`storage`]: the object store (local directory or S3), Parquet and
+//!   index files, versioned manifests, restore, GC.
 //! - [`glob`]: Redis glob patterns (KEYS, SCAN MATCH, CONFIG GET).
 //! - [`clock`]: the time source for expiry (manual in tests).
 //! - [`error`]: the engine's error type, [`EngineError`].
@@ -29,6 +31,7 @@ pub mod error;
 pub mod glob;
 pub mod journal;
 pub mod keyspace;
+pub mod storage;
 pub mod vector;
 pub mod wal;
 
@@ -72,6 +75,15 @@ pub struct KeyspaceStats {
     pub misses: u64,
     /// Keys removed because their TTL passed.
     pub expired: u64,
+}
+
+/// See [`Engine::capture`].
+pub struct Capture {
+    /// Every WAL record up to here is reflected (for keys; vector sets carry
+    /// their own position).
+    pub seq: u64,
+    /// (database, key, value, expiry).
+    pub entries: Vec<(u32, bytes::Bytes, keyspace::Value, Option<u64>)>,
 }
 
 /// The engine: all databases and their settings.
@@ -134,6 +146,27 @@ impl Engine {
             s.clear();
         }
         Ok(())
+    }
+
+    /// A consistent copy of every live key (values are shared, not deep
+    /// copied) and the WAL position it reflects: taken with every shard of
+    /// every database locked, so no key-level change is half done. Vector
+    /// sets are captured by reference; their contents are read later under
+    /// their own locks (see `storage::snapshot`).
+    pub fn capture(&self) -> Capture {
+        let now = self.now_ms();
+        let guards: Vec<_> = self.dbs.iter().map(|db| db.lock_all()).collect();
+        let seq = self.wal().map_or(0, |w| w.written_seq());
+        let mut entries = Vec::new();
+        for (i, shards) in guards.iter().enumerate() {
+            for s in shards {
+                for e in s.iter_live(now) {
+                    entries.push((i as u32, e.key.clone(), e.value.clone(), e.expire_at));
+                }
+            }
+        }
+        drop(guards);
+        Capture { seq, entries }
     }
 
     /// Summed keyspace counters.

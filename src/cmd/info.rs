@@ -4,6 +4,7 @@
 //! `default` select them all).
 
 use std::fmt::Write;
+use vexlake_engine::storage::StorageStats;
 
 use bytes::Bytes;
 
@@ -101,7 +102,41 @@ fn write_section(t: &mut String, section: &str, s: &ServerState) {
         "persistence" => {
             kv("loading", &0);
             kv("async_loading", &0);
-            kv("rdb_bgsave_in_progress", &0);
+            let st = s.storage_stats();
+            let get = |f: fn(&StorageStats) -> &std::sync::atomic::AtomicU64| {
+                st.map_or(0, |st| StorageStats::get(f(st)))
+            };
+            let committed = get(|x| &x.committed_seq);
+            let written = s.engine.wal().map_or(0, |w| w.written_seq());
+            kv(
+                "rdb_changes_since_last_save",
+                &written.saturating_sub(committed),
+            );
+            let running =
+                st.is_some_and(|x| x.in_progress.load(std::sync::atomic::Ordering::Relaxed));
+            kv("rdb_bgsave_in_progress", &u8::from(running));
+            let last = get(|x| &x.last_commit_ms);
+            let last = if last > 0 { last } else { s.started_unix_ms };
+            kv("rdb_last_save_time", &(last / 1000));
+            let flush_error = st.and_then(|x| x.last_error.lock().clone());
+            kv(
+                "rdb_last_bgsave_status",
+                &if flush_error.is_some() { "err" } else { "ok" },
+            );
+            kv(
+                "vexlake_storage",
+                &s.storage
+                    .get()
+                    .map_or(String::new(), |x| x.store().url().to_string()),
+            );
+            kv("vexlake_manifest_version", &get(|x| &x.version));
+            kv("vexlake_committed_wal_seq", &committed);
+            kv("vexlake_flushes", &get(|x| &x.flushes));
+            kv("vexlake_flush_failures", &get(|x| &x.failures));
+            kv("vexlake_commit_conflicts", &get(|x| &x.conflicts));
+            kv("vexlake_gc_deleted_files", &get(|x| &x.gc_deleted));
+            kv("vexlake_last_flush_ms", &get(|x| &x.last_flush_ms));
+            kv("vexlake_last_flush_error", &flush_error.unwrap_or_default());
             let wal = s.engine.wal();
             kv("aof_enabled", &u8::from(wal.is_some()));
             let failed = wal.and_then(|w| w.failure());

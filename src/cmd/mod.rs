@@ -15,6 +15,7 @@
 //! - [`server`][server]: DBSIZE FLUSHDB FLUSHALL TIME CONFIG SHUTDOWN.
 //! - [`info`][info]: INFO.
 //! - [`command`][command]: COMMAND and its subcommands.
+//! - [`persistence`][persistence]: SAVE BGSAVE LASTSAVE VERSIONS.
 //! - [`keys`][keys]: generic key commands (DEL EXPIRE TTL SCAN RENAME ...).
 //! - [`strings`][strings]: string commands (GET SET INCR APPEND ...).
 //! - [`vectors`][vectors]: vector-set commands (VADD VSIM ... VSEARCH).
@@ -25,6 +26,7 @@ pub mod connection;
 pub mod docs;
 pub mod info;
 pub mod keys;
+pub mod persistence;
 pub mod server;
 pub mod strings;
 pub mod table;

@@ -9,7 +9,9 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use super::{Handler, client, command, connection, info, keys, server, strings, vectors};
+use super::{
+    Handler, client, command, connection, info, keys, persistence, server, strings, vectors,
+};
 
 /// One command (or subcommand, named `container|sub`).
 #[derive(Debug)]
@@ -888,7 +890,7 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 /// Command groups declared outside this file, next to their handlers.
-static GROUPS: &[&[CommandSpec]] = &[COMMANDS, vectors::COMMANDS];
+static GROUPS: &[&[CommandSpec]] = &[COMMANDS, vectors::COMMANDS, persistence::COMMANDS];
 
 /// Every top-level command, in table order.
 pub fn all() -> impl Iterator<Item = &'static CommandSpec> {

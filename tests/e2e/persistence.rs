@@ -240,10 +240,12 @@ fn kill9_restart_keeps_keys_ttls_and_vector_sets() {
     restart_round_trip(true);
 }
 
-/// A writer sends commands as fast as it can; the server is killed with
-/// SIGKILL at random moments, 24 times. Every acknowledged write must be
-/// there after the restart; MSET of two keys is all-or-nothing even when the
-/// kill lands in the middle of it.
+/// A writer sends commands as fast as it can while another client asks for
+/// BGSAVE commits all the time (so restarts load a committed version and
+/// replay the WAL after it, with vector sets changing during the flush); the
+/// server is killed with SIGKILL at random moments, 24 times. Every
+/// acknowledged write must be there after the restart; MSET of two keys is
+/// all-or-nothing even when the kill lands in the middle of it.
 #[test]
 fn kill9_at_random_moments_loses_no_acknowledged_write() {
     let mut s = Server::start();
@@ -251,6 +253,7 @@ fn kill9_at_random_moments_loses_no_acknowledged_write() {
     let mut acked_incrs: i64 = 0;
     let mut acked_vadds: Vec<u64> = Vec::new();
     let mut next_id = 0u64;
+    let mut bgsaves = 0;
     let mut rng = fastrand::Rng::with_seed(2026);
     for round in 0..24 {
         let port = s.port;
@@ -289,10 +292,28 @@ fn kill9_at_random_moments_loses_no_acknowledged_write() {
                 (pairs, incrs, vadds, id)
             })
         };
+        let saver = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut commits = 0;
+                if let Ok(mut c) = Client::try_connect(port) {
+                    while !stop.load(Ordering::Relaxed) {
+                        match c.try_cmd(&["BGSAVE"]) {
+                            Ok(Reply::Simple(_)) => commits += 1,
+                            Ok(_) => {}
+                            Err(_) => break,
+                        }
+                        std::thread::sleep(Duration::from_millis(15));
+                    }
+                }
+                commits
+            })
+        };
         std::thread::sleep(Duration::from_millis(rng.u64(10..120)));
         s.kill9();
         stop.store(true, Ordering::Relaxed);
         let (pairs, incrs, vadds, last) = writer.join().unwrap();
+        bgsaves += saver.join().unwrap();
         acked_pairs.extend(pairs);
         acked_incrs += incrs;
         acked_vadds.extend(vadds);
@@ -349,6 +370,12 @@ fn kill9_at_random_moments_loses_no_acknowledged_write() {
         assert!(card as usize >= acked_vadds.len());
     }
     assert!(acked_pairs.len() > 100, "the writer made progress");
+    assert!(
+        bgsaves > 24,
+        "commits happened during the writes ({bgsaves})"
+    );
+    let versions = c.cmd(&["VERSIONS", "COUNT", "1"]).items();
+    assert_eq!(versions.len(), 1, "versions were committed");
 }
 
 fn wal_segments(s: &Server) -> Vec<std::path::PathBuf> {

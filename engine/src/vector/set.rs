@@ -420,6 +420,16 @@ impl VectorSet {
         )
     }
 
+    /// Calls `f` with every element, its vector (as VEMB returns it) and
+    /// its attributes, in name order.
+    pub fn for_each_element(&self, mut f: impl FnMut(&Bytes, Vec<f32>, Option<&Bytes>)) {
+        for (name, &slot) in &self.by_name {
+            if let Some(v) = self.embedding(name) {
+                f(name, v, self.attrs[slot as usize].as_ref());
+            }
+        }
+    }
+
     /// VINFO fields.
     pub fn info(&self) -> SetInfo {
         SetInfo {

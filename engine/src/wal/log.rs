@@ -115,6 +115,8 @@ pub struct Wal {
     current: Mutex<Current>,
     /// Highest sequence written to the current file (read by the syncer).
     written: AtomicU64,
+    /// Bytes appended since the log was opened.
+    appended: AtomicU64,
     sync: Mutex<SyncState>,
     /// Wakes the sync thread.
     requested: Condvar,
@@ -208,6 +210,7 @@ impl Wal {
                 buf: Vec::new(),
             }),
             written: AtomicU64::new(next_seq - 1),
+            appended: AtomicU64::new(0),
             sync: Mutex::new(SyncState {
                 durable: next_seq - 1,
                 pending: false,
@@ -300,6 +303,8 @@ impl Wal {
         }
         cur.size += (record::HEADER + payload.len()) as u64;
         cur.next_seq += 1;
+        self.appended
+            .fetch_add((record::HEADER + payload.len()) as u64, Ordering::Relaxed);
         self.written.store(seq, Ordering::Release);
         Ok(seq)
     }
@@ -413,6 +418,11 @@ impl Wal {
     /// The error that put the log in a failed state, if any.
     pub fn failure(&self) -> Option<String> {
         self.sync.lock().failed.clone()
+    }
+
+    /// Bytes appended since the log was opened.
+    pub fn appended_bytes(&self) -> u64 {
+        self.appended.load(Ordering::Relaxed)
     }
 
     /// Highest sequence appended so far.
