@@ -12,7 +12,7 @@ use super::support::{Client, Reply, Server};
 
 /// Everything a client can observe about the test keys, for comparison
 /// before and after a restart.
-fn observe(c: &mut Client) -> BTreeMap<String, String> {
+pub(crate) fn observe(c: &mut Client) -> BTreeMap<String, String> {
     let mut seen = BTreeMap::new();
     for db in ["0", "3"] {
         c.cmd(&["SELECT", db]);
@@ -74,7 +74,7 @@ fn observe(c: &mut Client) -> BTreeMap<String, String> {
     seen
 }
 
-fn write_everything(c: &mut Client) {
+pub(crate) fn write_everything(c: &mut Client) {
     let ok = Reply::Simple("OK".into());
     assert_eq!(c.cmd(&["SET", "plain", "v1"]), ok);
     assert_eq!(c.cmd(&["SET", "ttl", "v2", "EX", "3600"]), ok);

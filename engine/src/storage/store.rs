@@ -10,8 +10,10 @@
 //! exclusive), so the store does it itself: write a temp file, fsync, then
 //! `link(2)` it to the final name, which fails if the name exists.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
+use std::time::Duration;
 
 use bytes::Bytes;
 use opendal::{ErrorKind, Operator};
@@ -42,6 +44,19 @@ pub enum StoreError {
     /// Local file system error.
     #[error("object store I/O error: {0}")]
     Io(#[from] std::io::Error),
+    /// The backend did not answer in time.
+    #[error("object store did not answer within {0:?}")]
+    Timeout(Duration),
+}
+
+/// Longest wait for one object-store call (a hung endpoint must not hang
+/// SAVE or the flusher forever).
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+async fn timed<T>(f: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+    tokio::time::timeout(CALL_TIMEOUT, f)
+        .await
+        .unwrap_or(Err(StoreError::Timeout(CALL_TIMEOUT)))
 }
 
 enum Kind {
@@ -126,18 +141,25 @@ impl Store {
 
     /// Reads a whole object.
     pub async fn read(&self, path: &str) -> Result<Bytes, StoreError> {
-        Ok(self.op.read(path).await?.to_bytes())
+        timed(async { Ok(self.op.read(path).await?.to_bytes()) }).await
     }
 
     /// Writes a whole object (replacing it).
     pub async fn write(&self, path: &str, data: Bytes) -> Result<(), StoreError> {
-        self.op.write(path, data).await?;
-        Ok(())
+        timed(async {
+            self.op.write(path, data).await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Creates `path` with `data` only if it does not exist; false if it
     /// did. Atomic: readers see the whole object or nothing.
     pub async fn put_if_absent(&self, path: &str, data: Bytes) -> Result<bool, StoreError> {
+        timed(self.put_if_absent_inner(path, data)).await
+    }
+
+    async fn put_if_absent_inner(&self, path: &str, data: Bytes) -> Result<bool, StoreError> {
         match &self.kind {
             Kind::S3 => match self.op.write_with(path, data).if_not_exists(true).await {
                 Ok(_) => Ok(true),
@@ -156,6 +178,10 @@ impl Store {
 
     /// Paths of every object under `dir` (recursively), relative to the root.
     pub async fn list(&self, dir: &str) -> Result<Vec<String>, StoreError> {
+        timed(self.list_inner(dir)).await
+    }
+
+    async fn list_inner(&self, dir: &str) -> Result<Vec<String>, StoreError> {
         let dir = format!("{}/", dir.trim_end_matches('/'));
         let entries = match self.op.list_with(&dir).recursive(true).await {
             Ok(e) => e,
@@ -171,10 +197,13 @@ impl Store {
 
     /// Deletes an object (missing is fine).
     pub async fn delete(&self, path: &str) -> Result<(), StoreError> {
-        match self.op.delete(path).await {
-            Err(e) if e.kind() != ErrorKind::NotFound => Err(e.into()),
-            _ => Ok(()),
-        }
+        timed(async {
+            match self.op.delete(path).await {
+                Err(e) if e.kind() != ErrorKind::NotFound => Err(e.into()),
+                _ => Ok(()),
+            }
+        })
+        .await
     }
 
     /// Checks that conditional puts really are conditional: creates a probe
