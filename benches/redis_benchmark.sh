@@ -4,9 +4,11 @@
 #
 #   benches/redis_benchmark.sh [rounds]
 #
-# Both servers run without persistence (VexLake keeps keys in memory in this
-# version; Redis gets --save '' --appendonly no). Each configuration is run
-# `rounds` times (default 3), alternating servers, and the median is printed.
+# Both servers log every write and leave fsync to the OS (VexLake
+# --appendfsync no; Redis --appendonly yes --appendfsync no, no RDB), so the
+# comparison is of the request path; benches/durability.sh measures fsync
+# policies. Each configuration is run `rounds` times (default 3),
+# alternating servers, and the median is printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS="${1:-3}"
@@ -18,9 +20,9 @@ command -v redis-server >/dev/null || { echo "needs redis-server (apt-get instal
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 TMP=$(mktemp -d)
 VPORT=$(free_port); RPORT=$(free_port)
-"$VEXLAKE" --port "$VPORT" --bind 127.0.0.1 --dir "$TMP/vexlake" --loglevel warning &
+"$VEXLAKE" --port "$VPORT" --bind 127.0.0.1 --dir "$TMP/vexlake" --loglevel warning --appendfsync no &
 VPID=$!
-redis-server --port "$RPORT" --bind 127.0.0.1 --dir "$TMP" --save '' --appendonly no --daemonize no --loglevel warning >/dev/null &
+redis-server --port "$RPORT" --bind 127.0.0.1 --dir "$TMP" --save '' --appendonly yes --appendfsync no --daemonize no --loglevel warning >/dev/null &
 RPID=$!
 trap 'kill $VPID $RPID 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 for p in "$VPORT" "$RPORT"; do

@@ -22,6 +22,8 @@ pub struct Replayer<'e> {
     sets: HashMap<u64, Weak<RwLock<VectorSet>>>,
     /// Per loaded set, the last record its snapshot already contains.
     covered: HashMap<u64, u64>,
+    /// Every set loaded or created, with where it was put.
+    placed: Vec<(usize, Bytes, Weak<RwLock<VectorSet>>)>,
     /// Records applied.
     pub applied: u64,
 }
@@ -36,16 +38,38 @@ impl<'e> Replayer<'e> {
             engine,
             sets: HashMap::new(),
             covered: HashMap::new(),
+            placed: Vec::new(),
             applied: 0,
         }
     }
 
-    /// Makes a loaded set reachable by its uid.
-    pub fn register(&mut self, set: &SharedSet) {
+    /// Makes a loaded set (stored at `key` of database `db`) reachable by
+    /// its uid.
+    pub fn register(&mut self, db: usize, key: &[u8], set: &SharedSet) {
         let g = set.read();
         note_set_uid(g.uid());
         self.covered.insert(g.uid(), g.applied_seq);
         self.sets.insert(g.uid(), Arc::downgrade(set));
+        self.placed
+            .push((db, Bytes::copy_from_slice(key), Arc::downgrade(set)));
+    }
+
+    /// After replay: deletes keys left holding an empty vector set (created
+    /// for an insert whose own record could not be written). Redis never
+    /// has empty vector sets. Returns how many were removed.
+    pub fn drop_empty_sets(&mut self) -> usize {
+        let mut n = 0;
+        for (db, key, weak) in self.placed.drain(..) {
+            let Some(set) = weak.upgrade() else { continue };
+            let mut g = set.write();
+            if g.is_empty() {
+                g.dead = true;
+                drop(g);
+                self.engine.db(db).vset_delete_if_same(&key, &set, NOW);
+                n += 1;
+            }
+        }
+        n
     }
 
     /// The set `uid`, unless it is gone or its snapshot covers `seq`.
@@ -119,6 +143,8 @@ impl<'e> Replayer<'e> {
                 let set = Arc::new(RwLock::new(set));
                 note_set_uid(uid);
                 self.sets.insert(uid, Arc::downgrade(&set));
+                self.placed
+                    .push((dbi, Bytes::copy_from_slice(key), Arc::downgrade(&set)));
                 db.put(key, Value::VectorSet(set), None, NOW);
             }
             Op::VAdd {
@@ -180,6 +206,7 @@ pub fn recover(
     config: crate::wal::WalConfig,
 ) -> Result<Arc<crate::wal::Wal>, crate::wal::WalError> {
     let wal = crate::wal::Wal::open(config, |seq, rec| replayer.apply(seq, rec))?;
+    replayer.drop_empty_sets();
     engine.attach_wal(wal.clone());
     Ok(wal)
 }

@@ -89,7 +89,7 @@ impl Storage {
             set.applied_seq = v.applied_seq;
             out.elements += set.len() as u64;
             let shared = Arc::new(RwLock::new(set));
-            replayer.register(&shared);
+            replayer.register(v.db as usize, &key, &shared);
             engine
                 .db(v.db as usize)
                 .put(&key, Value::VectorSet(shared), v.expire_at, 0);

@@ -115,7 +115,19 @@ fn insert_into<R>(
                     .check_add(p.quant, p.metric, p.m, dim, reduce)
                     .map_err(|e| CmdError::Line(e.to_string()))?;
             }
-            Ok::<_, CmdError>(Some(insert(&mut guard, db)?))
+            match insert(&mut guard, db) {
+                Ok(r) => Ok(Some(r)),
+                Err(e) => {
+                    // A set created for an insert that failed (WAL error)
+                    // must not stay behind empty.
+                    if created && guard.is_empty() {
+                        guard.dead = true;
+                        drop(guard);
+                        db.vset_delete_if_same(key, &set, ctx.now());
+                    }
+                    Err(e)
+                }
+            }
         })?;
         if let Some(r) = done {
             return Ok(r);
