@@ -94,8 +94,12 @@ impl Storage {
         operation: &str,
         force: bool,
     ) -> Result<Option<u64>, StorageError> {
+        let unchanged = |seq: u64| !force && seq == state.mine.wal_position;
+        if engine.wal().is_some_and(|w| unchanged(w.written_seq())) {
+            return Ok(None);
+        }
         let cap = engine.capture();
-        if !force && cap.seq == state.mine.wal_position {
+        if unchanged(cap.seq) {
             return Ok(None);
         }
         let now = unix_ms();

@@ -137,6 +137,17 @@ impl Wal {
         std::fs::create_dir_all(&config.dir)?;
         let segments = segment::list(&config.dir)?;
         let mut next_seq = segments.first().map_or(1, |(s, _)| *s);
+        if let Some((first, path)) = segments.first()
+            && *first > config.start_after + 1
+        {
+            // Records start_after+1 .. first-1 were deleted after a commit
+            // that this start does not know about (another storage root?).
+            return Err(WalError::Corrupt {
+                file: path.clone(),
+                offset: 0,
+                what: "the WAL starts after records that no loaded commit covers (was --storage changed for this --dir?)",
+            });
+        }
         let mut last: Option<(u64, PathBuf, u64)> = None;
         for (i, (first, path)) in segments.iter().enumerate() {
             let is_last = i + 1 == segments.len();

@@ -56,13 +56,28 @@ fn segments_roll_and_old_ones_are_deleted() {
     let removed = wal.truncate_below(150).unwrap();
     assert!(removed > 0);
     drop(wal);
-    let (_, got) = replay_all(&cfg).unwrap();
-    assert!(
-        got.first().unwrap().0 <= 150,
-        "records from 150 on are kept"
-    );
+    // A start that knows the commit covering 149 replays from 150 on.
+    let covered = WalConfig {
+        start_after: 149,
+        ..cfg.clone()
+    };
+    let (_, got) = replay_all(&covered).unwrap();
+    assert_eq!(got.first().unwrap().0, 150, "records from 150 on are kept");
     assert_eq!(got.last().unwrap().0, 300);
     assert!(got.windows(2).all(|w| w[1].0 == w[0].0 + 1));
+    // A start that does not know that commit would miss records: refused.
+    match replay_all(&cfg) {
+        Err(WalError::Corrupt { what, .. }) => assert!(what.contains("no loaded commit")),
+        other => panic!("{:?}", other.map(|(_, g)| g.len())),
+    }
+    // A commit past the end of the log: numbering continues after it.
+    let ahead = WalConfig {
+        start_after: 1000,
+        ..cfg.clone()
+    };
+    let (wal, got) = replay_all(&ahead).unwrap();
+    assert!(got.is_empty());
+    assert_eq!(wal.next_seq(), 1001);
 }
 
 #[test]
