@@ -67,6 +67,10 @@ pub struct Config {
     pub gc_grace_seconds: u64,
     /// Allow a store without conditional puts (`single-writer yes`).
     pub single_writer: bool,
+    /// Memory one SQL query may use (`sql-memory-limit`).
+    pub sql_memory_limit: u64,
+    /// Longest a SQL query may run, seconds (`sql-timeout`).
+    pub sql_timeout: u64,
     /// Prometheus listener (`metrics-addr`).
     pub metrics_addr: Option<String>,
     /// TLS port (`tls-port`), 0 = off.
@@ -101,6 +105,8 @@ impl Default for Config {
             retain_versions: 20,
             gc_grace_seconds: 600,
             single_writer: false,
+            sql_memory_limit: 1024 * 1024 * 1024,
+            sql_timeout: 60,
             metrics_addr: None,
             tls_port: 0,
             tls_cert_file: None,
@@ -131,6 +137,8 @@ pub const NAMES: &[&str] = &[
     "retain-versions",
     "gc-grace-seconds",
     "single-writer",
+    "sql-memory-limit",
+    "sql-timeout",
     "metrics-addr",
     "tls-port",
     "tls-cert-file",
@@ -281,6 +289,8 @@ impl Config {
             "retain-versions" => self.retain_versions = parse_num(name, one()?)?,
             "gc-grace-seconds" => self.gc_grace_seconds = parse_num(name, one()?)?,
             "single-writer" => self.single_writer = parse_bool(name, one()?)?,
+            "sql-memory-limit" => self.sql_memory_limit = parse_memory(name, one()?)?,
+            "sql-timeout" => self.sql_timeout = parse_num(name, one()?)?,
             "metrics-addr" => self.metrics_addr = opt(one()?),
             "tls-port" => self.tls_port = parse_num(name, one()?)?,
             "tls-cert-file" => self.tls_cert_file = opt(one()?),
@@ -308,8 +318,10 @@ impl Config {
                 "'storage' must be file:///absolute/path or s3://bucket/prefix, not '{s}'"
             ));
         }
-        if self.flush_interval == 0 || self.retain_versions == 0 {
-            return Err("'flush-interval' and 'retain-versions' must be at least 1".into());
+        if self.flush_interval == 0 || self.retain_versions == 0 || self.sql_timeout == 0 {
+            return Err(
+                "'flush-interval', 'retain-versions' and 'sql-timeout' must be at least 1".into(),
+            );
         }
         if self.databases == 0 || self.databases > 1024 {
             return Err("'databases' must be between 1 and 1024".into());
@@ -354,6 +366,8 @@ impl Config {
             "retain-versions" => self.retain_versions.to_string(),
             "gc-grace-seconds" => self.gc_grace_seconds.to_string(),
             "single-writer" => if self.single_writer { "yes" } else { "no" }.to_string(),
+            "sql-memory-limit" => self.sql_memory_limit.to_string(),
+            "sql-timeout" => self.sql_timeout.to_string(),
             "metrics-addr" => s(&self.metrics_addr),
             "tls-port" => self.tls_port.to_string(),
             "tls-cert-file" => s(&self.tls_cert_file),

@@ -16,6 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use vexlake_engine::journal::{Replayer, recover};
+use vexlake_engine::sql::{SqlConfig, SqlEngine};
 use vexlake_engine::storage::{S3Options, Storage, StorageConfig, StorageStats};
 use vexlake_engine::wal::{FsyncPolicy, WalConfig};
 use vexlake_engine::{Engine, EngineConfig};
@@ -36,7 +37,9 @@ pub struct ServerState {
     /// Settings.
     pub config: Config,
     /// The engine.
-    pub engine: Engine,
+    pub engine: Arc<Engine>,
+    /// SQL (DataFusion on its own runtime).
+    pub sql: OnceLock<Arc<SqlEngine>>,
     /// Connected clients.
     pub clients: ClientRegistry,
     /// Counters.
@@ -61,11 +64,11 @@ pub struct ServerState {
 impl ServerState {
     /// State for `config` with a fresh engine.
     pub fn new(config: Config) -> Self {
-        let engine = Engine::new(EngineConfig {
+        let engine = Arc::new(Engine::new(EngineConfig {
             databases: config.databases,
             max_string_len: config.proto_max_bulk_len as usize,
             ..EngineConfig::default()
-        });
+        }));
         let run_id = (0..40)
             .map(|_| fastrand::alphanumeric().to_ascii_lowercase())
             .collect();
@@ -75,6 +78,7 @@ impl ServerState {
         ServerState {
             config,
             engine,
+            sql: OnceLock::new(),
             clients: ClientRegistry::default(),
             stats: Stats::default(),
             started: Instant::now(),
@@ -154,6 +158,12 @@ impl ServerState {
             dir.display()
         );
         let _ = self.storage.set(Arc::new(storage));
+        let sql = SqlEngine::new(SqlConfig {
+            memory_limit: self.config.sql_memory_limit as usize,
+            timeout: Duration::from_secs(self.config.sql_timeout),
+        })
+        .map_err(|e| format!("cannot start the SQL engine: {e}"))?;
+        let _ = self.sql.set(Arc::new(sql));
         Ok(())
     }
 

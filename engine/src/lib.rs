@@ -29,8 +29,10 @@
 pub mod clock;
 pub mod error;
 pub mod glob;
+pub mod ingest;
 pub mod journal;
 pub mod keyspace;
+pub mod sql;
 pub mod storage;
 pub mod vector;
 pub mod wal;

@@ -16,6 +16,7 @@
 //! - [`info`][info]: INFO.
 //! - [`command`][command]: COMMAND and its subcommands.
 //! - [`persistence`][persistence]: SAVE BGSAVE LASTSAVE VERSIONS.
+//! - [`sql`][sql], [`ingest`][ingest]: SQL and INGEST.
 //! - [`keys`][keys]: generic key commands (DEL EXPIRE TTL SCAN RENAME ...).
 //! - [`strings`][strings]: string commands (GET SET INCR APPEND ...).
 //! - [`vectors`][vectors]: vector-set commands (VADD VSIM ... VSEARCH).
@@ -25,9 +26,11 @@ pub mod command;
 pub mod connection;
 pub mod docs;
 pub mod info;
+pub mod ingest;
 pub mod keys;
 pub mod persistence;
 pub mod server;
+pub mod sql;
 pub mod strings;
 pub mod table;
 pub mod vectors;

@@ -71,7 +71,7 @@ fn storage_error(e: impl std::fmt::Display) -> CmdError {
 
 /// Runs a future to completion from a command handler (SAVE and VERSIONS
 /// wait for the object store, as Redis's SAVE waits for the disk).
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
     match tokio::runtime::Handle::try_current() {
         Ok(h) => tokio::task::block_in_place(|| h.block_on(f)),
         Err(_) => tokio::runtime::Builder::new_current_thread()

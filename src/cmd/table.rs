@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::{
-    Handler, client, command, connection, info, keys, persistence, server, strings, vectors,
+    Handler, client, command, connection, info, keys, persistence, server, sql, strings, vectors,
 };
 
 /// One command (or subcommand, named `container|sub`).
@@ -890,7 +890,12 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 /// Command groups declared outside this file, next to their handlers.
-static GROUPS: &[&[CommandSpec]] = &[COMMANDS, vectors::COMMANDS, persistence::COMMANDS];
+static GROUPS: &[&[CommandSpec]] = &[
+    COMMANDS,
+    vectors::COMMANDS,
+    persistence::COMMANDS,
+    sql::COMMANDS,
+];
 
 /// Every top-level command, in table order.
 pub fn all() -> impl Iterator<Item = &'static CommandSpec> {

@@ -10,6 +10,7 @@ mod persistence;
 mod protocol;
 mod recall;
 mod server_cmds;
+mod sql;
 mod storage;
 mod strings;
 mod support;

@@ -65,6 +65,25 @@ impl Storage {
         mine: WriterState,
         operation: &str,
     ) -> Result<u64, StorageError> {
+        let id = self.config.writer_id.clone();
+        let v = self
+            .commit_with(state, operation, |next| {
+                next.writers.insert(id.clone(), mine.clone());
+                Ok(())
+            })
+            .await?;
+        state.mine = mine;
+        Ok(v)
+    }
+
+    /// Commits the latest manifest changed by `change` (called again on the
+    /// newest base after a lost race; an error from it aborts the commit).
+    pub(crate) async fn commit_with(
+        &self,
+        state: &mut CommitState,
+        operation: &str,
+        mut change: impl FnMut(&mut Manifest) -> Result<(), StorageError>,
+    ) -> Result<u64, StorageError> {
         let mut base = state.base.clone();
         for attempt in 0..MAX_ATTEMPTS {
             let mut next = base.clone();
@@ -73,8 +92,7 @@ impl Storage {
             next.timestamp_ms = unix_ms();
             next.operation = operation.to_string();
             next.committed_by = self.config.writer_id.clone();
-            next.writers
-                .insert(self.config.writer_id.clone(), mine.clone());
+            change(&mut next)?;
             let path = Manifest::path(next.version);
             if self
                 .store
@@ -83,7 +101,6 @@ impl Storage {
             {
                 self.stats.version.store(next.version, Ordering::Relaxed);
                 state.base = next;
-                state.mine = mine;
                 return Ok(state.base.version);
             }
             self.stats.conflicts.fetch_add(1, Ordering::Relaxed);

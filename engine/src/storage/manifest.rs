@@ -72,6 +72,35 @@ pub struct WriterState {
     pub vsets: Vec<VsetEntry>,
 }
 
+/// A column of a table (for people and for checks; the Parquet files hold
+/// the authoritative Arrow schema).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnDef {
+    /// Column name.
+    pub name: String,
+    /// Arrow data type, as Arrow displays it (`Int64`, `Utf8`, ...).
+    pub data_type: String,
+    /// Whether nulls are allowed.
+    pub nullable: bool,
+}
+
+/// An ingested table, shared by every writer of the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableEntry {
+    /// Columns, for people.
+    pub columns: Vec<ColumnDef>,
+    /// The Arrow schema every file of the table has.
+    pub arrow_schema: arrow_schema::Schema,
+    /// Parquet files, in ingest order.
+    pub files: Vec<FileRef>,
+    /// Total rows.
+    pub rows: u64,
+    /// Manifest version that created the table.
+    pub created_in: u64,
+    /// Manifest version that last changed it.
+    pub changed_in: u64,
+}
+
 /// One committed version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -89,6 +118,9 @@ pub struct Manifest {
     pub committed_by: String,
     /// Per writer id.
     pub writers: BTreeMap<String, WriterState>,
+    /// Ingested tables by name.
+    #[serde(default)]
+    pub tables: BTreeMap<String, TableEntry>,
 }
 
 impl Manifest {
@@ -102,6 +134,7 @@ impl Manifest {
             operation: String::new(),
             committed_by: String::new(),
             writers: BTreeMap::new(),
+            tables: BTreeMap::new(),
         }
     }
 
@@ -117,15 +150,22 @@ impl Manifest {
         (digits.len() == 20).then(|| digits.parse().ok())?
     }
 
-    /// Every file any writer references.
+    /// Every file any writer or table references.
     pub fn files(&self) -> impl Iterator<Item = &str> {
-        self.writers.values().flat_map(|w| {
-            w.kv.iter().map(|f| f.path.as_str()).chain(
-                w.vsets
-                    .iter()
-                    .flat_map(|v| [v.data.path.as_str(), v.index.path.as_str()]),
+        self.writers
+            .values()
+            .flat_map(|w| {
+                w.kv.iter().map(|f| f.path.as_str()).chain(
+                    w.vsets
+                        .iter()
+                        .flat_map(|v| [v.data.path.as_str(), v.index.path.as_str()]),
+                )
+            })
+            .chain(
+                self.tables
+                    .values()
+                    .flat_map(|t| t.files.iter().map(|f| f.path.as_str())),
             )
-        })
     }
 
     /// Encodes as pretty JSON.

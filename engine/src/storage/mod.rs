@@ -112,8 +112,8 @@ impl StorageStats {
 pub struct Storage {
     store: Store,
     config: StorageConfig,
-    /// One flush at a time; holds the latest manifest this server knows.
-    state: tokio::sync::Mutex<commit::CommitState>,
+    /// One commit at a time; holds the latest manifest this server knows.
+    pub(crate) state: tokio::sync::Mutex<commit::CommitState>,
     /// Counters for INFO.
     pub stats: StorageStats,
 }

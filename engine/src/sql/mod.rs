@@ -1,0 +1,240 @@
+//! SQL over the committed tables and the live vector sets, run by
+//! DataFusion on its own runtime (never on the RESP I/O threads).
+//!
+//! A query reads one manifest version (the latest, or `VERSION n` for time
+//! travel): every ingested table of it is registered as an in-memory table
+//! (decoded once per set of files and kept warm), and `vset('key')` is a
+//! table function over a vector set (element, vector, attributes). Only
+//! queries run: DDL, DML and statements are refused, so SQL cannot read
+//! files or buckets outside the catalog. Each query has a memory limit and
+//! a timeout.
+//!
+//! # Layout
+//! - [`vset_table`]: the `vset('key')` table function.
+//! - [`vector_udf`]: `l2_distance`, `cosine_distance`, ... (SIMD).
+
+pub mod vector_udf;
+pub mod vset_table;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use datafusion::catalog::MemTable;
+use datafusion::common::ScalarValue;
+use datafusion::execution::context::SQLOptions;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use parking_lot::Mutex;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::Engine;
+use crate::storage::manifest::TableEntry;
+use crate::storage::{Storage, commit};
+
+/// SQL settings.
+#[derive(Debug, Clone)]
+pub struct SqlConfig {
+    /// Memory one query may use (bytes); beyond it the query fails.
+    pub memory_limit: usize,
+    /// Longest a query may run.
+    pub timeout: Duration,
+}
+
+/// A query's result.
+pub struct QueryResult {
+    /// Columns.
+    pub schema: SchemaRef,
+    /// Rows.
+    pub batches: Vec<RecordBatch>,
+}
+
+/// A query refused or failed; the text is the error reply after `ERR `.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SqlError(pub String);
+
+/// A decoded table and the files it came from.
+type CachedTable = (Vec<String>, Arc<MemTable>);
+
+/// The SQL engine: a runtime for queries and the cache of decoded tables.
+pub struct SqlEngine {
+    config: SqlConfig,
+    runtime: Option<tokio::runtime::Runtime>,
+    env: Arc<RuntimeEnv>,
+    /// Table name -> its files and the decoded table.
+    cache: Mutex<HashMap<String, CachedTable>>,
+}
+
+impl SqlEngine {
+    /// Starts the query runtime (2 worker threads).
+    pub fn new(config: SqlConfig) -> Result<SqlEngine, SqlError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("sql")
+            .enable_all()
+            .build()
+            .map_err(|e| SqlError(e.to_string()))?;
+        let env = RuntimeEnvBuilder::new()
+            .with_memory_limit(config.memory_limit, 1.0)
+            .build_arc()
+            .map_err(|e| SqlError(e.to_string()))?;
+        Ok(SqlEngine {
+            config,
+            runtime: Some(runtime),
+            env,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Starts `sql` on the SQL runtime with `params` bound to `$1`, `$2`,
+    /// ... against `version` (latest when `None`), with `db` as the
+    /// database of `vset('key')`. Await the result from any runtime.
+    pub async fn query(
+        self: &Arc<Self>,
+        storage: Arc<Storage>,
+        engine: Arc<Engine>,
+        db: usize,
+        sql: String,
+        params: Vec<ScalarValue>,
+        version: Option<u64>,
+    ) -> Result<QueryResult, SqlError> {
+        let me = self.clone();
+        let timeout = self.config.timeout;
+        let runtime = self.runtime.as_ref().expect("runtime until drop");
+        let handle = runtime.spawn(async move {
+            tokio::time::timeout(timeout, me.run(storage, engine, db, sql, params, version))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(SqlError(format!(
+                        "query timed out after {} ms (sql-timeout)",
+                        timeout.as_millis()
+                    )))
+                })
+        });
+        handle
+            .await
+            .map_err(|e| SqlError(format!("query failed: {e}")))?
+    }
+
+    async fn run(
+        &self,
+        storage: Arc<Storage>,
+        engine: Arc<Engine>,
+        db: usize,
+        sql: String,
+        params: Vec<ScalarValue>,
+        version: Option<u64>,
+    ) -> Result<QueryResult, SqlError> {
+        let manifest = match version {
+            None => storage.latest().await,
+            Some(v) => commit::load(storage.store(), v).await.map_err(|_| {
+                crate::storage::StorageError::Format(format!(
+                    "version {v} does not exist or is no longer retained"
+                ))
+            }),
+        }
+        .map_err(|e| SqlError(e.to_string()))?;
+        let config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_target_partitions(2);
+        let ctx = SessionContext::new_with_config_rt(config, self.env.clone());
+        for (name, entry) in &manifest.tables {
+            let table = self.table(&storage, name, entry).await?;
+            ctx.register_table(name.as_str(), table)
+                .map_err(|e| SqlError(e.to_string()))?;
+        }
+        ctx.register_udtf("vset", Arc::new(vset_table::VsetFunction { engine, db }));
+        for f in vector_udf::functions() {
+            ctx.register_udf(f);
+        }
+        let options = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        let df = ctx
+            .sql_with_options(&sql, options)
+            .await
+            .map_err(|e| SqlError(clean(&e.to_string())))?;
+        let df = if params.is_empty() {
+            df
+        } else {
+            df.with_param_values(params)
+                .map_err(|e| SqlError(clean(&e.to_string())))?
+        };
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let batches = df
+            .collect()
+            .await
+            .map_err(|e| SqlError(clean(&e.to_string())))?;
+        Ok(QueryResult { schema, batches })
+    }
+
+    /// The decoded table for `entry`, from the cache when its files are
+    /// the same.
+    async fn table(
+        &self,
+        storage: &Storage,
+        name: &str,
+        entry: &TableEntry,
+    ) -> Result<Arc<MemTable>, SqlError> {
+        let files: Vec<String> = entry.files.iter().map(|f| f.path.clone()).collect();
+        if let Some((f, t)) = self.cache.lock().get(name)
+            && *f == files
+        {
+            return Ok(t.clone());
+        }
+        let schema = Arc::new(entry.arrow_schema.clone());
+        let mut batches = Vec::new();
+        for path in &files {
+            let data = storage
+                .store()
+                .read(path)
+                .await
+                .map_err(|e| SqlError(e.to_string()))?;
+            let reader = ParquetRecordBatchReaderBuilder::try_new(data)
+                .and_then(|b| b.build())
+                .map_err(|e| SqlError(format!("{path}: {e}")))?;
+            for b in reader {
+                let b = b.map_err(|e| SqlError(format!("{path}: {e}")))?;
+                let b = b
+                    .with_schema(schema.clone())
+                    .map_err(|e| SqlError(format!("{path}: {e}")))?;
+                batches.push(b);
+            }
+        }
+        // Two partitions so both cores scan.
+        let half = batches.len().div_ceil(2);
+        let parts: Vec<Vec<RecordBatch>> = if batches.len() > 1 {
+            let rest = batches.split_off(half);
+            vec![batches, rest]
+        } else {
+            vec![batches]
+        };
+        let table =
+            Arc::new(MemTable::try_new(schema, parts).map_err(|e| SqlError(e.to_string()))?);
+        self.cache
+            .lock()
+            .insert(name.to_string(), (files, table.clone()));
+        Ok(table)
+    }
+}
+
+/// DataFusion error texts without their internal prefixes and newlines.
+fn clean(e: &str) -> String {
+    let e = e
+        .trim_start_matches("Error during planning: ")
+        .trim_start_matches("SQL error: ");
+    e.replace(['\r', '\n'], " ")
+}
+
+impl Drop for SqlEngine {
+    fn drop(&mut self) {
+        // Dropping a runtime may happen inside another runtime's task.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}

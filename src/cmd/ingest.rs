@@ -1,0 +1,108 @@
+//! INGEST table FORMAT csv|json|jsonl|parquet [MODE create|append|overwrite]
+//! [HEADER yes|no] [DELIMITER c] [SCHEMA "name type, ..."] DATA bytes
+//!
+//! The client sends the file itself as the DATA argument (no shared file
+//! system needed). One INGEST is one commit: every row or none. Reply: a map
+//! (RESP2: flat array) `rows`, `version`.
+
+use bytes::Bytes;
+use vexlake_engine::ingest::{DecodeOptions, Format, IngestError, Mode, parse_schema, table_name};
+use vexlake_protocol::args::is_keyword;
+
+use super::persistence::block_on;
+use super::{CmdResult, Ctx};
+use crate::error::CmdError;
+
+fn yes_no(v: &[u8]) -> Result<bool, CmdError> {
+    match () {
+        _ if is_keyword(v, "yes") || is_keyword(v, "true") => Ok(true),
+        _ if is_keyword(v, "no") || is_keyword(v, "false") => Ok(false),
+        _ => Err(CmdError::err("HEADER must be YES or NO")),
+    }
+}
+
+/// INGEST.
+pub fn ingest(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let table = table_name(&args[1]).map_err(|IngestError(e)| CmdError::err(e))?;
+    let mut format = None;
+    let mut mode = Mode::Auto;
+    let mut header = true;
+    let mut delimiter = b',';
+    let mut schema = None;
+    let mut data = None;
+    let mut i = 2;
+    while i < args.len() {
+        let opt = &args[i];
+        let Some(value) = args.get(i + 1) else {
+            return Err(CmdError::Syntax);
+        };
+        match () {
+            _ if is_keyword(opt, "format") => {
+                format = Some(match value {
+                    v if is_keyword(v, "csv") => Format::Csv,
+                    v if is_keyword(v, "json") => Format::Json,
+                    v if is_keyword(v, "jsonl") || is_keyword(v, "ndjson") => Format::JsonLines,
+                    v if is_keyword(v, "parquet") => Format::Parquet,
+                    _ => return Err(CmdError::err("FORMAT must be CSV, JSON, JSONL or PARQUET")),
+                })
+            }
+            _ if is_keyword(opt, "mode") => {
+                mode = match value {
+                    v if is_keyword(v, "create") => Mode::Create,
+                    v if is_keyword(v, "append") => Mode::Append,
+                    v if is_keyword(v, "overwrite") => Mode::Overwrite,
+                    _ => return Err(CmdError::err("MODE must be CREATE, APPEND or OVERWRITE")),
+                }
+            }
+            _ if is_keyword(opt, "header") => header = yes_no(value)?,
+            _ if is_keyword(opt, "delimiter") => {
+                delimiter = match value.as_ref() {
+                    [c] if c.is_ascii() && *c != b'\n' && *c != b'\r' && *c != b'"' => *c,
+                    _ => return Err(CmdError::err("DELIMITER must be one ASCII character")),
+                }
+            }
+            _ if is_keyword(opt, "schema") => {
+                let text = std::str::from_utf8(value)
+                    .map_err(|_| CmdError::err("SCHEMA is not UTF-8 text"))?;
+                schema = Some(parse_schema(text).map_err(CmdError::err)?);
+            }
+            _ if is_keyword(opt, "data") => {
+                if i + 2 != args.len() {
+                    return Err(CmdError::err("DATA must be the last argument"));
+                }
+                data = Some(value.clone());
+            }
+            _ if is_keyword(opt, "from") => {
+                return Err(CmdError::err(
+                    "INGEST FROM is not supported yet; send the file with DATA",
+                ));
+            }
+            _ => return Err(CmdError::Syntax),
+        }
+        i += 2;
+    }
+    let Some(format) = format else {
+        return Err(CmdError::err("FORMAT is required"));
+    };
+    let Some(data) = data else {
+        return Err(CmdError::err("DATA is required"));
+    };
+    let Some(storage) = ctx.state.storage.get() else {
+        return Err(CmdError::err("storage is not open"));
+    };
+    let opts = DecodeOptions {
+        format,
+        header,
+        delimiter,
+        schema,
+        infer_rows: 1000,
+    };
+    let done = block_on(storage.ingest(&table, mode, opts, data))
+        .map_err(|IngestError(e)| CmdError::err(e))?;
+    ctx.out.map(2);
+    ctx.out.bulk(b"rows");
+    ctx.out.int(done.rows as i64);
+    ctx.out.bulk(b"version");
+    ctx.out.int(done.version as i64);
+    Ok(())
+}
