@@ -71,6 +71,9 @@ pub struct Config {
     pub sql_memory_limit: u64,
     /// Longest a SQL query may run, seconds (`sql-timeout`).
     pub sql_timeout: u64,
+    /// Directory `INGEST ... FROM` may read server files from
+    /// (`import-dir`); `None` = server files cannot be ingested.
+    pub import_dir: Option<PathBuf>,
     /// Prometheus listener (`metrics-addr`).
     pub metrics_addr: Option<String>,
     /// TLS port (`tls-port`), 0 = off.
@@ -107,6 +110,7 @@ impl Default for Config {
             single_writer: false,
             sql_memory_limit: 1024 * 1024 * 1024,
             sql_timeout: 60,
+            import_dir: None,
             metrics_addr: None,
             tls_port: 0,
             tls_cert_file: None,
@@ -139,6 +143,7 @@ pub const NAMES: &[&str] = &[
     "single-writer",
     "sql-memory-limit",
     "sql-timeout",
+    "import-dir",
     "metrics-addr",
     "tls-port",
     "tls-cert-file",
@@ -291,6 +296,7 @@ impl Config {
             "single-writer" => self.single_writer = parse_bool(name, one()?)?,
             "sql-memory-limit" => self.sql_memory_limit = parse_memory(name, one()?)?,
             "sql-timeout" => self.sql_timeout = parse_num(name, one()?)?,
+            "import-dir" => self.import_dir = opt(one()?).map(PathBuf::from),
             "metrics-addr" => self.metrics_addr = opt(one()?),
             "tls-port" => self.tls_port = parse_num(name, one()?)?,
             "tls-cert-file" => self.tls_cert_file = opt(one()?),
@@ -322,6 +328,11 @@ impl Config {
             return Err(
                 "'flush-interval', 'retain-versions' and 'sql-timeout' must be at least 1".into(),
             );
+        }
+        if let Some(d) = &self.import_dir
+            && !d.is_dir()
+        {
+            return Err(format!("'import-dir' {} is not a directory", d.display()));
         }
         if self.databases == 0 || self.databases > 1024 {
             return Err("'databases' must be between 1 and 1024".into());
@@ -368,6 +379,11 @@ impl Config {
             "single-writer" => if self.single_writer { "yes" } else { "no" }.to_string(),
             "sql-memory-limit" => self.sql_memory_limit.to_string(),
             "sql-timeout" => self.sql_timeout.to_string(),
+            "import-dir" => self
+                .import_dir
+                .as_ref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default(),
             "metrics-addr" => s(&self.metrics_addr),
             "tls-port" => self.tls_port.to_string(),
             "tls-cert-file" => s(&self.tls_cert_file),

@@ -161,6 +161,7 @@ impl ServerState {
         let sql = SqlEngine::new(SqlConfig {
             memory_limit: self.config.sql_memory_limit as usize,
             timeout: Duration::from_secs(self.config.sql_timeout),
+            spill_dir: Some(self.config.dir.join("tmp").join("sql")),
         })
         .map_err(|e| format!("cannot start the SQL engine: {e}"))?;
         let _ = self.sql.set(Arc::new(sql));
@@ -195,6 +196,8 @@ impl ServerState {
 pub async fn serve(config: Config) -> Result<(), String> {
     std::fs::create_dir_all(&config.dir)
         .map_err(|e| format!("cannot create data directory {}: {e}", config.dir.display()))?;
+    // Scratch files of ingests cut short by a crash.
+    let _ = std::fs::remove_dir_all(config.dir.join("tmp"));
     let mut listeners = Vec::new();
     for addr in &config.bind {
         let target = format!("{}:{}", addr.trim_start_matches('-'), config.port);

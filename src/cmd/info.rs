@@ -137,6 +137,13 @@ fn write_section(t: &mut String, section: &str, s: &ServerState) {
             kv("vexlake_gc_deleted_files", &get(|x| &x.gc_deleted));
             kv("vexlake_last_flush_ms", &get(|x| &x.last_flush_ms));
             kv("vexlake_last_flush_error", &flush_error.unwrap_or_default());
+            let (active, rows, read, total) = st.map_or((0, 0, 0, 0), |x| x.ingest.current());
+            kv("vexlake_ingests_in_progress", &active);
+            kv("vexlake_ingest_rows_in_progress", &rows);
+            kv("vexlake_ingest_bytes_read", &read);
+            kv("vexlake_ingest_bytes_total", &total);
+            kv("vexlake_ingests", &get(|x| &x.ingest.done));
+            kv("vexlake_ingested_rows", &get(|x| &x.ingest.rows_done));
             let wal = s.engine.wal();
             kv("aof_enabled", &u8::from(wal.is_some()));
             let failed = wal.and_then(|w| w.failure());

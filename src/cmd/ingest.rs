@@ -1,12 +1,17 @@
 //! INGEST table FORMAT csv|json|jsonl|parquet [MODE create|append|overwrite]
-//! [HEADER yes|no] [DELIMITER c] [SCHEMA "name type, ..."] DATA bytes
+//! [HEADER yes|no] [DELIMITER c] [SCHEMA "name type, ..."]
+//! (DATA bytes | FROM uri)
 //!
-//! The client sends the file itself as the DATA argument (no shared file
-//! system needed). One INGEST is one commit: every row or none. Reply: a map
+//! With DATA the client sends the file itself (no shared file system
+//! needed); FROM names a file under `--import-dir` (a relative path,
+//! `/abs/path` or `file:///abs/path`) or an `s3://` object of the store's
+//! bucket. One INGEST is one commit: every row or none. Reply: a map
 //! (RESP2: flat array) `rows`, `version`.
 
 use bytes::Bytes;
-use vexlake_engine::ingest::{DecodeOptions, Format, IngestError, Mode, parse_schema, table_name};
+use vexlake_engine::ingest::{
+    DecodeOptions, Format, IngestError, IngestRequest, Mode, Source, parse_schema, table_name,
+};
 use vexlake_protocol::args::is_keyword;
 
 use super::persistence::block_on;
@@ -30,6 +35,7 @@ pub fn ingest(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let mut delimiter = b',';
     let mut schema = None;
     let mut data = None;
+    let mut from = None;
     let mut i = 2;
     while i < args.len() {
         let opt = &args[i];
@@ -73,9 +79,11 @@ pub fn ingest(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 data = Some(value.clone());
             }
             _ if is_keyword(opt, "from") => {
-                return Err(CmdError::err(
-                    "INGEST FROM is not supported yet; send the file with DATA",
-                ));
+                from = Some(
+                    std::str::from_utf8(value)
+                        .map_err(|_| CmdError::err("FROM is not UTF-8 text"))?
+                        .to_string(),
+                );
             }
             _ => return Err(CmdError::Syntax),
         }
@@ -84,11 +92,26 @@ pub fn ingest(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let Some(format) = format else {
         return Err(CmdError::err("FORMAT is required"));
     };
-    let Some(data) = data else {
-        return Err(CmdError::err("DATA is required"));
-    };
     let Some(storage) = ctx.state.storage.get() else {
         return Err(CmdError::err("storage is not open"));
+    };
+    let scratch = ctx.state.config.dir.join("tmp");
+    let err = |IngestError(e)| CmdError::err(e);
+    let source = match (data, from) {
+        (Some(_), Some(_)) => return Err(CmdError::err("use either DATA or FROM, not both")),
+        (None, None) => return Err(CmdError::err("DATA or FROM is required")),
+        (Some(data), None) => Source::Bytes(data),
+        (None, Some(uri)) if uri.starts_with("s3://") => {
+            block_on(storage.s3_source(&uri, &scratch)).map_err(err)?
+        }
+        (None, Some(uri)) => Source::File {
+            path: vexlake_engine::ingest::source::import_path(
+                &uri,
+                ctx.state.config.import_dir.as_deref(),
+            )
+            .map_err(err)?,
+            temp: false,
+        },
     };
     let opts = DecodeOptions {
         format,
@@ -97,8 +120,14 @@ pub fn ingest(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         schema,
         infer_rows: 1000,
     };
-    let done = block_on(storage.ingest(&table, mode, opts, data))
-        .map_err(|IngestError(e)| CmdError::err(e))?;
+    let done = block_on(storage.ingest(IngestRequest {
+        table,
+        mode,
+        opts,
+        source,
+        scratch,
+    }))
+    .map_err(err)?;
     ctx.out.map(2);
     ctx.out.bulk(b"rows");
     ctx.out.int(done.rows as i64);

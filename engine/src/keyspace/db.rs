@@ -355,6 +355,20 @@ impl Db {
         Ok(true)
     }
 
+    /// Every live key with its value and expiry (absolute ms), one shard
+    /// locked at a time (a consistent view per shard, not across shards).
+    pub fn entries(&self, now: u64) -> Vec<(Bytes, Value, Option<u64>)> {
+        let mut out = Vec::new();
+        for s in self.shards.iter() {
+            let s = s.lock();
+            out.extend(
+                s.iter_live(now)
+                    .map(|e| (e.key.clone(), e.value.clone(), e.expire_at)),
+            );
+        }
+        out
+    }
+
     /// All keys matching `pattern`.
     pub fn keys(&self, pattern: &[u8], now: u64) -> Vec<Bytes> {
         let match_all = pattern == b"*";

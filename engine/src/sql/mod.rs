@@ -11,12 +11,17 @@
 //!
 //! # Layout
 //! - [`vset_table`]: the `vset('key')` table function.
+//! - [`vsim_table`]: the `vsim('key', vector, k [, filter])` search.
+//! - [`keyspace_table`]: the `keyspace()` table function.
 //! - [`vector_udf`]: `l2_distance`, `cosine_distance`, ... (SIMD).
 
+pub mod keyspace_table;
 pub mod vector_udf;
 pub mod vset_table;
+pub mod vsim_table;
 
 use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +30,7 @@ use arrow_schema::SchemaRef;
 use datafusion::catalog::MemTable;
 use datafusion::common::ScalarValue;
 use datafusion::execution::context::SQLOptions;
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use parking_lot::Mutex;
@@ -37,8 +43,11 @@ use crate::storage::{Storage, commit};
 /// SQL settings.
 #[derive(Debug, Clone)]
 pub struct SqlConfig {
-    /// Memory one query may use (bytes); beyond it the query fails.
+    /// Memory one query may use (bytes); sorts, joins and aggregations
+    /// that can spill write to `spill_dir` beyond it, others fail.
     pub memory_limit: usize,
+    /// Where spill files go (OS temp dir when `None`).
+    pub spill_dir: Option<std::path::PathBuf>,
     /// Longest a query may run.
     pub timeout: Duration,
 }
@@ -63,7 +72,6 @@ type CachedTable = (Vec<String>, Arc<MemTable>);
 pub struct SqlEngine {
     config: SqlConfig,
     runtime: Option<tokio::runtime::Runtime>,
-    env: Arc<RuntimeEnv>,
     /// Table name -> its files and the decoded table.
     cache: Mutex<HashMap<String, CachedTable>>,
 }
@@ -77,14 +85,12 @@ impl SqlEngine {
             .enable_all()
             .build()
             .map_err(|e| SqlError(e.to_string()))?;
-        let env = RuntimeEnvBuilder::new()
-            .with_memory_limit(config.memory_limit, 1.0)
-            .build_arc()
-            .map_err(|e| SqlError(e.to_string()))?;
+        if let Some(d) = &config.spill_dir {
+            std::fs::create_dir_all(d).map_err(|e| SqlError(format!("spill dir: {e}")))?;
+        }
         Ok(SqlEngine {
             config,
             runtime: Some(runtime),
-            env,
             cache: Mutex::new(HashMap::new()),
         })
     }
@@ -137,16 +143,37 @@ impl SqlEngine {
             }),
         }
         .map_err(|e| SqlError(e.to_string()))?;
+        // Memory a sort keeps back for merging its spill files: DataFusion's
+        // 10 MB default would not fit a small --sql-memory-limit.
+        let merge_reserve = (self.config.memory_limit / 16).min(10 << 20);
         let config = SessionConfig::new()
             .with_information_schema(true)
-            .with_target_partitions(2);
-        let ctx = SessionContext::new_with_config_rt(config, self.env.clone());
+            .with_target_partitions(2)
+            .with_sort_spill_reservation_bytes(merge_reserve);
+        let ctx = SessionContext::new_with_config_rt(config, self.query_env()?);
         for (name, entry) in &manifest.tables {
             let table = self.table(&storage, name, entry).await?;
             ctx.register_table(name.as_str(), table)
                 .map_err(|e| SqlError(e.to_string()))?;
         }
-        ctx.register_udtf("vset", Arc::new(vset_table::VsetFunction { engine, db }));
+        ctx.register_udtf(
+            "vset",
+            Arc::new(vset_table::VsetFunction {
+                engine: engine.clone(),
+                db,
+            }),
+        );
+        ctx.register_udtf(
+            "vsim",
+            Arc::new(vsim_table::VsimFunction {
+                engine: engine.clone(),
+                db,
+            }),
+        );
+        ctx.register_udtf(
+            "keyspace",
+            Arc::new(keyspace_table::KeyspaceFunction { engine, db }),
+        );
         for f in vector_udf::functions() {
             ctx.register_udf(f);
         }
@@ -170,6 +197,20 @@ impl SqlEngine {
             .await
             .map_err(|e| SqlError(clean(&e.to_string())))?;
         Ok(QueryResult { schema, batches })
+    }
+
+    /// A runtime for one query: its own memory pool of `memory_limit`
+    /// (spilling operators share it fairly) and the spill directory.
+    fn query_env(&self) -> Result<Arc<RuntimeEnv>, SqlError> {
+        let pool = TrackConsumersPool::new(
+            FairSpillPool::new(self.config.memory_limit),
+            NonZeroUsize::new(3).expect("nonzero"),
+        );
+        let mut b = RuntimeEnvBuilder::new().with_memory_pool(Arc::new(pool));
+        if let Some(d) = &self.config.spill_dir {
+            b = b.with_temp_file_path(d);
+        }
+        b.build_arc().map_err(|e| SqlError(e.to_string()))
     }
 
     /// The decoded table for `entry`, from the cache when its files are
@@ -220,6 +261,15 @@ impl SqlEngine {
             .insert(name.to_string(), (files, table.clone()));
         Ok(table)
     }
+}
+
+/// A table of one batch (what the table functions return).
+pub(crate) fn one_batch_table(
+    schema: SchemaRef,
+    columns: Vec<arrow_array::ArrayRef>,
+) -> datafusion::common::Result<Arc<dyn datafusion::catalog::TableProvider>> {
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
 }
 
 /// DataFusion error texts without their internal prefixes and newlines.

@@ -5,16 +5,30 @@
 
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
 use arrow_array::builder::{FixedSizeListBuilder, Float32Builder, StringBuilder};
 use arrow_schema::{DataType, Field, Schema};
 use datafusion::catalog::TableProvider;
-use datafusion::catalog::{MemTable, TableFunctionArgs, TableFunctionImpl};
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl};
 use datafusion::common::{DataFusionError, ScalarValue, plan_err};
 use datafusion::logical_expr::Expr;
 
 use crate::Engine;
 use crate::EngineError;
+
+/// The vector set at `key` in database `db`, or a planning error.
+pub fn find_set(
+    engine: &Engine,
+    db: usize,
+    key: &str,
+) -> datafusion::common::Result<crate::keyspace::SharedSet> {
+    let now = engine.now_ms();
+    match engine.db(db).vset(key.as_bytes(), now) {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => plan_err!("no vector set at key '{key}'"),
+        Err(EngineError::WrongType) => plan_err!("key '{key}' does not hold a vector set"),
+        Err(e) => Err(DataFusionError::External(Box::new(e))),
+    }
+}
 
 /// The table function.
 pub struct VsetFunction {
@@ -39,15 +53,7 @@ impl TableFunctionImpl for VsetFunction {
             [Expr::Literal(ScalarValue::Utf8(Some(k)), _)] => k.clone(),
             _ => return plan_err!("vset() takes one argument: the key, as a string"),
         };
-        let now = self.engine.now_ms();
-        let set = match self.engine.db(self.db).vset(key.as_bytes(), now) {
-            Ok(Some(s)) => s,
-            Ok(None) => return plan_err!("no vector set at key '{key}'"),
-            Err(EngineError::WrongType) => {
-                return plan_err!("key '{key}' does not hold a vector set");
-            }
-            Err(e) => return Err(DataFusionError::External(Box::new(e))),
-        };
+        let set = find_set(&self.engine, self.db, &key)?;
         let g = set.read();
         let dim = g.dim() as i32;
         let item = Arc::new(Field::new("item", DataType::Float32, false));
@@ -69,14 +75,13 @@ impl TableFunctionImpl for VsetFunction {
             }
         });
         drop(g);
-        let batch = RecordBatch::try_new(
-            schema.clone(),
+        super::one_batch_table(
+            schema,
             vec![
                 Arc::new(names.finish()),
                 Arc::new(vecs.finish()),
                 Arc::new(attrs.finish()),
             ],
-        )?;
-        Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+        )
     }
 }

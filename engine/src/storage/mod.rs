@@ -99,6 +99,8 @@ pub struct StorageStats {
     pub in_progress: AtomicBool,
     /// The last flush's error (empty after a success).
     pub last_error: Mutex<Option<String>>,
+    /// Ingests running and done.
+    pub ingest: crate::ingest::IngestProgress,
 }
 
 impl StorageStats {

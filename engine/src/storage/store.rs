@@ -53,6 +53,9 @@ pub enum StoreError {
 /// SAVE or the flusher forever).
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Chunk size of streamed uploads and downloads.
+const CHUNK: usize = 8 << 20;
+
 async fn timed<T>(f: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
     tokio::time::timeout(CALL_TIMEOUT, f)
         .await
@@ -173,6 +176,58 @@ impl Store {
                     .await
                     .map_err(|e| StoreError::Io(std::io::Error::other(e)))?
             }
+        }
+    }
+
+    /// Streams the local file `local` into the object `path` in chunks
+    /// (memory stays bounded whatever the file's size).
+    pub async fn upload(&self, path: &str, local: &Path) -> Result<u64, StoreError> {
+        use tokio::io::AsyncReadExt;
+        let mut file = tokio::fs::File::open(local).await?;
+        let mut w = timed(async { Ok(self.op.writer_with(path).chunk(CHUNK).await?) }).await?;
+        let mut total = 0u64;
+        loop {
+            let mut buf = Vec::with_capacity(CHUNK);
+            let n = (&mut file).take(CHUNK as u64).read_to_end(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+            if let Err(e) = timed(async { Ok(w.write(buf).await?) }).await {
+                let _ = w.abort().await;
+                return Err(e);
+            }
+        }
+        timed(async { Ok(w.close().await.map(|_| ())?) }).await?;
+        Ok(total)
+    }
+
+    /// Streams the object `path` into the new local file `local`, chunk by
+    /// chunk; returns its size.
+    pub async fn download(&self, path: &str, local: &Path) -> Result<u64, StoreError> {
+        use tokio::io::AsyncWriteExt;
+        let size = timed(async { Ok(self.op.stat(path).await?.content_length()) }).await?;
+        let reader = timed(async { Ok(self.op.reader(path).await?) }).await?;
+        let mut file = tokio::fs::File::create(local).await?;
+        let mut at = 0u64;
+        while at < size {
+            let end = (at + CHUNK as u64).min(size);
+            let buf = timed(async { Ok(reader.read(at..end).await?) }).await?;
+            file.write_all(&buf.to_bytes()).await?;
+            at = end;
+        }
+        file.flush().await?;
+        Ok(size)
+    }
+
+    /// For an S3 store, its bucket.
+    pub fn bucket(&self) -> Option<&str> {
+        match self.kind {
+            Kind::S3 => self
+                .url
+                .strip_prefix("s3://")
+                .map(|r| r.split('/').next().unwrap_or(r)),
+            Kind::Fs(_) => None,
         }
     }
 

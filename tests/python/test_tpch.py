@@ -1,0 +1,80 @@
+"""TPC-H SF 0.1 correctness: tpchgen-cli writes Parquet into the server's
+import directory, INGEST ... FROM loads each table, and the 22 queries of
+benches/tpch/ run through SQL (FORMAT arrow); every result must equal
+DuckDB's on the same Parquet files (numbers to a relative 1e-9, decimals
+to one unit of their last digit)."""
+
+import datetime
+import decimal
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import duckdb
+import pyarrow.ipc
+import pytest
+import redis
+
+from conftest import VexLake
+
+QUERIES = os.path.join(os.path.dirname(__file__), "..", "..", "benches", "tpch")
+TABLES = ["region", "nation", "supplier", "customer", "part", "partsupp", "orders", "lineitem"]
+
+
+def tpchgen():
+    exe = os.path.join(os.path.dirname(sys.executable), "tpchgen-cli")
+    return exe if os.path.exists(exe) else shutil.which("tpchgen-cli")
+
+
+@pytest.fixture(scope="module")
+def tpch():
+    data = tempfile.mkdtemp(prefix="vexlake-tpch-")
+    subprocess.run([tpchgen(), "parquet", "-s", "0.1", f"--output-dir={data}"], check=True,
+                   stdout=subprocess.DEVNULL)
+    s = VexLake("--import-dir", data, "--sql-timeout", "300")
+    c = redis.Redis(host="127.0.0.1", port=s.port, protocol=3)
+    try:
+        db = duckdb.connect()
+        for t in TABLES:
+            db.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet('{data}/{t}.parquet')")
+            got = c.execute_command("INGEST", t, "FORMAT", "parquet", "MODE", "overwrite", "FROM", f"{t}.parquet")
+            assert got[b"rows"] == db.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+        yield c, db
+    finally:
+        c.close()
+        s.stop()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def same(a, b):
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, (int, float, decimal.Decimal)) and isinstance(b, (int, float, decimal.Decimal)):
+        # A decimal result is exact to its scale (DataFusion's avg of a
+        # decimal(15,2) is a decimal(19,6), DuckDB's a double): allow one
+        # unit in its last place.
+        ulp = max((10.0 ** x.as_tuple().exponent for x in (a, b) if isinstance(x, decimal.Decimal)), default=0.0)
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=max(ulp, 1e-9))
+    if isinstance(a, datetime.datetime) and isinstance(b, datetime.date):
+        return a.date() == b if not isinstance(b, datetime.datetime) else a == b
+    return a == b
+
+
+@pytest.mark.parametrize("n", range(1, 23))
+def test_tpch_query_matches_duckdb(tpch, n):
+    c, db = tpch
+    sql = open(os.path.join(QUERIES, f"q{n:02}.sql")).read()
+    ours = pyarrow.ipc.open_stream(c.execute_command("SQL", "FORMAT", "arrow", sql)).read_all()
+    ref = db.sql(sql).to_arrow_table()
+    assert ours.num_columns == ref.num_columns
+    assert [f.lower() for f in ours.column_names] == [f.lower() for f in ref.column_names]
+    mine, theirs = ours.to_pylist(), ref.to_pylist()
+    assert len(mine) == len(theirs), f"q{n}: {len(mine)} rows, DuckDB {len(theirs)}"
+    assert len(mine) > 0, f"q{n} returned no rows"
+    for i, (x, y) in enumerate(zip(mine, theirs)):
+        for col in ours.column_names:
+            other = next(k for k in y if k.lower() == col.lower())
+            assert same(x[col], y[other]), f"q{n} row {i} column {col}: {x[col]!r} vs DuckDB {y[other]!r}"
