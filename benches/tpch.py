@@ -94,7 +94,7 @@ def main():
 
     work = tempfile.mkdtemp(prefix="vexlake-tpch-")
     proc, port = start(a.bin, os.path.join(work, "vl"), data)
-    c = redis.Redis(host="127.0.0.1", port=port, protocol=3)
+    c = redis.Redis(host="127.0.0.1", port=port, protocol=3, socket_timeout=None)
     try:
         t = time.perf_counter()
         for name in TABLES:

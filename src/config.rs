@@ -74,6 +74,11 @@ pub struct Config {
     /// Directory `INGEST ... FROM` may read server files from
     /// (`import-dir`); `None` = server files cannot be ingested.
     pub import_dir: Option<PathBuf>,
+    /// Commands slower than this many µs go to the SLOWLOG
+    /// (`slowlog-log-slower-than`; negative = off, 0 = every command).
+    pub slowlog_log_slower_than: i64,
+    /// Most SLOWLOG entries kept (`slowlog-max-len`).
+    pub slowlog_max_len: u64,
     /// Prometheus listener (`metrics-addr`).
     pub metrics_addr: Option<String>,
     /// TLS port (`tls-port`), 0 = off.
@@ -111,6 +116,8 @@ impl Default for Config {
             sql_memory_limit: 1024 * 1024 * 1024,
             sql_timeout: 60,
             import_dir: None,
+            slowlog_log_slower_than: 10_000,
+            slowlog_max_len: 128,
             metrics_addr: None,
             tls_port: 0,
             tls_cert_file: None,
@@ -144,6 +151,8 @@ pub const NAMES: &[&str] = &[
     "sql-memory-limit",
     "sql-timeout",
     "import-dir",
+    "slowlog-log-slower-than",
+    "slowlog-max-len",
     "metrics-addr",
     "tls-port",
     "tls-cert-file",
@@ -297,6 +306,12 @@ impl Config {
             "sql-memory-limit" => self.sql_memory_limit = parse_memory(name, one()?)?,
             "sql-timeout" => self.sql_timeout = parse_num(name, one()?)?,
             "import-dir" => self.import_dir = opt(one()?).map(PathBuf::from),
+            "slowlog-log-slower-than" => {
+                self.slowlog_log_slower_than = one()?.parse().map_err(|_| {
+                    format!("'{name}' must be an integer (microseconds; negative = off)")
+                })?
+            }
+            "slowlog-max-len" => self.slowlog_max_len = parse_num(name, one()?)?,
             "metrics-addr" => self.metrics_addr = opt(one()?),
             "tls-port" => self.tls_port = parse_num(name, one()?)?,
             "tls-cert-file" => self.tls_cert_file = opt(one()?),
@@ -379,6 +394,8 @@ impl Config {
             "single-writer" => if self.single_writer { "yes" } else { "no" }.to_string(),
             "sql-memory-limit" => self.sql_memory_limit.to_string(),
             "sql-timeout" => self.sql_timeout.to_string(),
+            "slowlog-log-slower-than" => self.slowlog_log_slower_than.to_string(),
+            "slowlog-max-len" => self.slowlog_max_len.to_string(),
             "import-dir" => self
                 .import_dir
                 .as_ref()
@@ -524,7 +541,7 @@ mod tests {
     fn config_get_patterns() {
         let c = Config::default();
         let got: Vec<&str> = c.matching(b"*max*").iter().map(|(n, _)| *n).collect();
-        assert_eq!(got, vec!["maxclients", "proto-max-bulk-len"]);
+        assert_eq!(got, vec!["maxclients", "proto-max-bulk-len", "slowlog-max-len"]);
         assert_eq!(c.matching(b"PORT"), vec![("port", "6379".to_string())]);
     }
 }

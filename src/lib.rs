@@ -12,6 +12,8 @@
 //! - [`cmd`]: command table and one module per command family.
 //! - [`client`]: registry of connected clients (CLIENT LIST / INFO).
 //! - [`stats`]: counters for INFO.
+//! - [`cmdstats`]: per-command calls, time, latency histogram, error codes.
+//! - [`slowlog`]: the SLOWLOG entries.
 //! - [`error`]: command errors and their Redis texts (the one mapping place).
 //!
 //! # Request path
@@ -25,8 +27,10 @@
 
 pub mod client;
 pub mod cmd;
+pub mod cmdstats;
 pub mod config;
 pub mod connection;
 pub mod error;
 pub mod server;
+pub mod slowlog;
 pub mod stats;

@@ -44,6 +44,10 @@ pub struct ServerState {
     pub clients: ClientRegistry,
     /// Counters.
     pub stats: Stats,
+    /// Per-command statistics (INFO commandstats, latencystats, errorstats).
+    pub cmdstats: crate::cmdstats::CommandStats,
+    /// SLOWLOG.
+    pub slowlog: crate::slowlog::SlowLog,
     /// Start time.
     pub started: Instant,
     /// Start time, Unix ms.
@@ -81,6 +85,8 @@ impl ServerState {
             sql: OnceLock::new(),
             clients: ClientRegistry::default(),
             stats: Stats::default(),
+            cmdstats: crate::cmdstats::CommandStats::default(),
+            slowlog: crate::slowlog::SlowLog::default(),
             started: Instant::now(),
             started_unix_ms: vexlake_engine::storage::unix_ms(),
             run_id,

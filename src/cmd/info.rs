@@ -22,9 +22,15 @@ const SECTIONS: &[&str] = &[
     "replication",
     "cpu",
     "modules",
+    "commandstats",
+    "errorstats",
+    "latencystats",
     "cluster",
     "keyspace",
 ];
+
+/// Sections only `INFO all` / `everything` or their own name show.
+const NOT_DEFAULT: &[&str] = &["commandstats", "latencystats"];
 
 /// INFO [section ...].
 pub fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
@@ -33,13 +39,14 @@ pub fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         .iter()
         .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
         .collect();
-    let all = wanted.is_empty()
-        || wanted
-            .iter()
-            .any(|w| matches!(w.as_str(), "all" | "everything" | "default"));
+    let all = wanted
+        .iter()
+        .any(|w| matches!(w.as_str(), "all" | "everything"));
+    let default = wanted.is_empty() || wanted.iter().any(|w| w == "default");
     let mut text = String::new();
     for section in SECTIONS {
-        if all || wanted.iter().any(|w| w == section) {
+        if all || (default && !NOT_DEFAULT.contains(section)) || wanted.iter().any(|w| w == section)
+        {
             if !text.is_empty() {
                 text.push_str("\r\n");
             }
@@ -195,6 +202,37 @@ fn write_section(t: &mut String, section: &str, s: &ServerState) {
             let (user, sys) = cpu_seconds();
             kv("used_cpu_sys", &format!("{sys:.6}"));
             kv("used_cpu_user", &format!("{user:.6}"));
+        }
+        "commandstats" => {
+            for (e, st) in s.cmdstats.used() {
+                let per_call = if st.calls > 0 {
+                    st.usec as f64 / st.calls as f64
+                } else {
+                    0.0
+                };
+                kv(
+                    &format!("cmdstat_{}", e.name),
+                    &format!(
+                        "calls={},usec={},usec_per_call={per_call:.2},rejected_calls={},failed_calls={}",
+                        st.calls, st.usec, st.rejected, st.failed
+                    ),
+                );
+            }
+        }
+        "errorstats" => {
+            for (code, n) in s.cmdstats.errors() {
+                kv(&format!("errorstat_{code}"), &format!("count={n}"));
+            }
+        }
+        "latencystats" => {
+            for (e, _) in s.cmdstats.used() {
+                if let Some(p) = e.percentiles(&[50.0, 99.0, 99.9]) {
+                    kv(
+                        &format!("latency_percentiles_usec_{}", e.name),
+                        &format!("p50={:.3},p99={:.3},p99.9={:.3}", p[0], p[1], p[2]),
+                    );
+                }
+            }
         }
         "cluster" => kv("cluster_enabled", &0),
         "keyspace" => {

@@ -30,12 +30,14 @@ pub mod ingest;
 pub mod keys;
 pub mod persistence;
 pub mod server;
+pub mod slowlog;
 pub mod sql;
 pub mod strings;
 pub mod table;
 pub mod vectors;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use vexlake_engine::{Db, EngineError};
@@ -114,20 +116,51 @@ impl Ctx<'_> {
     }
 }
 
-/// Runs one command and writes its reply (or error) into `out`.
+/// Runs one command and writes its reply (or error) into `out`; counts it
+/// in the command statistics and the slow log.
 pub fn execute(state: &ServerState, conn: &mut Conn, out: &mut ReplyBuf, args: &[Bytes]) {
     conn.commands += 1;
-    let result = dispatch(state, conn, out, args);
-    if let Err(e) = result {
+    let start = Instant::now();
+    let mut ran = None;
+    let result = dispatch(state, conn, out, args, &mut ran);
+    let us = start.elapsed().as_micros() as u64;
+    if let Err(e) = &result {
         conn.errors += 1;
-        out.error(&e.line());
+        let line = e.line();
+        state.cmdstats.error(&line);
+        out.error(&line);
+    }
+    match ran {
+        Some((name, true)) => state.cmdstats.record(name, us, result.is_err()),
+        Some((name, false)) => state.cmdstats.reject(name),
+        None => {}
+    }
+    let slower_than = state.config.slowlog_log_slower_than;
+    if slower_than >= 0 && us >= slower_than as u64 && ran.is_some_and(|(_, r)| r) {
+        state.slowlog.push(
+            state.config.slowlog_max_len as usize,
+            vexlake_engine::storage::unix_ms() / 1000,
+            us,
+            args,
+            conn.handle.addr.to_string(),
+            conn.handle.meta.lock().name.clone(),
+        );
     }
 }
 
-fn dispatch(state: &ServerState, conn: &mut Conn, out: &mut ReplyBuf, args: &[Bytes]) -> CmdResult {
+/// Looks the command up, checks it may run, and runs it. `ran` gets the
+/// command's name and whether its handler ran (false: refused before).
+fn dispatch(
+    state: &ServerState,
+    conn: &mut Conn,
+    out: &mut ReplyBuf,
+    args: &[Bytes],
+    ran: &mut Option<(&'static str, bool)>,
+) -> CmdResult {
     let Some(spec) = table::lookup(&args[0]) else {
         return Err(CmdError::err(unknown_command_text(args)));
     };
+    *ran = Some((spec.name, false));
     check_arity(spec, args.len())?;
     if !conn.authenticated && !spec.flags.contains(&"no_auth") {
         return Err(CmdError::Line("NOAUTH Authentication required.".into()));
@@ -136,6 +169,7 @@ fn dispatch(state: &ServerState, conn: &mut Conn, out: &mut ReplyBuf, args: &[By
         let sub = &args[1];
         if sub.eq_ignore_ascii_case(b"help") {
             conn.last_cmd = spec.name;
+            *ran = Some((spec.name, true));
             write_help(out, spec);
             return Ok(());
         }
@@ -150,6 +184,7 @@ fn dispatch(state: &ServerState, conn: &mut Conn, out: &mut ReplyBuf, args: &[By
                 spec.name.to_ascii_uppercase()
             )));
         };
+        *ran = Some((sub_spec.name, false));
         check_arity(sub_spec, args.len())?;
         sub_spec
     } else {
@@ -162,6 +197,7 @@ fn dispatch(state: &ServerState, conn: &mut Conn, out: &mut ReplyBuf, args: &[By
         }
         conn.wrote = true;
     }
+    *ran = Some((spec.name, true));
     let mut ctx = Ctx { state, conn, out };
     (spec.handler)(&mut ctx, args)
 }

@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::{
-    Handler, client, command, connection, info, keys, persistence, server, sql, strings, vectors,
+    Handler, client, command, connection, info, keys, persistence, server, slowlog, sql, strings,
+    vectors,
 };
 
 /// One command (or subcommand, named `container|sub`).
@@ -85,7 +86,7 @@ const CONN_NOAUTH: &[&str] = &[
     "no_auth",
     "allow_busy",
 ];
-const ADMIN: &[&str] = &["admin", "noscript", "loading", "stale"];
+pub(crate) const ADMIN: &[&str] = &["admin", "noscript", "loading", "stale"];
 
 const EXPIRE_SYNTAX: &str = "key seconds:integer [NX | XX | GT | LT]";
 
@@ -895,6 +896,7 @@ static GROUPS: &[&[CommandSpec]] = &[
     vectors::COMMANDS,
     persistence::COMMANDS,
     sql::COMMANDS,
+    slowlog::COMMANDS,
 ];
 
 /// Every top-level command, in table order.

@@ -1,9 +1,11 @@
 //! End-to-end tests: each starts a real `vexlake` process on 127.0.0.1 and
 //! speaks RESP to it over TCP (raw bytes, and the real `redis-cli`).
-//! redis-py is exercised by `tests/python/`.
+//! redis-py is exercised by `tests/python/`. `fuzz` runs in process: the
+//! parser, FILTER compiler and command handlers with random input.
 
 mod cli;
 mod connection;
+mod fuzz;
 mod keys;
 mod lifecycle;
 mod persistence;
