@@ -541,7 +541,10 @@ mod tests {
     fn config_get_patterns() {
         let c = Config::default();
         let got: Vec<&str> = c.matching(b"*max*").iter().map(|(n, _)| *n).collect();
-        assert_eq!(got, vec!["maxclients", "proto-max-bulk-len", "slowlog-max-len"]);
+        assert_eq!(
+            got,
+            vec!["maxclients", "proto-max-bulk-len", "slowlog-max-len"]
+        );
         assert_eq!(c.matching(b"PORT"), vec![("port", "6379".to_string())]);
     }
 }
