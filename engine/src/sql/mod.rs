@@ -37,8 +37,8 @@ use parking_lot::Mutex;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::Engine;
+use crate::storage::Storage;
 use crate::storage::manifest::TableEntry;
-use crate::storage::{Storage, commit};
 
 /// SQL settings.
 #[derive(Debug, Clone)]
@@ -137,13 +137,17 @@ impl SqlEngine {
         params: Vec<ScalarValue>,
         version: Option<u64>,
     ) -> Result<QueryResult, SqlError> {
+        let gone = |v| {
+            crate::storage::StorageError::Format(format!(
+                "version {v} does not exist or is no longer retained"
+            ))
+        };
         let manifest = match version {
-            None => storage.latest().await,
-            Some(v) => commit::load(storage.store(), v).await.map_err(|_| {
-                crate::storage::StorageError::Format(format!(
-                    "version {v} does not exist or is no longer retained"
-                ))
-            }),
+            None => storage.latest_shared().await,
+            Some(v) => match storage.retained(v).await {
+                Ok(Some(m)) => Ok(m),
+                _ => Err(gone(v)),
+            },
         }
         .map_err(|e| SqlError(e.to_string()))?;
         // Memory a sort keeps back for merging its spill files: DataFusion's

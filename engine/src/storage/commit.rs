@@ -3,6 +3,7 @@
 //! reload the latest manifest, put this writer's entry on top of it
 //! (rebase), and try the next version. A manifest is never overwritten.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
@@ -33,6 +34,9 @@ pub async fn list_versions(store: &Store) -> Result<Vec<u64>, StorageError> {
     v.sort_unstable();
     Ok(v)
 }
+
+/// Manifests kept in memory by [`Storage::manifest`].
+pub const MANIFEST_CACHE: usize = 64;
 
 /// Reads manifest `version`.
 pub async fn load(store: &Store, version: u64) -> Result<Manifest, StorageError> {
@@ -123,7 +127,40 @@ impl Storage {
 
     /// The latest manifest in the store (another writer may have committed).
     pub async fn latest(&self) -> Result<Manifest, StorageError> {
-        load_latest(&self.store).await
+        Ok(self.latest_shared().await?.as_ref().clone())
+    }
+
+    /// The latest manifest, shared: one listing of `_metadata/` to find the
+    /// newest version, whose manifest comes from the cache after its first
+    /// read (a committed manifest never changes).
+    pub async fn latest_shared(&self) -> Result<Arc<Manifest>, StorageError> {
+        match list_versions(&self.store).await?.last() {
+            Some(&v) => self.manifest(v).await,
+            None => Ok(Arc::new(Manifest::empty())),
+        }
+    }
+
+    /// Manifest `version` if it is still retained (listed), else `None`.
+    pub async fn retained(&self, version: u64) -> Result<Option<Arc<Manifest>>, StorageError> {
+        if !list_versions(&self.store).await?.contains(&version) {
+            return Ok(None);
+        }
+        self.manifest(version).await.map(Some)
+    }
+
+    /// Manifest `version`, read once and then kept (at most
+    /// [`MANIFEST_CACHE`] versions, the oldest dropped first).
+    pub async fn manifest(&self, version: u64) -> Result<Arc<Manifest>, StorageError> {
+        if let Some(m) = self.manifests.lock().get(&version) {
+            return Ok(m.clone());
+        }
+        let m = Arc::new(load(&self.store, version).await?);
+        let mut cache = self.manifests.lock();
+        while cache.len() >= MANIFEST_CACHE {
+            cache.pop_first();
+        }
+        cache.insert(version, m.clone());
+        Ok(m)
     }
 
     /// Up to `count` most recent manifests, newest first.

@@ -118,6 +118,8 @@ pub struct Storage {
     pub(crate) state: tokio::sync::Mutex<commit::CommitState>,
     /// Counters for INFO.
     pub stats: StorageStats,
+    /// Committed manifests read so far, by version.
+    manifests: Mutex<std::collections::BTreeMap<u64, std::sync::Arc<Manifest>>>,
 }
 
 impl Storage {
@@ -147,6 +149,7 @@ impl Storage {
             }),
             config,
             stats,
+            manifests: Mutex::new(Default::default()),
         };
         Ok((storage, latest))
     }
