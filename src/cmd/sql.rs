@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use arrow_array::{Array, RecordBatch};
 use bytes::Bytes;
-use vexlake_engine::sql::{QueryResult, SqlError};
+use vexlake_engine::sql::{QueryRequest, QueryResult, SqlError};
 use vexlake_protocol::args::{is_keyword, parse_f64, parse_i64};
 
 use datafusion::common::ScalarValue;
@@ -104,14 +104,14 @@ pub fn sql(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (Some(storage), Some(sql)) = (ctx.state.storage.get(), ctx.state.sql.get()) else {
         return Err(CmdError::err("storage is not open"));
     };
-    let result = block_on(sql.query(
-        storage.clone(),
-        ctx.state.engine.clone(),
-        ctx.conn.db,
-        query,
+    let result = block_on(sql.query(QueryRequest {
+        storage: storage.clone(),
+        engine: ctx.state.engine.clone(),
+        db: ctx.conn.db,
+        sql: query,
         params,
         version,
-    ))
+    }))
     .map_err(|SqlError(e)| CmdError::err(e))?;
     match output {
         Output::Resp => write_rows(ctx, &result),

@@ -72,12 +72,7 @@ pub fn open(
             Ok((schema, Box::new(batches)))
         }
         Format::Csv => {
-            let head = source.head(4096).map_err(io)?;
-            if let Err(e) = std::str::from_utf8(&head)
-                && e.error_len().is_some()
-            {
-                return Err("the CSV data is not UTF-8 text".into());
-            }
+            text_head(source, "CSV")?;
             let format = arrow_csv::reader::Format::default()
                 .with_header(opts.header)
                 .with_delimiter(opts.delimiter);
@@ -105,12 +100,7 @@ pub fn open(
             Ok((schema, Box::new(batches)))
         }
         Format::Json | Format::JsonLines => {
-            let head = source.head(4096).map_err(io)?;
-            if let Err(e) = std::str::from_utf8(&head)
-                && e.error_len().is_some()
-            {
-                return Err("the JSON data is not UTF-8 text".into());
-            }
+            let head = text_head(source, "JSON")?;
             let array = opts.format == Format::Json
                 && head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
             let lines = |r: Box<dyn Read + Send>| -> Box<dyn Read + Send> {
@@ -144,6 +134,20 @@ pub fn open(
             Ok((schema, Box::new(batches)))
         }
     }
+}
+
+/// The first 4 KB of a text source, refused when they are not UTF-8 (a
+/// character cut at the end is fine).
+fn text_head(source: &Source, kind: &str) -> Result<Vec<u8>, String> {
+    let head = source
+        .head(4096)
+        .map_err(|e| format!("cannot read the file: {e}"))?;
+    if let Err(e) = std::str::from_utf8(&head)
+        && e.error_len().is_some()
+    {
+        return Err(format!("the {kind} data is not UTF-8 text"));
+    }
+    Ok(head)
 }
 
 /// The CSV reader counts data lines; name the line of the file instead

@@ -52,6 +52,22 @@ pub struct SqlConfig {
     pub timeout: Duration,
 }
 
+/// One query to run.
+pub struct QueryRequest {
+    /// Where the tables are.
+    pub storage: Arc<Storage>,
+    /// The vector sets and keys (`vset()`, `vsim()`, `keyspace()`).
+    pub engine: Arc<Engine>,
+    /// The client's database.
+    pub db: usize,
+    /// The SQL text.
+    pub sql: String,
+    /// Bound to `$1`, `$2`, ...
+    pub params: Vec<ScalarValue>,
+    /// Version to read (latest when `None`).
+    pub version: Option<u64>,
+}
+
 /// A query's result.
 pub struct QueryResult {
     /// Columns.
@@ -98,23 +114,13 @@ impl SqlEngine {
         })
     }
 
-    /// Starts `sql` on the SQL runtime with `params` bound to `$1`, `$2`,
-    /// ... against `version` (latest when `None`), with `db` as the
-    /// database of `vset('key')`. Await the result from any runtime.
-    pub async fn query(
-        self: &Arc<Self>,
-        storage: Arc<Storage>,
-        engine: Arc<Engine>,
-        db: usize,
-        sql: String,
-        params: Vec<ScalarValue>,
-        version: Option<u64>,
-    ) -> Result<QueryResult, SqlError> {
+    /// Starts `q` on the SQL runtime. Await the result from any runtime.
+    pub async fn query(self: &Arc<Self>, q: QueryRequest) -> Result<QueryResult, SqlError> {
         let me = self.clone();
         let timeout = self.config.timeout;
         let runtime = self.runtime.as_ref().expect("runtime until drop");
         let handle = runtime.spawn(async move {
-            tokio::time::timeout(timeout, me.run(storage, engine, db, sql, params, version))
+            tokio::time::timeout(timeout, me.run(q))
                 .await
                 .unwrap_or_else(|_| {
                     Err(SqlError(format!(
@@ -128,15 +134,15 @@ impl SqlEngine {
             .map_err(|e| SqlError(format!("query failed: {e}")))?
     }
 
-    async fn run(
-        &self,
-        storage: Arc<Storage>,
-        engine: Arc<Engine>,
-        db: usize,
-        sql: String,
-        params: Vec<ScalarValue>,
-        version: Option<u64>,
-    ) -> Result<QueryResult, SqlError> {
+    async fn run(&self, q: QueryRequest) -> Result<QueryResult, SqlError> {
+        let QueryRequest {
+            storage,
+            engine,
+            db,
+            sql,
+            params,
+            version,
+        } = q;
         let gone = |v| {
             crate::storage::StorageError::Format(format!(
                 "version {v} does not exist or is no longer retained"
