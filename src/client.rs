@@ -33,7 +33,7 @@ pub struct ClientMeta {
     /// Read buffer capacity.
     pub rbs: usize,
     /// Authenticated user.
-    pub user: &'static str,
+    pub user: String,
 }
 
 /// One connected client.
@@ -111,7 +111,7 @@ impl ClientRegistry {
             created: Instant::now(),
             meta: Mutex::new(ClientMeta {
                 resp: 2,
-                user: "default",
+                user: "default".into(),
                 ..ClientMeta::default()
             }),
         });

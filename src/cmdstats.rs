@@ -9,6 +9,8 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::sync::OnceLock;
+
 use parking_lot::Mutex;
 
 use crate::cmd::table;
@@ -118,6 +120,16 @@ pub struct CommandStats {
     entries: Vec<Entry>,
     index: HashMap<&'static str, usize>,
     errors: Mutex<HashMap<String, u64>>,
+    /// Prometheus handles per entry, when `--metrics-addr` is set.
+    metrics: OnceLock<Vec<Handles>>,
+}
+
+/// The `metrics` handles of one command (registered once, so recording is
+/// a few atomic operations with no lookup by name).
+struct Handles {
+    duration: metrics::Histogram,
+    failed: metrics::Counter,
+    rejected: metrics::Counter,
 }
 
 impl Default for CommandStats {
@@ -138,38 +150,65 @@ impl Default for CommandStats {
             entries,
             index,
             errors: Mutex::new(HashMap::new()),
+            metrics: OnceLock::new(),
         }
     }
 }
 
 impl CommandStats {
-    fn entry(&self, name: &str) -> Option<&Entry> {
-        self.index.get(name).map(|&i| &self.entries[i])
+    fn entry(&self, name: &str) -> Option<(usize, &Entry)> {
+        self.index.get(name).map(|&i| (i, &self.entries[i]))
+    }
+
+    /// Also records into the Prometheus recorder from now on.
+    pub fn enable_metrics(&self) {
+        let _ = self.metrics.set(
+            self.entries
+                .iter()
+                .map(|e| Handles {
+                    duration: metrics::histogram!("vexlake_command_duration_seconds", "cmd" => e.name),
+                    failed: metrics::counter!("vexlake_command_failed_total", "cmd" => e.name),
+                    rejected: metrics::counter!("vexlake_command_rejected_total", "cmd" => e.name),
+                })
+                .collect(),
+        );
     }
 
     /// A call of `name` that ran for `us` µs (`failed`: it replied with an
     /// error).
     pub fn record(&self, name: &str, us: u64, failed: bool) {
-        if let Some(e) = self.entry(name) {
+        if let Some((i, e)) = self.entry(name) {
             e.calls.fetch_add(1, Ordering::Relaxed);
             e.usec.fetch_add(us, Ordering::Relaxed);
             e.hist[bucket(us)].fetch_add(1, Ordering::Relaxed);
             if failed {
                 e.failed.fetch_add(1, Ordering::Relaxed);
             }
+            if let Some(m) = self.metrics.get() {
+                m[i].duration.record(us as f64 / 1e6);
+                if failed {
+                    m[i].failed.increment(1);
+                }
+            }
         }
     }
 
     /// A call of `name` refused before it ran.
     pub fn reject(&self, name: &str) {
-        if let Some(e) = self.entry(name) {
+        if let Some((i, e)) = self.entry(name) {
             e.rejected.fetch_add(1, Ordering::Relaxed);
+            if let Some(m) = self.metrics.get() {
+                m[i].rejected.increment(1);
+            }
         }
     }
 
     /// An error reply `line` (counted by its first word: `ERR`, `WRONGTYPE`).
     pub fn error(&self, line: &str) {
         let code = line.split(' ').next().unwrap_or("ERR");
+        if self.metrics.get().is_some() {
+            metrics::counter!("vexlake_errors_total", "kind" => code.to_string()).increment(1);
+        }
         let mut errors = self.errors.lock();
         if let Some(n) = errors.get_mut(code) {
             *n += 1;
@@ -252,7 +291,7 @@ mod tests {
         for i in 0..1000u64 {
             s.record("get", if i < 990 { 10 } else { 5000 }, false);
         }
-        let e = s.entry("get").unwrap();
+        let e = s.entry("get").unwrap().1;
         let p = e.percentiles(&[50.0, 99.0, 99.9]).unwrap();
         assert!(p[0] >= 10.0 && p[0] <= 12.0, "{p:?}");
         assert!(p[1] <= 12.0, "{p:?}");

@@ -23,6 +23,29 @@ pub enum AppendFsync {
     No,
 }
 
+/// Whether TLS clients must present a certificate (`tls-auth-clients`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsAuthClients {
+    /// No client certificate is asked for.
+    #[default]
+    No,
+    /// A certificate signed by `tls-ca-cert-file` is required.
+    Yes,
+    /// A certificate is verified when the client presents one.
+    Optional,
+}
+
+/// `client-output-buffer-limit normal <hard> <soft> <soft-seconds>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutputLimit {
+    /// Pending reply bytes that close the client at once (0 = none).
+    pub hard: u64,
+    /// Pending reply bytes that close the client when they last `soft_seconds`.
+    pub soft: u64,
+    /// How long the soft limit may be exceeded.
+    pub soft_seconds: u64,
+}
+
 /// All settings of a server.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -87,6 +110,20 @@ pub struct Config {
     pub tls_cert_file: Option<String>,
     /// TLS key (`tls-key-file`).
     pub tls_key_file: Option<String>,
+    /// CA certificates that sign client certificates (`tls-ca-cert-file`).
+    pub tls_ca_cert_file: Option<String>,
+    /// Client certificates on the TLS port (`tls-auth-clients`).
+    pub tls_auth_clients: TlsAuthClients,
+    /// ACL file loaded at start and by ACL LOAD, written by ACL SAVE (`aclfile`).
+    pub aclfile: Option<PathBuf>,
+    /// Refuse non-loopback clients while the default user has no password
+    /// (`protected-mode`).
+    pub protected_mode: bool,
+    /// Close clients idle this many seconds (`timeout`; 0 = never).
+    pub timeout: u64,
+    /// Output buffer limits of normal clients (`client-output-buffer-limit
+    /// normal <hard> <soft> <soft-seconds>`; 0 = no limit).
+    pub output_limit: OutputLimit,
     /// The config file this came from, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -122,6 +159,12 @@ impl Default for Config {
             tls_port: 0,
             tls_cert_file: None,
             tls_key_file: None,
+            tls_ca_cert_file: None,
+            tls_auth_clients: TlsAuthClients::No,
+            aclfile: None,
+            protected_mode: true,
+            timeout: 0,
+            output_limit: OutputLimit::default(),
             config_file: None,
         }
     }
@@ -157,6 +200,12 @@ pub const NAMES: &[&str] = &[
     "tls-port",
     "tls-cert-file",
     "tls-key-file",
+    "tls-ca-cert-file",
+    "tls-auth-clients",
+    "aclfile",
+    "protected-mode",
+    "timeout",
+    "client-output-buffer-limit",
     "save",
     "appendonly",
 ];
@@ -316,6 +365,49 @@ impl Config {
             "tls-port" => self.tls_port = parse_num(name, one()?)?,
             "tls-cert-file" => self.tls_cert_file = opt(one()?),
             "tls-key-file" => self.tls_key_file = opt(one()?),
+            "tls-ca-cert-file" => self.tls_ca_cert_file = opt(one()?),
+            "tls-auth-clients" => {
+                self.tls_auth_clients = match one()?.to_ascii_lowercase().as_str() {
+                    "yes" => TlsAuthClients::Yes,
+                    "no" => TlsAuthClients::No,
+                    "optional" => TlsAuthClients::Optional,
+                    other => {
+                        return Err(format!(
+                            "'tls-auth-clients' must be yes, no or optional, not '{other}'"
+                        ));
+                    }
+                }
+            }
+            "aclfile" => self.aclfile = opt(one()?).map(PathBuf::from),
+            "protected-mode" => self.protected_mode = parse_bool(name, one()?)?,
+            "timeout" => self.timeout = parse_num(name, one()?)?,
+            "client-output-buffer-limit" => {
+                // One or more `class hard soft seconds` groups; only the
+                // normal class applies (there are no replicas or Pub/Sub).
+                let words: Vec<&str> = values
+                    .iter()
+                    .flat_map(|v| v.split_ascii_whitespace())
+                    .collect();
+                if words.is_empty() || !words.len().is_multiple_of(4) {
+                    return Err(format!(
+                        "'{name}' takes groups of: class hard-limit soft-limit soft-seconds"
+                    ));
+                }
+                for g in words.chunks(4) {
+                    let limit = OutputLimit {
+                        hard: parse_memory(name, g[1])?,
+                        soft: parse_memory(name, g[2])?,
+                        soft_seconds: parse_num(name, g[3])?,
+                    };
+                    match g[0].to_ascii_lowercase().as_str() {
+                        "normal" => self.output_limit = limit,
+                        "replica" | "slave" | "pubsub" => {}
+                        other => {
+                            return Err(format!("'{name}': unknown client class '{other}'"));
+                        }
+                    }
+                }
+            }
             other => return Err(format!("unknown option '{other}'")),
         }
         Ok(())
@@ -323,14 +415,20 @@ impl Config {
 
     /// Refuses combinations that cannot run.
     pub fn validate(&self) -> Result<(), String> {
-        if self.port == 0 {
-            return Err("'port 0' is refused: the plain TCP port is the only listener (TLS is not implemented yet), so it must be 1-65535".into());
+        if self.port == 0 && self.tls_port == 0 {
+            return Err("'port 0' turns the plain TCP port off; it needs a 'tls-port'".into());
         }
-        if self.tls_port != 0 || self.tls_cert_file.is_some() || self.tls_key_file.is_some() {
-            return Err("TLS options are not supported yet by this version of VexLake".into());
+        if self.tls_port != 0 && (self.tls_cert_file.is_none() || self.tls_key_file.is_none()) {
+            return Err("'tls-port' needs 'tls-cert-file' and 'tls-key-file'".into());
         }
-        if self.metrics_addr.is_some() {
-            return Err("'metrics-addr' is not supported yet by this version of VexLake".into());
+        if self.tls_auth_clients != TlsAuthClients::No && self.tls_ca_cert_file.is_none() {
+            return Err(
+                "'tls-auth-clients yes|optional' needs 'tls-ca-cert-file' to verify client certificates"
+                    .into(),
+            );
+        }
+        if self.requirepass.is_some() && self.aclfile.is_some() {
+            return Err("'requirepass' and 'aclfile' cannot both be set: give the default user its password in the ACL file".into());
         }
         if let Some(s) = &self.storage
             && !(s.starts_with("s3://") || s.starts_with("file://") || s.starts_with('/'))
@@ -405,6 +503,24 @@ impl Config {
             "tls-port" => self.tls_port.to_string(),
             "tls-cert-file" => s(&self.tls_cert_file),
             "tls-key-file" => s(&self.tls_key_file),
+            "tls-ca-cert-file" => s(&self.tls_ca_cert_file),
+            "tls-auth-clients" => match self.tls_auth_clients {
+                TlsAuthClients::Yes => "yes",
+                TlsAuthClients::No => "no",
+                TlsAuthClients::Optional => "optional",
+            }
+            .to_string(),
+            "aclfile" => self
+                .aclfile
+                .as_ref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default(),
+            "protected-mode" => if self.protected_mode { "yes" } else { "no" }.to_string(),
+            "timeout" => self.timeout.to_string(),
+            "client-output-buffer-limit" => format!(
+                "normal {} {} {} replica 0 0 0 pubsub 0 0 0",
+                self.output_limit.hard, self.output_limit.soft, self.output_limit.soft_seconds
+            ),
             // Read-only, for tools that probe Redis persistence (redis-benchmark):
             // there are no RDB snapshots; the WAL plays the AOF's part.
             "save" => String::new(),
@@ -504,10 +620,11 @@ mod tests {
         );
         assert!(run(&["--port"]).unwrap_err().contains("exactly one value"));
         assert!(run(&["--appendfsync", "sometimes"]).is_err());
+        assert!(run(&["--metrics-addr", "127.0.0.1:9"]).is_ok());
         assert!(
-            run(&["--metrics-addr", "127.0.0.1:9"])
+            run(&["--tls-port", "6380"])
                 .unwrap_err()
-                .contains("not supported yet")
+                .contains("needs 'tls-cert-file'")
         );
         assert!(run(&["--storage", "gs://b"]).unwrap_err().contains("s3://"));
         assert!(run(&["--single-writer", "maybe"]).is_err());

@@ -5,12 +5,19 @@
 //! A malformed request gets `-ERR Protocol error: ...` after the replies to
 //! the commands before it, and the connection is closed. On shutdown, the
 //! commands already received are answered before closing.
+//!
+//! While replies wait for a slow reader, the connection reads no further
+//! commands, so its pending output stays near [`FLUSH_AT`] plus one reply.
+//! `client-output-buffer-limit normal <hard> <soft> <seconds>` closes a
+//! client whose pending replies exceed `hard`, or exceed `soft` for
+//! `seconds`; `timeout` closes a client idle that long. The same code serves
+//! plain TCP and TLS streams.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use vexlake_protocol::{Limits, Parsed, Protocol, ReplyBuf, RequestParser};
 
 use vexlake_engine::wal::FsyncPolicy;
@@ -29,9 +36,12 @@ const READ_CHUNK: usize = 16 * 1024;
 const MAX_RESERVE: usize = 4 * 1024 * 1024;
 
 /// Serves one connection until it closes, errs, or the server shuts down.
-pub async fn handle(mut socket: TcpStream, state: Arc<ServerState>, handle: Arc<ClientHandle>) {
-    let authenticated = state.config.requirepass.is_none();
-    let mut conn = Conn::new(handle, authenticated);
+pub async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
+    mut socket: S,
+    state: Arc<ServerState>,
+    handle: Arc<ClientHandle>,
+) {
+    let mut conn = Conn::new(handle, &state.acl);
     let mut parser = RequestParser::new(Limits {
         max_bulk_len: state.config.proto_max_bulk_len,
     });
@@ -39,6 +49,7 @@ pub async fn handle(mut socket: TcpStream, state: Arc<ServerState>, handle: Arc<
     let mut out = ReplyBuf::new(Protocol::Resp2);
     let mut shutdown = state.shutdown_signal();
     let query_limit = state.config.client_query_buffer_limit as usize;
+    let idle = (state.config.timeout > 0).then(|| Duration::from_secs(state.config.timeout));
     let mut min_len = 1;
 
     loop {
@@ -84,6 +95,7 @@ pub async fn handle(mut socket: TcpStream, state: Arc<ServerState>, handle: Arc<
             return;
         }
         if rbuf.len() > query_limit {
+            Stats::add(&state.stats.query_limit_disconnections, 1);
             tracing::warn!(
                 client = conn.handle.id,
                 "closing client that reached max query buffer length"
@@ -100,9 +112,20 @@ pub async fn handle(mut socket: TcpStream, state: Arc<ServerState>, handle: Arc<
         if rbuf.capacity() - rbuf.len() < want / 2 {
             rbuf.reserve(want);
         }
+        let idle_deadline = async {
+            match idle {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
         let read = tokio::select! {
             r = socket.read_buf(&mut rbuf) => r,
             _ = shutdown.wait_for(|v| *v) => return,
+            _ = idle_deadline => {
+                Stats::add(&state.stats.idle_disconnections, 1);
+                tracing::debug!(client = conn.handle.id, "closing idle client (timeout)");
+                return;
+            }
         };
         match read {
             Ok(0) | Err(_) => return,
@@ -136,15 +159,58 @@ async fn durable(state: &ServerState, conn: &mut Conn) -> bool {
     }
 }
 
-async fn write_out(
-    socket: &mut TcpStream,
+/// Sends the pending replies, enforcing the output buffer limits: more
+/// than `hard` bytes pending closes the client at once; more than `soft`
+/// pending for `soft_seconds` (the client is not reading) closes it too.
+async fn write_out<S: AsyncWrite + Unpin>(
+    socket: &mut S,
     out: &mut ReplyBuf,
     state: &ServerState,
 ) -> std::io::Result<()> {
     if out.is_empty() {
         return Ok(());
     }
-    socket.write_all(out.bytes()).await?;
+    let limit = state.config.output_limit;
+    let over = |what: &str| {
+        Stats::add(&state.stats.output_limit_disconnections, 1);
+        tracing::warn!(
+            pending = out.len(),
+            "closing client that exceeded the {what} output buffer limit"
+        );
+        std::io::Error::other("output buffer limit")
+    };
+    if limit.hard > 0 && out.len() as u64 > limit.hard {
+        return Err(over("hard"));
+    }
+    let bytes = out.bytes();
+    let mut sent = 0;
+    let mut over_soft_since: Option<Instant> = None;
+    while sent < bytes.len() {
+        let pending = (bytes.len() - sent) as u64;
+        let deadline = if limit.soft > 0 && pending > limit.soft {
+            Some(
+                *over_soft_since.get_or_insert_with(Instant::now)
+                    + Duration::from_secs(limit.soft_seconds),
+            )
+        } else {
+            over_soft_since = None;
+            None
+        };
+        let n = match deadline {
+            None => socket.write(&bytes[sent..]).await?,
+            Some(d) => {
+                match tokio::time::timeout_at(d.into(), socket.write(&bytes[sent..])).await {
+                    Ok(r) => r?,
+                    Err(_) => return Err(over("soft")),
+                }
+            }
+        };
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        sent += n;
+    }
+    socket.flush().await?;
     Stats::add(&state.stats.net_output_bytes, out.len() as u64);
     out.clear();
     Ok(())

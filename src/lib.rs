@@ -25,12 +25,15 @@
 //!        ─► vexlake_protocol::ReplyBuf (RESP2/RESP3) ─► TCP
 //! ```
 
+pub mod acl;
 pub mod client;
 pub mod cmd;
 pub mod cmdstats;
 pub mod config;
 pub mod connection;
 pub mod error;
+pub mod metrics;
 pub mod server;
 pub mod slowlog;
 pub mod stats;
+pub mod tls;

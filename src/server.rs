@@ -42,6 +42,8 @@ pub struct ServerState {
     pub sql: OnceLock<Arc<SqlEngine>>,
     /// Connected clients.
     pub clients: ClientRegistry,
+    /// ACL users.
+    pub acl: crate::acl::Acl,
     /// Counters.
     pub stats: Stats,
     /// Per-command statistics (INFO commandstats, latencystats, errorstats).
@@ -66,8 +68,10 @@ pub struct ServerState {
 }
 
 impl ServerState {
-    /// State for `config` with a fresh engine.
-    pub fn new(config: Config) -> Self {
+    /// State for `config` with a fresh engine; fails when the ACL file
+    /// cannot be loaded.
+    pub fn new(config: Config) -> Result<Self, String> {
+        let acl = crate::acl::Acl::new(config.requirepass.as_deref(), config.aclfile.clone())?;
         let engine = Arc::new(Engine::new(EngineConfig {
             databases: config.databases,
             max_string_len: config.proto_max_bulk_len as usize,
@@ -79,11 +83,12 @@ impl ServerState {
         let executable = std::env::current_exe()
             .map(|p| p.display().to_string())
             .unwrap_or_default();
-        ServerState {
+        Ok(ServerState {
             config,
             engine,
             sql: OnceLock::new(),
             clients: ClientRegistry::default(),
+            acl,
             stats: Stats::default(),
             cmdstats: crate::cmdstats::CommandStats::default(),
             slowlog: crate::slowlog::SlowLog::default(),
@@ -95,7 +100,7 @@ impl ServerState {
             storage: OnceLock::new(),
             bgsave: tokio::sync::Notify::new(),
             shutdown: watch::channel(false).0,
-        }
+        })
     }
 
     /// Opens the object store, loads the latest committed version, replays
@@ -195,6 +200,9 @@ impl ServerState {
         m.db = conn.db;
         m.last_cmd = conn.last_cmd;
         m.last_active = Some(Instant::now());
+        if m.user != conn.user.name {
+            m.user.clone_from(&conn.user.name);
+        }
     }
 }
 
@@ -204,21 +212,42 @@ pub async fn serve(config: Config) -> Result<(), String> {
         .map_err(|e| format!("cannot create data directory {}: {e}", config.dir.display()))?;
     // Scratch files of ingests cut short by a crash.
     let _ = std::fs::remove_dir_all(config.dir.join("tmp"));
+    let tls = match config.tls_port {
+        0 => None,
+        _ => Some(crate::tls::acceptor(&config)?),
+    };
     let mut listeners = Vec::new();
-    for addr in &config.bind {
-        let target = format!("{}:{}", addr.trim_start_matches('-'), config.port);
-        let l = TcpListener::bind(&target)
-            .await
-            .map_err(|e| format!("cannot listen on {target}: {e}"))?;
-        listeners.push(l);
+    for (port, tls) in [(config.port, None), (config.tls_port, tls)] {
+        if port == 0 {
+            continue;
+        }
+        for addr in &config.bind {
+            let target = format!("{}:{}", addr.trim_start_matches('-'), port);
+            let l = TcpListener::bind(&target)
+                .await
+                .map_err(|e| format!("cannot listen on {target}: {e}"))?;
+            listeners.push(Listener {
+                tcp: l,
+                tls: tls.clone(),
+            });
+        }
     }
     let addrs: Vec<String> = listeners
         .iter()
-        .filter_map(|l| l.local_addr().ok())
-        .map(|a| a.to_string())
+        .filter_map(|l| {
+            let a = l.tcp.local_addr().ok()?;
+            Some(format!(
+                "{a}{}",
+                if l.tls.is_some() { " (TLS)" } else { "" }
+            ))
+        })
         .collect();
-    let state = Arc::new(ServerState::new(config));
+    let state = Arc::new(ServerState::new(config)?);
     state.recover().await?;
+    if let Some(addr) = state.config.metrics_addr.clone() {
+        crate::metrics::start(&addr, state.clone())?;
+        tracing::info!("Prometheus metrics on http://{addr}/metrics");
+    }
     tracing::info!(
         "VexLake {} ready: listening on {}, data directory {}",
         env!("CARGO_PKG_VERSION"),
@@ -253,9 +282,17 @@ async fn os_signal() {
     }
 }
 
+/// A bound port: plain RESP, or TLS when `tls` is set.
+pub struct Listener {
+    /// The socket.
+    pub tcp: TcpListener,
+    /// Handshakes connections of the TLS port.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
 /// Serves `listeners` until `shutdown` resolves or a client sends SHUTDOWN.
 pub async fn run(
-    listeners: Vec<TcpListener>,
+    listeners: Vec<Listener>,
     state: Arc<ServerState>,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -298,7 +335,32 @@ pub async fn run(
     tracing::info!("VexLake is now ready to exit, bye bye");
 }
 
-async fn accept_loop(listener: TcpListener, state: Arc<ServerState>) {
+/// Redis's reply to a non-loopback client in protected mode, naming
+/// VexLake's own remedies.
+const PROTECTED: &[u8] = b"-DENIED VexLake is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers, either 1) set a password for the default user (--requirepass, or an ACL file with --aclfile), or 2) restart the server with '--protected-mode no', after making sure it is not reachable from the internet.\r\n";
+
+/// Whether protected mode refuses a client from `peer`: it is on, the
+/// default user has no password, and the client is not on a loopback
+/// address (IPv4-mapped IPv6 loopback counts as loopback).
+pub fn protected_refuses(
+    protected_mode: bool,
+    default_nopass: bool,
+    peer: std::net::IpAddr,
+) -> bool {
+    let loopback = match peer {
+        std::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(v6.is_loopback(), |v4| v4.is_loopback()),
+        ip => ip.is_loopback(),
+    };
+    protected_mode && default_nopass && !loopback
+}
+
+/// How long a TLS client may take for its handshake.
+const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
+
+async fn accept_loop(listener: Listener, state: Arc<ServerState>) {
+    let Listener { tcp: listener, tls } = listener;
     let mut shutdown = state.shutdown_signal();
     let mut backoff = Duration::from_millis(1);
     loop {
@@ -312,11 +374,22 @@ async fn accept_loop(listener: TcpListener, state: Arc<ServerState>) {
                 Stats::add(&state.stats.connections_received, 1);
                 if state.clients.connected() >= state.config.maxclients {
                     Stats::add(&state.stats.rejected_connections, 1);
-                    tokio::spawn(reject(socket));
+                    tokio::spawn(reject(socket, b"-ERR max number of clients reached\r\n"));
+                    continue;
+                }
+                if protected_refuses(
+                    state.config.protected_mode,
+                    state.acl.default_user().nopass,
+                    peer.ip(),
+                ) {
+                    Stats::add(&state.stats.rejected_connections, 1);
+                    tracing::warn!(%peer, "protected mode: refused a non-loopback client");
+                    tokio::spawn(reject(socket, PROTECTED));
                     continue;
                 }
                 let state = state.clone();
-                tokio::spawn(async move { start_connection(socket, peer, state).await });
+                let tls = tls.clone();
+                tokio::spawn(async move { start_connection(socket, peer, state, tls).await });
             }
             Err(e) => {
                 // Out of descriptors and similar: wait instead of spinning.
@@ -328,14 +401,17 @@ async fn accept_loop(listener: TcpListener, state: Arc<ServerState>) {
     }
 }
 
-async fn reject(mut socket: TcpStream) {
-    let _ = socket
-        .write_all(b"-ERR max number of clients reached\r\n")
-        .await;
+async fn reject(mut socket: TcpStream, reply: &'static [u8]) {
+    let _ = socket.write_all(reply).await;
     let _ = socket.shutdown().await;
 }
 
-async fn start_connection(socket: TcpStream, peer: SocketAddr, state: Arc<ServerState>) {
+async fn start_connection(
+    socket: TcpStream,
+    peer: SocketAddr,
+    state: Arc<ServerState>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
     let _ = socket.set_nodelay(true);
     let laddr = socket.local_addr().unwrap_or(peer);
     #[cfg(unix)]
@@ -344,7 +420,22 @@ async fn start_connection(socket: TcpStream, peer: SocketAddr, state: Arc<Server
     let fd = -1;
     let handle = state.clients.register(peer, laddr, fd);
     let id = handle.id;
-    connection::handle(socket, state.clone(), handle).await;
+    match tls {
+        None => connection::handle(socket, state.clone(), handle).await,
+        Some(acceptor) => {
+            match tokio::time::timeout(TLS_HANDSHAKE, acceptor.accept(socket)).await {
+                Ok(Ok(stream)) => connection::handle(stream, state.clone(), handle).await,
+                Ok(Err(e)) => {
+                    Stats::add(&state.stats.tls_handshake_failures, 1);
+                    tracing::warn!(%peer, error = %e, "TLS handshake failed");
+                }
+                Err(_) => {
+                    Stats::add(&state.stats.tls_handshake_failures, 1);
+                    tracing::warn!(%peer, "TLS handshake timed out");
+                }
+            }
+        }
+    }
     state.clients.unregister(id);
 }
 
@@ -422,5 +513,29 @@ async fn active_expiry(state: Arc<ServerState>) {
             _ = shutdown.wait_for(|v| *v) => return,
         }
         state.engine.active_expire_cycle(Duration::from_millis(25));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::protected_refuses;
+
+    #[test]
+    fn protected_mode_refuses_only_remote_clients_without_a_password() {
+        let ip = |s: &str| s.parse().unwrap();
+        for local in ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"] {
+            assert!(!protected_refuses(true, true, ip(local)), "{local}");
+        }
+        for remote in ["10.0.0.5", "192.168.1.2", "2001:db8::1", "::ffff:10.0.0.5"] {
+            assert!(protected_refuses(true, true, ip(remote)), "{remote}");
+            assert!(
+                !protected_refuses(false, true, ip(remote)),
+                "protected-mode no"
+            );
+            assert!(
+                !protected_refuses(true, false, ip(remote)),
+                "a password is set"
+            );
+        }
     }
 }

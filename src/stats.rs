@@ -18,6 +18,20 @@ pub struct Stats {
     pub net_input_bytes: AtomicU64,
     /// Bytes written to clients.
     pub net_output_bytes: AtomicU64,
+    /// TLS handshakes that failed or timed out.
+    pub tls_handshake_failures: AtomicU64,
+    /// Clients closed for exceeding the output buffer limits.
+    pub output_limit_disconnections: AtomicU64,
+    /// Clients closed for exceeding the query buffer limit.
+    pub query_limit_disconnections: AtomicU64,
+    /// Clients closed after `timeout` idle seconds.
+    pub idle_disconnections: AtomicU64,
+    /// Failed AUTH / HELLO AUTH.
+    pub acl_denied_auth: AtomicU64,
+    /// Commands refused by the ACL.
+    pub acl_denied_cmd: AtomicU64,
+    /// Keys refused by the ACL.
+    pub acl_denied_key: AtomicU64,
 }
 
 impl Stats {

@@ -28,20 +28,27 @@ pub fn echo(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// Checks a username/password pair against the configuration.
-fn check_password(ctx: &Ctx<'_>, user: &[u8], password: &[u8]) -> bool {
-    if user != b"default" {
-        return false;
+/// Authenticates the connection as `user`, or counts and logs the failure
+/// (with the user name and address, never the password).
+fn log_in(ctx: &mut Ctx<'_>, user: &[u8], password: &[u8]) -> Result<(), CmdError> {
+    match ctx.state.acl.authenticate(user, password) {
+        Some(u) => {
+            ctx.conn.authenticated = true;
+            ctx.conn.user = u;
+            ctx.conn.acl_gen = ctx.state.acl.generation();
+            Ok(())
+        }
+        None => {
+            crate::stats::Stats::add(&ctx.state.stats.acl_denied_auth, 1);
+            tracing::warn!(
+                client = ctx.conn.handle.id,
+                addr = %ctx.conn.handle.addr,
+                user = %lossy(user),
+                "AUTH failed"
+            );
+            Err(CmdError::Line(WRONGPASS.into()))
+        }
     }
-    match &ctx.state.config.requirepass {
-        Some(pw) => constant_time_eq(pw.as_bytes(), password),
-        // Without requirepass the default user has no password: any is accepted.
-        None => true,
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// AUTH [username] password.
@@ -51,16 +58,12 @@ pub fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         3 => (&args[1][..], &args[2]),
         _ => return Err(CmdError::Syntax),
     };
-    if args.len() == 2 && ctx.state.config.requirepass.is_none() {
+    if args.len() == 2 && ctx.state.acl.default_user().nopass {
         return Err(CmdError::err(
             "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
         ));
     }
-    if !check_password(ctx, user, password) {
-        tracing::warn!(client = ctx.conn.handle.id, addr = %ctx.conn.handle.addr, "AUTH failed");
-        return Err(CmdError::Line(WRONGPASS.into()));
-    }
-    ctx.conn.authenticated = true;
+    log_in(ctx, user, password)?;
     ctx.out.ok();
     Ok(())
 }
@@ -104,17 +107,11 @@ pub fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into(),
         ));
     }
-    if let Some((user, pass)) = &auth
-        && !check_password(ctx, user, pass)
-    {
-        tracing::warn!(client = ctx.conn.handle.id, addr = %ctx.conn.handle.addr, "AUTH failed");
-        return Err(CmdError::Line(WRONGPASS.into()));
-    }
     if let Some(name) = &setname {
         super::client::validate_name(name, "Client names")?;
     }
-    if auth.is_some() {
-        ctx.conn.authenticated = true;
+    if let Some((user, pass)) = &auth {
+        log_in(ctx, user, pass)?;
     }
     if let Some(name) = setname {
         ctx.conn.handle.meta.lock().name = String::from_utf8_lossy(&name).into_owned();
@@ -163,7 +160,9 @@ pub fn quit(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 /// RESET: back to the state of a new connection.
 pub fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     ctx.conn.db = 0;
-    ctx.conn.authenticated = ctx.state.config.requirepass.is_none();
+    ctx.conn.authenticated = ctx.state.acl.starts_authenticated();
+    ctx.conn.user = ctx.state.acl.default_user();
+    ctx.conn.acl_gen = ctx.state.acl.generation();
     ctx.out.set_protocol(Protocol::Resp2);
     {
         let mut m = ctx.conn.handle.meta.lock();

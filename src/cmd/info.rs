@@ -1,7 +1,9 @@
 //! INFO [section ...]: the server's state as `name:value` lines in sections,
 //! like Redis. Sections: server, clients, memory, persistence, stats,
-//! replication, cpu, modules, cluster, keyspace (`all`, `everything` and
-//! `default` select them all).
+//! replication, cpu, modules, commandstats, errorstats, latencystats,
+//! cluster, keyspace, and VexLake's vectorsets and storage (`all`,
+//! `everything` select them all; `default` all but commandstats and
+//! latencystats).
 
 use std::fmt::Write;
 use vexlake_engine::storage::StorageStats;
@@ -27,6 +29,8 @@ const SECTIONS: &[&str] = &[
     "latencystats",
     "cluster",
     "keyspace",
+    "vectorsets",
+    "storage",
 ];
 
 /// Sections only `INFO all` / `everything` or their own name show.
@@ -78,6 +82,7 @@ fn write_section(t: &mut String, section: &str, s: &ServerState) {
             kv("process_id", &std::process::id());
             kv("run_id", &s.run_id);
             kv("tcp_port", &s.config.port);
+            kv("tls_port", &s.config.tls_port);
             kv("server_time_usec", &(s.engine.now_ms() * 1000));
             kv("uptime_in_seconds", &uptime);
             kv("uptime_in_days", &(uptime / 86400));
@@ -193,6 +198,112 @@ fn write_section(t: &mut String, section: &str, s: &ServerState) {
             kv("keyspace_hits", &ks.hits);
             kv("keyspace_misses", &ks.misses);
             kv("total_error_replies", &Stats::get(&s.stats.error_replies));
+            let st = &s.stats;
+            kv(
+                "client_query_buffer_limit_disconnections",
+                &Stats::get(&st.query_limit_disconnections),
+            );
+            kv(
+                "client_output_buffer_limit_disconnections",
+                &Stats::get(&st.output_limit_disconnections),
+            );
+            kv("acl_access_denied_auth", &Stats::get(&st.acl_denied_auth));
+            kv("acl_access_denied_cmd", &Stats::get(&st.acl_denied_cmd));
+            kv("acl_access_denied_key", &Stats::get(&st.acl_denied_key));
+            kv("acl_access_denied_channel", &0);
+            kv(
+                "vexlake_idle_disconnections",
+                &Stats::get(&st.idle_disconnections),
+            );
+            kv(
+                "vexlake_tls_handshake_failures",
+                &Stats::get(&st.tls_handshake_failures),
+            );
+        }
+        "vectorsets" => {
+            let now = s.engine.now_ms();
+            let mut lines = Vec::new();
+            let (mut sets, mut elements, mut bytes) = (0usize, 0usize, 0usize);
+            for db in 0..s.engine.databases() {
+                let found = s.engine.db(db).vector_sets(now);
+                if found.is_empty() {
+                    continue;
+                }
+                let (mut n, mut mem) = (0usize, 0usize);
+                for (_, set) in &found {
+                    let g = set.read();
+                    n += g.len();
+                    mem += g.memory_bytes();
+                }
+                lines.push((db, found.len(), n, mem));
+                sets += found.len();
+                elements += n;
+                bytes += mem;
+            }
+            kv("vectorsets", &sets);
+            kv("vectorset_elements", &elements);
+            kv("vectorset_memory_bytes", &bytes);
+            kv("vectorset_memory_human", &human(bytes as u64));
+            for (db, n_sets, n, mem) in lines {
+                kv(
+                    &format!("db{db}"),
+                    &format!("sets={n_sets},elements={n},memory_bytes={mem}"),
+                );
+            }
+        }
+        "storage" => {
+            let storage = s.storage.get();
+            kv(
+                "storage_url",
+                &storage.map_or(String::new(), |x| x.store().url().to_string()),
+            );
+            let st = s.storage_stats();
+            let get = |f: fn(&StorageStats) -> &std::sync::atomic::AtomicU64| {
+                st.map_or(0, |st| StorageStats::get(f(st)))
+            };
+            kv("manifest_version", &get(|x| &x.version));
+            let m = storage.and_then(|x| x.newest_known());
+            let (mut tables, mut rows, mut files, mut bytes) = (0u64, 0u64, 0u64, 0u64);
+            let (mut kv_files, mut vset_files) = (0u64, 0u64);
+            if let Some(m) = &m {
+                for t in m.tables.values() {
+                    tables += 1;
+                    rows += t.rows;
+                    files += t.files.len() as u64;
+                    bytes += t.files.iter().map(|f| f.size).sum::<u64>();
+                }
+                for w in m.writers.values() {
+                    kv_files += w.kv.len() as u64;
+                    bytes += w.kv.iter().map(|f| f.size).sum::<u64>();
+                    for v in &w.vsets {
+                        vset_files += 2;
+                        bytes += v.data.size + v.index.size;
+                    }
+                }
+            }
+            kv(
+                "manifest_known_version",
+                &m.as_ref().map_or(0, |m| m.version),
+            );
+            kv("tables", &tables);
+            kv("table_rows", &rows);
+            kv("table_files", &files);
+            kv("kv_files", &kv_files);
+            kv("vectorset_files", &vset_files);
+            kv("committed_bytes", &bytes);
+            kv("committed_human", &human(bytes));
+            kv("flushes", &get(|x| &x.flushes));
+            kv("flush_failures", &get(|x| &x.failures));
+            kv("last_flush_ms", &get(|x| &x.last_flush_ms));
+            kv("flush_ms_total", &get(|x| &x.flush_ms_total));
+            kv("commit_conflicts", &get(|x| &x.conflicts));
+            kv("gc_deleted_files", &get(|x| &x.gc_deleted));
+            kv("retain_versions", &s.config.retain_versions);
+            if let Some(w) = s.engine.wal() {
+                kv("wal_bytes_appended", &w.appended_bytes());
+                kv("wal_fsyncs", &w.fsyncs());
+                kv("wal_fsync_usec_total", &w.fsync_micros());
+            }
         }
         "replication" => {
             kv("role", &"master");

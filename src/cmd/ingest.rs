@@ -120,14 +120,16 @@ pub fn ingest(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         schema,
         infer_rows: 1000,
     };
+    let started = std::time::Instant::now();
     let done = block_on(storage.ingest(IngestRequest {
         table,
         mode,
         opts,
         source,
         scratch,
-    }))
-    .map_err(err)?;
+    }));
+    crate::metrics::timed("vexlake_ingest", started, done.is_ok());
+    let done = done.map_err(err)?;
     ctx.out.map(2);
     ctx.out.bulk(b"rows");
     ctx.out.int(done.rows as i64);

@@ -11,6 +11,7 @@
 //!   categories and argument syntax (the source of COMMAND and COMMAND DOCS).
 //! - [`docs`][docs]: turns a syntax line into COMMAND DOCS argument trees.
 //! - [`connection`][connection]: PING ECHO HELLO AUTH SELECT QUIT RESET.
+//! - [`acl`][acl]: ACL and its subcommands.
 //! - [`client`][client]: CLIENT subcommands.
 //! - [`server`][server]: DBSIZE FLUSHDB FLUSHALL TIME CONFIG SHUTDOWN.
 //! - [`info`][info]: INFO.
@@ -21,6 +22,7 @@
 //! - [`strings`][strings]: string commands (GET SET INCR APPEND ...).
 //! - [`vectors`][vectors]: vector-set commands (VADD VSIM ... VSEARCH).
 
+pub mod acl;
 pub mod client;
 pub mod command;
 pub mod connection;
@@ -63,8 +65,12 @@ pub struct Conn {
     pub handle: Arc<ClientHandle>,
     /// Selected database.
     pub db: usize,
-    /// Whether AUTH has succeeded (or no password is set).
+    /// Whether AUTH has succeeded (or the default user needs no password).
     pub authenticated: bool,
+    /// The user the connection runs as (a snapshot; see [`crate::acl`]).
+    pub user: Arc<crate::acl::User>,
+    /// ACL generation of `user`.
+    pub acl_gen: u64,
     /// Set by QUIT: close after the reply is sent.
     pub close: bool,
     /// Full name of the last command run.
@@ -79,12 +85,15 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// State of a new connection.
-    pub fn new(handle: Arc<ClientHandle>, authenticated: bool) -> Self {
+    /// State of a new connection: the default user, authenticated when it
+    /// needs no password.
+    pub fn new(handle: Arc<ClientHandle>, acl: &crate::acl::Acl) -> Self {
         Conn {
             handle,
             db: 0,
-            authenticated,
+            authenticated: acl.starts_authenticated(),
+            acl_gen: acl.generation(),
+            user: acl.default_user(),
             close: false,
             last_cmd: "",
             commands: 0,
@@ -165,9 +174,11 @@ fn dispatch(
     if !conn.authenticated && !spec.flags.contains(&"no_auth") {
         return Err(CmdError::Line("NOAUTH Authentication required.".into()));
     }
+    refresh_user(state, conn)?;
     let spec = if !spec.subcommands.is_empty() && args.len() > 1 {
         let sub = &args[1];
         if sub.eq_ignore_ascii_case(b"help") {
+            check_acl(state, conn, spec, args)?;
             conn.last_cmd = spec.name;
             *ran = Some((spec.name, true));
             write_help(out, spec);
@@ -190,6 +201,7 @@ fn dispatch(
     } else {
         spec
     };
+    check_acl(state, conn, spec, args)?;
     conn.last_cmd = spec.name;
     if spec.flags.contains(&"write") {
         if let Some(e) = state.engine.wal().and_then(|w| w.failure()) {
@@ -202,7 +214,57 @@ fn dispatch(
     (spec.handler)(&mut ctx, args)
 }
 
-fn check_arity(spec: &CommandSpec, argc: usize) -> CmdResult {
+/// Takes up changes to the connection's user (ACL SETUSER/DELUSER/LOAD on
+/// any connection). A deleted user's connection is closed.
+fn refresh_user(state: &ServerState, conn: &mut Conn) -> CmdResult {
+    let generation = state.acl.generation();
+    if generation == conn.acl_gen {
+        return Ok(());
+    }
+    conn.acl_gen = generation;
+    match state.acl.get(&conn.user.name) {
+        Some(u) => {
+            conn.user = u;
+            Ok(())
+        }
+        None => {
+            conn.close = true;
+            conn.authenticated = false;
+            Err(CmdError::Line(format!(
+                "NOPERM The user '{}' of this connection was deleted",
+                conn.user.name
+            )))
+        }
+    }
+}
+
+/// The ACL check of a restricted user (`-NOPERM ...`, Redis's texts).
+fn check_acl(state: &ServerState, conn: &Conn, spec: &CommandSpec, args: &[Bytes]) -> CmdResult {
+    if conn.user.unrestricted() {
+        return Ok(());
+    }
+    match conn
+        .user
+        .check(spec, args, state.config.default_vset.as_bytes())
+    {
+        Ok(()) => Ok(()),
+        Err(crate::acl::Denied::Command) => {
+            crate::stats::Stats::add(&state.stats.acl_denied_cmd, 1);
+            Err(CmdError::Line(format!(
+                "NOPERM User {} has no permissions to run the '{}' command",
+                conn.user.name, spec.name
+            )))
+        }
+        Err(crate::acl::Denied::Key) => {
+            crate::stats::Stats::add(&state.stats.acl_denied_key, 1);
+            Err(CmdError::Line(
+                "NOPERM No permissions to access a key".into(),
+            ))
+        }
+    }
+}
+
+pub(crate) fn check_arity(spec: &CommandSpec, argc: usize) -> CmdResult {
     let arity = spec.arity;
     let ok = if arity >= 0 {
         argc == arity as usize

@@ -1,4 +1,5 @@
-//! Server commands: DBSIZE FLUSHDB FLUSHALL TIME CONFIG GET SHUTDOWN.
+//! Server commands: DBSIZE FLUSHDB FLUSHALL TIME CONFIG GET SHUTDOWN
+//! MEMORY USAGE.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -7,6 +8,24 @@ use vexlake_protocol::args::is_keyword;
 
 use super::{CmdResult, Ctx};
 use crate::error::CmdError;
+
+/// MEMORY USAGE key [SAMPLES count]: bytes of the key and its value, or
+/// null. The whole value is always measured, so SAMPLES is checked and
+/// otherwise has no effect.
+pub fn memory_usage(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    match &args[3..] {
+        [] => {}
+        [k, n] if is_keyword(k, "samples") => {
+            super::int_arg(n)?;
+        }
+        _ => return Err(CmdError::Syntax),
+    }
+    match ctx.db().memory_usage(&args[2], ctx.now()) {
+        Some(n) => ctx.out.int(n as i64),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
 
 /// DBSIZE.
 pub fn dbsize(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {

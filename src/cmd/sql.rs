@@ -18,6 +18,9 @@ use std::sync::Arc;
 use arrow_array::{Array, RecordBatch};
 use bytes::Bytes;
 use vexlake_engine::sql::{QueryRequest, QueryResult, SqlError};
+
+/// The ACL key check handed to SQL table functions.
+type KeyCheck = Arc<dyn Fn(&[u8]) -> bool + Send + Sync>;
 use vexlake_protocol::args::{is_keyword, parse_f64, parse_i64};
 
 use datafusion::common::ScalarValue;
@@ -104,15 +107,21 @@ pub fn sql(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (Some(storage), Some(sql)) = (ctx.state.storage.get(), ctx.state.sql.get()) else {
         return Err(CmdError::err("storage is not open"));
     };
+    let started = std::time::Instant::now();
     let result = block_on(sql.query(QueryRequest {
         storage: storage.clone(),
         engine: ctx.state.engine.clone(),
         db: ctx.conn.db,
+        may_read: (!ctx.conn.user.allkeys).then(|| {
+            let user = ctx.conn.user.clone();
+            Arc::new(move |k: &[u8]| user.may_read(k)) as KeyCheck
+        }),
         sql: query,
         params,
         version,
-    }))
-    .map_err(|SqlError(e)| CmdError::err(e))?;
+    }));
+    crate::metrics::timed("vexlake_sql_query", started, result.is_ok());
+    let result = result.map_err(|SqlError(e)| CmdError::err(e))?;
     match output {
         Output::Resp => write_rows(ctx, &result),
         Output::Arrow => {

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::{
-    Handler, client, command, connection, info, keys, persistence, server, slowlog, sql, strings,
-    vectors,
+    Handler, acl, client, command, connection, info, keys, persistence, server, slowlog, sql,
+    strings, vectors,
 };
 
 /// One command (or subcommand, named `container|sub`).
@@ -222,6 +222,19 @@ pub static COMMANDS: &[CommandSpec] = &[
         complexity: "Depends on subcommand.",
         syntax: "",
         subcommands: CONFIG_SUBCOMMANDS,
+        ..BASE
+    },
+    CommandSpec {
+        name: "memory",
+        arity: -2,
+        flags: &[],
+        acl: &["@slow"],
+        group: "server",
+        since: "4.0.0",
+        summary: "A container for memory diagnostics commands.",
+        complexity: "Depends on subcommand.",
+        syntax: "",
+        subcommands: MEMORY_SUBCOMMANDS,
         ..BASE
     },
     CommandSpec {
@@ -822,6 +835,21 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     },
 ];
 
+static MEMORY_SUBCOMMANDS: &[CommandSpec] = &[CommandSpec {
+    name: "memory|usage",
+    arity: -3,
+    flags: RO,
+    keys: (2, 2, 1),
+    acl: &["@read", "@slow"],
+    group: "server",
+    since: "4.0.0",
+    summary: "Estimates the memory usage of a key.",
+    complexity: "O(1) for strings; O(N) for a vector set of N elements.",
+    syntax: "key [SAMPLES count:integer]",
+    handler: server::memory_usage,
+    ..BASE
+}];
+
 static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[CommandSpec {
     name: "config|get",
     arity: -3,
@@ -893,6 +921,7 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
 /// Command groups declared outside this file, next to their handlers.
 static GROUPS: &[&[CommandSpec]] = &[
     COMMANDS,
+    acl::COMMANDS,
     vectors::COMMANDS,
     persistence::COMMANDS,
     sql::COMMANDS,

@@ -271,9 +271,9 @@ fn fuzz_command_arguments() {
         dir: dir.path().to_path_buf(),
         ..Config::default()
     };
-    let state = ServerState::new(config);
+    let state = ServerState::new(config).expect("state");
     let addr = "127.0.0.1:1".parse().unwrap();
-    let mut conn = Conn::new(state.clients.register(addr, addr, -1), true);
+    let mut conn = Conn::new(state.clients.register(addr, addr, -1), &state.acl);
     let mut out = ReplyBuf::new(Protocol::Resp2);
     let mut names: Vec<(&str, Vec<&str>)> = Vec::new();
     for spec in table::all() {

@@ -13,7 +13,21 @@ fn run_expecting_failure(args: &[&str]) -> String {
 
 #[test]
 fn startup_refusals() {
-    assert!(run_expecting_failure(&["--port", "0"]).contains("'port 0' is refused"));
+    assert!(
+        run_expecting_failure(&["--port", "0"]).contains("'port 0' turns the plain TCP port off")
+    );
+    assert!(
+        run_expecting_failure(&["--requirepass", "a", "--aclfile", "/tmp/x.acl"])
+            .contains("'requirepass' and 'aclfile' cannot both be set")
+    );
+    assert!(
+        run_expecting_failure(&["--client-output-buffer-limit", "normal 1mb"])
+            .contains("groups of: class hard-limit soft-limit soft-seconds")
+    );
+    assert!(
+        run_expecting_failure(&["--tls-auth-clients", "maybe"])
+            .contains("'tls-auth-clients' must be yes, no or optional")
+    );
     assert!(run_expecting_failure(&["--bogus", "1"]).contains("unknown option 'bogus'"));
     assert!(
         run_expecting_failure(&["--maxclients", "many"]).contains("'maxclients' needs a number")

@@ -27,28 +27,36 @@ def _free_port():
 
 
 class VexLake:
-    """A running server process; stopped by stop()."""
+    """A running server process; stopped by stop(). `ready_port` is the port
+    to wait for when the plain port is off (`--port 0` with a TLS port); the
+    server's log (stderr) is in `self.log`."""
 
-    def __init__(self, *args, env=None):
+    def __init__(self, *args, env=None, ready_port=None):
         self.dir = tempfile.mkdtemp(prefix="vexlake-py-")
+        self.log = os.path.join(self.dir, "server.log")
         for _ in range(5):
             self.port = _free_port()
-            self.proc = subprocess.Popen(
-                [_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir, *args],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                env=env,
-            )
+            with open(self.log, "ab") as log:
+                self.proc = subprocess.Popen(
+                    [_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir, *args],
+                    stdout=subprocess.DEVNULL,
+                    stderr=log,
+                    env=env,
+                )
             deadline = time.time() + 10
             while time.time() < deadline and self.proc.poll() is None:
                 try:
-                    socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                    socket.create_connection(("127.0.0.1", ready_port or self.port), timeout=0.2).close()
                     return
                 except OSError:
                     time.sleep(0.02)
             self.proc.kill()
             self.proc.wait()
         raise RuntimeError("vexlake did not start")
+
+    def log_text(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
 
     def stop(self):
         self.proc.terminate()

@@ -1,7 +1,9 @@
 """SLOWLOG and INFO commandstats / errorstats / latencystats through
 redis-py (RESP2 and RESP3) and redis-cli."""
 
+import socket
 import subprocess
+import time
 
 import pytest
 import redis
@@ -119,6 +121,120 @@ def test_commandstats_errorstats_latencystats(protocol):
         assert "errorstat_ERR" in default and "cmdstat_get" not in default
         everything = r.info("everything")
         assert "cmdstat_get" in everything and "latency_percentiles_usec_get" in everything
+        r.close()
+    finally:
+        s.stop()
+
+
+def test_prometheus_metrics_endpoint():
+    import re
+    import urllib.request
+
+    from conftest import _free_port
+
+    port = _free_port()
+    s = VexLake("--metrics-addr", f"127.0.0.1:{port}")
+    try:
+        r = redis.Redis(host="127.0.0.1", port=s.port, decode_responses=True)
+        for i in range(50):
+            r.set(f"k{i}", i)
+            r.get(f"k{i}")
+        r.execute_command("VADD", "vs", "VALUES", "2", "1", "0", "a")
+        r.execute_command("VADD", "vs", "VALUES", "2", "0", "1", "b")
+        with pytest.raises(redis.ResponseError):
+            r.execute_command("INCR", "vs")
+        r.execute_command("INGEST", "t", "FORMAT", "csv", "HEADER", "yes", "DATA", "a\n1\n2\n")
+        r.execute_command("SQL", "SELECT count(*) FROM t")
+        with pytest.raises(redis.ResponseError):
+            r.execute_command("SQL", "SELECT nope FROM t")
+        r.save()
+        time.sleep(11)  # vector-set gauges are sampled every 10 s
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+
+        def value(pattern):
+            m = re.search(r"^" + pattern + r" ([0-9.e+-]+)$", body, re.M)
+            assert m, pattern
+            return float(m.group(1))
+
+        assert value(r'vexlake_command_duration_seconds_count\{cmd="set"\}') == 50
+        assert value(r'vexlake_command_duration_seconds_count\{cmd="get"\}') == 50
+        assert value(r'vexlake_command_duration_seconds_bucket\{cmd="get",le="\+Inf"\}') == 50
+        assert value(r'vexlake_command_failed_total\{cmd="incr"\}') == 1
+        assert value(r'vexlake_errors_total\{kind="WRONGTYPE"\}') == 1
+        assert value(r"vexlake_connected_clients") >= 1
+        assert value(r"vexlake_memory_rss_bytes") > 1_000_000
+        assert value(r'vexlake_keys\{db="0"\}') == 51
+        assert value(r'vexlake_vectorset_elements\{db="0",key="vs"\}') == 2
+        assert value(r"vexlake_wal_bytes_total") > 0
+        assert value(r"vexlake_wal_fsyncs_total") > 0
+        assert value(r"vexlake_wal_fsync_microseconds_total") > 0
+        assert value(r"vexlake_flushes_total") >= 1
+        assert value(r'vexlake_sql_queries_total\{result="ok"\}') == 1
+        assert value(r'vexlake_sql_queries_total\{result="error"\}') == 1
+        assert value(r"vexlake_sql_query_duration_seconds_count") == 2
+        assert value(r'vexlake_ingest_requests_total\{result="ok"\}') == 1
+        assert "# TYPE vexlake_command_duration_seconds histogram" in body
+        r.close()
+    finally:
+        s.stop()
+
+
+def test_metrics_addr_refusals():
+    from conftest import _binary, _free_port
+
+    import tempfile
+    tmp = tempfile.mkdtemp()
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    busy = holder.getsockname()[1]
+    for addr, text in [("nonsense", "'metrics-addr' must be host:port"),
+                       (f"127.0.0.1:{busy}", "cannot serve metrics on")]:
+        out = subprocess.run([_binary(), "--port", str(_free_port()), "--dir", tmp, "--metrics-addr", addr],
+                             capture_output=True, text=True, timeout=20)
+        assert out.returncode != 0 and text in out.stderr, out.stderr
+    holder.close()
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_memory_usage_info_vectorsets_storage_and_client_list(protocol):
+    s = VexLake()
+    try:
+        r = redis.Redis(host="127.0.0.1", port=s.port, protocol=protocol, decode_responses=True)
+        r.set("small", "x")
+        r.set("large", "y" * 100_000)
+        small, large = r.memory_usage("small"), r.memory_usage("large")
+        assert 0 < small < 1_000 and 100_000 < large < 101_000
+        assert r.memory_usage("missing") is None
+        assert r.memory_usage("small", samples=5) == small
+        with pytest.raises(redis.ResponseError, match="syntax error"):
+            r.execute_command("MEMORY", "USAGE", "small", "SAMPLES")
+        with pytest.raises(redis.ResponseError, match="unknown subcommand"):
+            r.execute_command("MEMORY", "NOPE")
+        for i in range(300):
+            r.execute_command("VADD", "vs", "VALUES", "8", *[str((i * 7 + j) % 13) for j in range(8)], f"e{i}")
+        vs = r.memory_usage("vs")
+        assert vs > 300 * 8 * 4, vs
+        info = r.info("vectorsets")
+        assert info["vectorsets"] == 1 and info["vectorset_elements"] == 300
+        assert info["vectorset_memory_bytes"] > 300 * 8 * 4
+        assert info["db0"]["sets"] == 1 and info["db0"]["elements"] == 300
+        r.execute_command("INGEST", "t", "FORMAT", "csv", "HEADER", "yes", "DATA", "a,b\n1,2\n3,4\n")
+        r.save()
+        st = r.info("storage")
+        assert st["storage_url"].startswith("file://")
+        assert st["manifest_version"] >= 2 and st["manifest_known_version"] == st["manifest_version"]
+        assert st["tables"] == 1 and st["table_rows"] == 2 and st["table_files"] == 1
+        assert st["kv_files"] == 1 and st["vectorset_files"] == 2 and st["committed_bytes"] > 0
+        assert st["flushes"] >= 1 and st["wal_fsyncs"] > 0
+        assert "vectorsets" in r.info("everything") and "storage_url" in r.info()
+        r.acl_setuser("lister", enabled=True, nopass=True, categories=["+@all"], keys=["*"])
+        other = redis.Redis(host="127.0.0.1", port=s.port, username="lister", password="x", decode_responses=True)
+        other.client_setname("watcher")
+        other.get("small")
+        line = [c for c in r.client_list() if c["name"] == "watcher"][0]
+        assert line["user"] == "lister" and line["cmd"] == "get" and line["db"] == "0"
+        other.close()
         r.close()
     finally:
         s.stop()

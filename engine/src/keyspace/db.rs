@@ -245,6 +245,25 @@ impl Db {
         Some(s.entry(idx).value.type_name())
     }
 
+    /// Bytes `key` and its value take in memory (MEMORY USAGE): the table
+    /// entry, key and value bytes; for a vector set, its vectors, graph,
+    /// names and attributes. `None` when the key does not exist.
+    pub fn memory_usage(&self, key: &[u8], now: u64) -> Option<usize> {
+        /// Hash table slot, entry and `Bytes` headers.
+        const ENTRY: usize = 96;
+        let value = {
+            let (h, mut s) = self.lock(key);
+            let idx = s.lookup(h, key, now)?;
+            s.entry(idx).value.clone()
+        };
+        // A set is read after the shard lock is released.
+        let bytes = match &value {
+            Value::Str(b) => b.len(),
+            Value::VectorSet(set) => set.read().memory_bytes(),
+        };
+        Some(ENTRY + key.len() + bytes)
+    }
+
     /// Sets the expiry of `key` to `at` (Unix ms) under `cond`; a time not in
     /// the future deletes the key. Returns whether anything changed.
     pub fn expire(
@@ -365,6 +384,19 @@ impl Db {
                 s.iter_live(now)
                     .map(|e| (e.key.clone(), e.value.clone(), e.expire_at)),
             );
+        }
+        out
+    }
+
+    /// Every live vector set, with its key.
+    pub fn vector_sets(&self, now: u64) -> Vec<(Bytes, crate::keyspace::SharedSet)> {
+        let mut out = Vec::new();
+        for s in self.shards.iter() {
+            let s = s.lock();
+            out.extend(s.iter_live(now).filter_map(|e| match &e.value {
+                Value::VectorSet(set) => Some((e.key.clone(), set.clone())),
+                _ => None,
+            }));
         }
         out
     }

@@ -12,22 +12,12 @@ use datafusion::catalog::TableProvider;
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl};
 use datafusion::common::plan_err;
 
-use crate::Engine;
+use super::vset_table::KeyScope;
 use crate::keyspace::Value;
 
-/// The table function.
-pub struct KeyspaceFunction {
-    /// The engine.
-    pub engine: Arc<Engine>,
-    /// Database of the client that runs the query.
-    pub db: usize,
-}
-
-impl std::fmt::Debug for KeyspaceFunction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "keyspace(db {})", self.db)
-    }
-}
+/// The table function. Keys the client's ACL does not cover are left out.
+#[derive(Debug)]
+pub struct KeyspaceFunction(pub KeyScope);
 
 impl TableFunctionImpl for KeyspaceFunction {
     fn call_with_args(
@@ -37,8 +27,10 @@ impl TableFunctionImpl for KeyspaceFunction {
         if !args.exprs().is_empty() {
             return plan_err!("keyspace() takes no arguments");
         }
-        let now = self.engine.now_ms();
-        let entries = self.engine.db(self.db).entries(now);
+        let scope = &self.0;
+        let now = scope.engine.now_ms();
+        let mut entries = scope.engine.db(scope.db).entries(now);
+        entries.retain(|(key, _, _)| scope.allows(key));
         let schema = Arc::new(Schema::new(vec![
             Field::new("key", DataType::Utf8, false),
             Field::new("type", DataType::Utf8, false),

@@ -60,6 +60,8 @@ pub struct QueryRequest {
     pub engine: Arc<Engine>,
     /// The client's database.
     pub db: usize,
+    /// Keys the client may read through `vset()`, `vsim()`, `keyspace()`.
+    pub may_read: vset_table::KeyFilter,
     /// The SQL text.
     pub sql: String,
     /// Bound to `$1`, `$2`, ...
@@ -139,6 +141,7 @@ impl SqlEngine {
             storage,
             engine,
             db,
+            may_read,
             sql,
             params,
             version,
@@ -169,23 +172,16 @@ impl SqlEngine {
             ctx.register_table(name.as_str(), table)
                 .map_err(|e| SqlError(e.to_string()))?;
         }
-        ctx.register_udtf(
-            "vset",
-            Arc::new(vset_table::VsetFunction {
-                engine: engine.clone(),
-                db,
-            }),
-        );
-        ctx.register_udtf(
-            "vsim",
-            Arc::new(vsim_table::VsimFunction {
-                engine: engine.clone(),
-                db,
-            }),
-        );
+        let scope = vset_table::KeyScope {
+            engine,
+            db,
+            may_read,
+        };
+        ctx.register_udtf("vset", Arc::new(vset_table::VsetFunction(scope.clone())));
+        ctx.register_udtf("vsim", Arc::new(vsim_table::VsimFunction(scope.clone())));
         ctx.register_udtf(
             "keyspace",
-            Arc::new(keyspace_table::KeyspaceFunction { engine, db }),
+            Arc::new(keyspace_table::KeyspaceFunction(scope)),
         );
         for f in vector_udf::functions() {
             ctx.register_udf(f);

@@ -15,14 +15,46 @@ use datafusion::logical_expr::Expr;
 use crate::Engine;
 use crate::EngineError;
 
-/// The vector set at `key` in database `db`, or a planning error.
+/// Which keys a query may read (the client's ACL key patterns); `None`
+/// allows every key.
+pub type KeyFilter = Option<Arc<dyn Fn(&[u8]) -> bool + Send + Sync>>;
+
+/// What the key-reading table functions (`vset`, `vsim`, `keyspace`) see:
+/// the engine, the client's database and the keys it may read.
+#[derive(Clone)]
+pub struct KeyScope {
+    /// The engine.
+    pub engine: Arc<Engine>,
+    /// Database of the client that runs the query.
+    pub db: usize,
+    /// Keys the client may read.
+    pub may_read: KeyFilter,
+}
+
+impl KeyScope {
+    /// Whether the client may read `key`.
+    pub fn allows(&self, key: &[u8]) -> bool {
+        self.may_read.as_ref().is_none_or(|f| f(key))
+    }
+}
+
+impl std::fmt::Debug for KeyScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "db {}", self.db)
+    }
+}
+
+/// The vector set at `key` in the scope's database, or a planning error
+/// (also when the client's ACL does not cover the key).
 pub fn find_set(
-    engine: &Engine,
-    db: usize,
+    scope: &KeyScope,
     key: &str,
 ) -> datafusion::common::Result<crate::keyspace::SharedSet> {
-    let now = engine.now_ms();
-    match engine.db(db).vset(key.as_bytes(), now) {
+    if !scope.allows(key.as_bytes()) {
+        return plan_err!("No permissions to access a key");
+    }
+    let now = scope.engine.now_ms();
+    match scope.engine.db(scope.db).vset(key.as_bytes(), now) {
         Ok(Some(s)) => Ok(s),
         Ok(None) => plan_err!("no vector set at key '{key}'"),
         Err(EngineError::WrongType) => plan_err!("key '{key}' does not hold a vector set"),
@@ -31,18 +63,8 @@ pub fn find_set(
 }
 
 /// The table function.
-pub struct VsetFunction {
-    /// The engine.
-    pub engine: Arc<Engine>,
-    /// Database of the client that runs the query.
-    pub db: usize,
-}
-
-impl std::fmt::Debug for VsetFunction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "vset(db {})", self.db)
-    }
-}
+#[derive(Debug)]
+pub struct VsetFunction(pub KeyScope);
 
 impl TableFunctionImpl for VsetFunction {
     fn call_with_args(
@@ -53,7 +75,7 @@ impl TableFunctionImpl for VsetFunction {
             [Expr::Literal(ScalarValue::Utf8(Some(k)), _)] => k.clone(),
             _ => return plan_err!("vset() takes one argument: the key, as a string"),
         };
-        let set = find_set(&self.engine, self.db, &key)?;
+        let set = find_set(&self.0, &key)?;
         let g = set.read();
         let dim = g.dim() as i32;
         let item = Arc::new(Field::new("item", DataType::Float32, false));

@@ -16,8 +16,7 @@ use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl};
 use datafusion::common::{ScalarValue, plan_err};
 use datafusion::logical_expr::Expr;
 
-use super::vset_table::find_set;
-use crate::Engine;
+use super::vset_table::{KeyScope, find_set};
 use crate::vector::filter::Filter;
 use crate::vector::set::{QueryInput, SearchParams};
 
@@ -25,18 +24,8 @@ use crate::vector::set::{QueryInput, SearchParams};
 const MAX_K: i64 = 10_000;
 
 /// The table function.
-pub struct VsimFunction {
-    /// The engine.
-    pub engine: Arc<Engine>,
-    /// Database of the client that runs the query.
-    pub db: usize,
-}
-
-impl std::fmt::Debug for VsimFunction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "vsim(db {})", self.db)
-    }
-}
+#[derive(Debug)]
+pub struct VsimFunction(pub KeyScope);
 
 /// A constant number (literal, negated or cast literal).
 fn number(e: &Expr) -> Option<f64> {
@@ -123,7 +112,7 @@ impl TableFunctionImpl for VsimFunction {
                 }
             }
         };
-        let set = find_set(&self.engine, self.db, key)?;
+        let set = find_set(&self.0, key)?;
         let hits = {
             let g = set.read();
             if let Err(e) = g.check_input(query.len()) {

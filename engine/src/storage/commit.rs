@@ -104,6 +104,7 @@ impl Storage {
                 .await?
             {
                 self.stats.version.store(next.version, Ordering::Relaxed);
+                self.remember(Arc::new(next.clone()));
                 state.base = next;
                 return Ok(state.base.version);
             }
@@ -155,12 +156,25 @@ impl Storage {
             return Ok(m.clone());
         }
         let m = Arc::new(load(&self.store, version).await?);
+        self.remember(m.clone());
+        Ok(m)
+    }
+
+    pub(crate) fn remember(&self, m: Arc<Manifest>) {
         let mut cache = self.manifests.lock();
         while cache.len() >= MANIFEST_CACHE {
             cache.pop_first();
         }
-        cache.insert(version, m.clone());
-        Ok(m)
+        cache.insert(m.version, m);
+    }
+
+    /// The newest manifest this server has read or committed, without I/O
+    /// (INFO storage); another writer may have committed a newer one.
+    pub fn newest_known(&self) -> Option<Arc<Manifest>> {
+        self.manifests
+            .lock()
+            .last_key_value()
+            .map(|(_, m)| m.clone())
     }
 
     /// Up to `count` most recent manifests, newest first.

@@ -93,6 +93,8 @@ pub struct StorageStats {
     pub last_commit_ms: AtomicU64,
     /// Duration of the last successful flush, ms.
     pub last_flush_ms: AtomicU64,
+    /// Total duration of successful flushes, ms.
+    pub flush_ms_total: AtomicU64,
     /// WAL position of the last commit by this server.
     pub committed_seq: AtomicU64,
     /// A flush is running.
@@ -151,6 +153,9 @@ impl Storage {
             stats,
             manifests: Mutex::new(Default::default()),
         };
+        if latest.version > 0 {
+            storage.remember(std::sync::Arc::new(latest.clone()));
+        }
         Ok((storage, latest))
     }
 

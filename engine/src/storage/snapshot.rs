@@ -67,9 +67,9 @@ impl Storage {
                 self.stats
                     .last_commit_ms
                     .store(unix_ms(), Ordering::Relaxed);
-                self.stats
-                    .last_flush_ms
-                    .store(start.elapsed().as_millis() as u64, Ordering::Relaxed);
+                let ms = start.elapsed().as_millis() as u64;
+                self.stats.last_flush_ms.store(ms, Ordering::Relaxed);
+                self.stats.flush_ms_total.fetch_add(ms, Ordering::Relaxed);
                 *self.stats.last_error.lock() = None;
                 tracing::info!(
                     version = v,

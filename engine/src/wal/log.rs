@@ -124,6 +124,7 @@ pub struct Wal {
     synced: Condvar,
     listener: Mutex<Option<DurableListener>>,
     fsyncs: AtomicU64,
+    fsync_us: AtomicU64,
     stop: Arc<AtomicBool>,
 }
 
@@ -231,6 +232,7 @@ impl Wal {
             synced: Condvar::new(),
             listener: Mutex::new(None),
             fsyncs: AtomicU64::new(0),
+            fsync_us: AtomicU64::new(0),
             stop: stop.clone(),
             config,
         });
@@ -390,6 +392,7 @@ impl Wal {
 
     /// Fsyncs everything written so far and tells waiters and the listener.
     fn sync_now(&self) {
+        let started = std::time::Instant::now();
         let result = (|| {
             let (file, target) = {
                 let cur = self.current.lock();
@@ -399,6 +402,8 @@ impl Wal {
             Ok::<u64, std::io::Error>(target)
         })();
         self.fsyncs.fetch_add(1, Ordering::Relaxed);
+        self.fsync_us
+            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         let mut s = self.sync.lock();
         match result {
             Ok(target) => {
@@ -495,6 +500,12 @@ impl Wal {
     /// number of durable appends under concurrency).
     pub fn fsyncs(&self) -> u64 {
         self.fsyncs.load(Ordering::Relaxed)
+    }
+
+    /// Total time spent in the fsyncs of [`Wal::fsyncs`] (group commits
+    /// and the once-a-second thread; not segment rolls), µs.
+    pub fn fsync_micros(&self) -> u64 {
+        self.fsync_us.load(Ordering::Relaxed)
     }
 }
 
