@@ -448,3 +448,18 @@ def test_idle_clients_are_closed_after_timeout():
         busy.close()
     finally:
         s.stop()
+
+
+def test_a_user_without_commands_can_still_switch_user(srv):
+    a = admin(srv)
+    a.execute_command("ACL", "SETUSER", "mute", "on", ">pw")
+    raw = socket.create_connection(("127.0.0.1", srv.port))
+    raw.settimeout(5)
+    for cmd, reply in [(b"AUTH mute pw", b"+OK\r\n"),
+                       (b"PING", b"-NOPERM User mute has no permissions to run the 'ping' command\r\n"),
+                       (b"AUTH default anything", b"+OK\r\n"), (b"PING", b"+PONG\r\n")]:
+        raw.sendall(cmd + b"\r\n")
+        assert raw.recv(200) == reply, cmd
+    raw.close()
+    a.acl_deluser("mute")
+    a.close()

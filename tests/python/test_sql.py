@@ -3,6 +3,7 @@ parameters, FORMAT arrow / json, vset('key'), time travel, bad input, and
 tables surviving a restart."""
 
 import io
+import os
 import json
 
 import pyarrow as pa
@@ -237,6 +238,27 @@ def test_sql_memory_limit_spills_or_fails_cleanly():
             c.execute_command("SQL", "SELECT count(*) FROM big a JOIN big b ON a.note = b.note")
         assert c.ping()
         assert c.execute_command("SQL", "SELECT count(*) FROM big")[1][0] == n
+        c.close()
+    finally:
+        s.stop()
+
+
+def test_a_query_decodes_only_the_tables_it_reads():
+    import glob
+
+    s = VexLake()
+    try:
+        c = redis.Redis(host="127.0.0.1", port=s.port, decode_responses=True)
+        c.execute_command("INGEST", "a", "FORMAT", "csv", "HEADER", "yes", "DATA", "x\n1\n2\n")
+        c.execute_command("INGEST", "b", "FORMAT", "csv", "HEADER", "yes", "DATA", "y\n3\n")
+        # Take b's only data file away: queries of a never read it.
+        for f in glob.glob(os.path.join(s.dir, "store", "tables", "b", "data", "*")):
+            os.remove(f)
+        assert c.execute_command("SQL", "SELECT sum(x) FROM a")[1] == [3]
+        assert any("b" in row for row in c.execute_command("SQL", "SHOW TABLES")[1:])
+        assert c.execute_command("SQL", "DESCRIBE b")[1][0] == "y"
+        with pytest.raises(redis.ResponseError):
+            c.execute_command("SQL", "SELECT * FROM b")
         c.close()
     finally:
         s.stop()

@@ -16,11 +16,11 @@
 //! - [`vector_udf`]: `l2_distance`, `cosine_distance`, ... (SIMD).
 
 pub mod keyspace_table;
+pub mod manifest_table;
 pub mod vector_udf;
 pub mod vset_table;
 pub mod vsim_table;
 
-use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,12 +33,9 @@ use datafusion::execution::context::SQLOptions;
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
-use parking_lot::Mutex;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::Engine;
 use crate::storage::Storage;
-use crate::storage::manifest::TableEntry;
 
 /// SQL settings.
 #[derive(Debug, Clone)]
@@ -83,18 +80,12 @@ pub struct QueryResult {
 #[error("{0}")]
 pub struct SqlError(pub String);
 
-/// Rows per batch of a decoded table (DataFusion's default batch size).
-const BATCH_ROWS: usize = 8192;
-
-/// A decoded table and the files it came from.
-type CachedTable = (Vec<String>, Arc<MemTable>);
-
 /// The SQL engine: a runtime for queries and the cache of decoded tables.
 pub struct SqlEngine {
     config: SqlConfig,
     runtime: Option<tokio::runtime::Runtime>,
     /// Table name -> its files and the decoded table.
-    cache: Mutex<HashMap<String, CachedTable>>,
+    cache: Arc<manifest_table::TableCache>,
 }
 
 impl SqlEngine {
@@ -112,7 +103,7 @@ impl SqlEngine {
         Ok(SqlEngine {
             config,
             runtime: Some(runtime),
-            cache: Mutex::new(HashMap::new()),
+            cache: Arc::default(),
         })
     }
 
@@ -168,8 +159,14 @@ impl SqlEngine {
             .with_sort_spill_reservation_bytes(merge_reserve);
         let ctx = SessionContext::new_with_config_rt(config, self.query_env()?);
         for (name, entry) in &manifest.tables {
-            let table = self.table(&storage, name, entry).await?;
-            ctx.register_table(name.as_str(), table)
+            let table = manifest_table::ManifestTable {
+                cache: self.cache.clone(),
+                storage: storage.clone(),
+                name: name.clone(),
+                entry: entry.clone(),
+                schema: Arc::new(entry.arrow_schema.clone()),
+            };
+            ctx.register_table(name.as_str(), Arc::new(table))
                 .map_err(|e| SqlError(e.to_string()))?;
         }
         let scope = vset_table::KeyScope {
@@ -220,57 +217,6 @@ impl SqlEngine {
             b = b.with_temp_file_path(d);
         }
         b.build_arc().map_err(|e| SqlError(e.to_string()))
-    }
-
-    /// The decoded table for `entry`, from the cache when its files are
-    /// the same.
-    async fn table(
-        &self,
-        storage: &Storage,
-        name: &str,
-        entry: &TableEntry,
-    ) -> Result<Arc<MemTable>, SqlError> {
-        let files: Vec<String> = entry.files.iter().map(|f| f.path.clone()).collect();
-        if let Some((f, t)) = self.cache.lock().get(name)
-            && *f == files
-        {
-            return Ok(t.clone());
-        }
-        let schema = Arc::new(entry.arrow_schema.clone());
-        let mut batches = Vec::new();
-        for path in &files {
-            let data = storage
-                .store()
-                .read(path)
-                .await
-                .map_err(|e| SqlError(e.to_string()))?;
-            // DataFusion's batch size: the Parquet reader's default (1,024
-            // rows) makes every operator run 8x as many, smaller batches.
-            let reader = ParquetRecordBatchReaderBuilder::try_new(data)
-                .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
-                .map_err(|e| SqlError(format!("{path}: {e}")))?;
-            for b in reader {
-                let b = b.map_err(|e| SqlError(format!("{path}: {e}")))?;
-                let b = b
-                    .with_schema(schema.clone())
-                    .map_err(|e| SqlError(format!("{path}: {e}")))?;
-                batches.push(b);
-            }
-        }
-        // Two partitions so both cores scan.
-        let half = batches.len().div_ceil(2);
-        let parts: Vec<Vec<RecordBatch>> = if batches.len() > 1 {
-            let rest = batches.split_off(half);
-            vec![batches, rest]
-        } else {
-            vec![batches]
-        };
-        let table =
-            Arc::new(MemTable::try_new(schema, parts).map_err(|e| SqlError(e.to_string()))?);
-        self.cache
-            .lock()
-            .insert(name.to_string(), (files, table.clone()));
-        Ok(table)
     }
 }
 
