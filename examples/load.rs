@@ -167,6 +167,25 @@ impl Conn {
     }
 }
 
+impl Conn {
+    /// Replaces table `name` with the CSV `csv` (header line first).
+    async fn overwrite_table(&mut self, name: &str, csv: &str, err: &mut String) {
+        let args: [&[u8]; 10] = [
+            b"INGEST",
+            name.as_bytes(),
+            b"FORMAT",
+            b"csv",
+            b"MODE",
+            b"overwrite",
+            b"HEADER",
+            b"yes",
+            b"DATA",
+            csv.as_bytes(),
+        ];
+        self.call(&args, err).await.unwrap();
+    }
+}
+
 fn vector(rng: &mut fastrand::Rng, dim: usize) -> Vec<String> {
     (0..dim)
         .map(|_| format!("{:.4}", rng.f32() * 2.0 - 1.0))
@@ -231,44 +250,13 @@ async fn prepare(o: &Options) {
         assert!(c.call(&refs, &mut err).await.unwrap(), "VADDBATCH: {err}");
         k += batch;
     }
-    c.call(
-        &[
-            b"INGEST",
-            b"load_in",
-            b"FORMAT",
-            b"csv",
-            b"MODE",
-            b"overwrite",
-            b"HEADER",
-            b"yes",
-            b"DATA",
-            b"id,cat,price\n0,0,0.5\n",
-        ],
-        &mut err,
-    )
-    .await
-    .unwrap();
+    c.overwrite_table("load_in", "id,cat,price\n0,0,0.5\n", &mut err)
+        .await;
     let mut csv = String::from("id,cat,price\n");
     for i in 0..1000 {
         csv.push_str(&format!("{i},{},{}.5\n", i % 10, i * 3 % 997));
     }
-    c.call(
-        &[
-            b"INGEST",
-            b"load_t",
-            b"FORMAT",
-            b"csv",
-            b"MODE",
-            b"overwrite",
-            b"HEADER",
-            b"yes",
-            b"DATA",
-            csv.as_bytes(),
-        ],
-        &mut err,
-    )
-    .await
-    .unwrap();
+    c.overwrite_table("load_t", &csv, &mut err).await;
     assert!(err.is_empty(), "prepare: {err}");
     eprintln!(
         "prepared {} keys, {} vectors (dim {}), table load_t (1000 rows) in {:.1} s",

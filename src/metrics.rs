@@ -127,19 +127,10 @@ fn sample_once(s: &ServerState, vector_sets: bool) {
     }
 }
 
-/// Records one SQL query or INGEST: `<name>_duration_seconds` and
-/// `<name>s_total{result="ok"|"error"}`. No-op without a recorder.
-pub fn timed(name: &'static str, started: std::time::Instant, ok: bool) {
-    let (hist, count) = match name {
-        "vexlake_sql_query" => (
-            "vexlake_sql_query_duration_seconds",
-            "vexlake_sql_queries_total",
-        ),
-        _ => (
-            "vexlake_ingest_duration_seconds",
-            "vexlake_ingest_requests_total",
-        ),
-    };
+/// Records one SQL query or INGEST: its duration in the histogram `hist`
+/// and its outcome in the counter `count{result="ok"|"error"}`. No-op
+/// without a recorder.
+pub fn timed(hist: &'static str, count: &'static str, started: std::time::Instant, ok: bool) {
     metrics::histogram!(hist).record(started.elapsed().as_secs_f64());
     counter!(count, "result" => if ok { "ok" } else { "error" }).increment(1);
 }

@@ -128,7 +128,12 @@ pub fn ingest(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         source,
         scratch,
     }));
-    crate::metrics::timed("vexlake_ingest", started, done.is_ok());
+    crate::metrics::timed(
+        "vexlake_ingest_duration_seconds",
+        "vexlake_ingest_requests_total",
+        started,
+        done.is_ok(),
+    );
     let done = done.map_err(err)?;
     ctx.out.map(2);
     ctx.out.bulk(b"rows");

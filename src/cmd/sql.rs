@@ -120,7 +120,12 @@ pub fn sql(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         params,
         version,
     }));
-    crate::metrics::timed("vexlake_sql_query", started, result.is_ok());
+    crate::metrics::timed(
+        "vexlake_sql_query_duration_seconds",
+        "vexlake_sql_queries_total",
+        started,
+        result.is_ok(),
+    );
     let result = result.map_err(|SqlError(e)| CmdError::err(e))?;
     match output {
         Output::Resp => write_rows(ctx, &result),
