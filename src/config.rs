@@ -90,6 +90,25 @@ pub struct Config {
     pub gc_grace_seconds: u64,
     /// Allow a store without conditional puts (`single-writer yes`).
     pub single_writer: bool,
+    /// Keep the WAL in the lake instead of `<dir>/wal` (`wal-storage
+    /// object`): a replacement node loses no acknowledged write.
+    pub wal_objects: bool,
+    /// Follow the lake as a read replica (`replica-of-lake yes`).
+    pub replica_of_lake: bool,
+    /// Become the lake's writer even if another writer is alive, fencing
+    /// it (`takeover yes`).
+    pub takeover: bool,
+    /// A writer whose heartbeat is older than this is gone, seconds
+    /// (`writer-lease-seconds`).
+    pub writer_lease_seconds: u64,
+    /// Deltas before a base is rewritten (`compact-deltas`).
+    pub compact_deltas: usize,
+    /// Flush when this many vector inserts are uncommitted, bounding what a
+    /// restart re-inserts (`flush-vector-inserts`; 0 = no bound).
+    pub flush_vector_inserts: u64,
+    /// Upgrading a format-1 lake with several writers: whose data becomes
+    /// the lake's (`lake-upgrade-writer`).
+    pub lake_upgrade_writer: Option<String>,
     /// Memory one SQL query may use (`sql-memory-limit`).
     pub sql_memory_limit: u64,
     /// Longest a SQL query may run, seconds (`sql-timeout`).
@@ -150,6 +169,13 @@ impl Default for Config {
             retain_versions: 20,
             gc_grace_seconds: 600,
             single_writer: false,
+            wal_objects: false,
+            replica_of_lake: false,
+            takeover: false,
+            writer_lease_seconds: 10,
+            compact_deltas: 8,
+            flush_vector_inserts: 20_000,
+            lake_upgrade_writer: None,
             sql_memory_limit: 1024 * 1024 * 1024,
             sql_timeout: 60,
             import_dir: None,
@@ -191,6 +217,13 @@ pub const NAMES: &[&str] = &[
     "retain-versions",
     "gc-grace-seconds",
     "single-writer",
+    "wal-storage",
+    "replica-of-lake",
+    "takeover",
+    "writer-lease-seconds",
+    "compact-deltas",
+    "flush-vector-inserts",
+    "lake-upgrade-writer",
     "sql-memory-limit",
     "sql-timeout",
     "import-dir",
@@ -230,6 +263,7 @@ Options use redis.conf names, e.g.:
   --maxclients 10000 --appendfsync always|everysec|no --proto-max-bulk-len 512mb
   --storage file:///path|s3://bucket/prefix --s3-endpoint URL --s3-region R
   --flush-size 64mb --flush-interval 60 --retain-versions 20 --single-writer no
+  --wal-storage local|object --replica-of-lake no --takeover no
 A config file holds the same names, one per line: `port 6380`.";
 
 impl Config {
@@ -352,6 +386,23 @@ impl Config {
             "retain-versions" => self.retain_versions = parse_num(name, one()?)?,
             "gc-grace-seconds" => self.gc_grace_seconds = parse_num(name, one()?)?,
             "single-writer" => self.single_writer = parse_bool(name, one()?)?,
+            "wal-storage" => {
+                self.wal_objects = match one()?.to_ascii_lowercase().as_str() {
+                    "local" => false,
+                    "object" => true,
+                    other => {
+                        return Err(format!(
+                            "'wal-storage' must be local or object, not '{other}'"
+                        ));
+                    }
+                }
+            }
+            "replica-of-lake" => self.replica_of_lake = parse_bool(name, one()?)?,
+            "takeover" => self.takeover = parse_bool(name, one()?)?,
+            "writer-lease-seconds" => self.writer_lease_seconds = parse_num(name, one()?)?,
+            "compact-deltas" => self.compact_deltas = parse_num(name, one()?)?,
+            "flush-vector-inserts" => self.flush_vector_inserts = parse_num(name, one()?)?,
+            "lake-upgrade-writer" => self.lake_upgrade_writer = opt(one()?),
             "sql-memory-limit" => self.sql_memory_limit = parse_memory(name, one()?)?,
             "sql-timeout" => self.sql_timeout = parse_num(name, one()?)?,
             "import-dir" => self.import_dir = opt(one()?).map(PathBuf::from),
@@ -442,6 +493,12 @@ impl Config {
                 "'flush-interval', 'retain-versions' and 'sql-timeout' must be at least 1".into(),
             );
         }
+        if self.replica_of_lake && self.takeover {
+            return Err("'replica-of-lake yes' and 'takeover yes' exclude each other: a replica never writes".into());
+        }
+        if self.compact_deltas == 0 {
+            return Err("'compact-deltas' must be at least 1".into());
+        }
         if let Some(d) = &self.import_dir
             && !d.is_dir()
         {
@@ -490,6 +547,13 @@ impl Config {
             "retain-versions" => self.retain_versions.to_string(),
             "gc-grace-seconds" => self.gc_grace_seconds.to_string(),
             "single-writer" => if self.single_writer { "yes" } else { "no" }.to_string(),
+            "wal-storage" => if self.wal_objects { "object" } else { "local" }.to_string(),
+            "replica-of-lake" => if self.replica_of_lake { "yes" } else { "no" }.to_string(),
+            "takeover" => if self.takeover { "yes" } else { "no" }.to_string(),
+            "writer-lease-seconds" => self.writer_lease_seconds.to_string(),
+            "compact-deltas" => self.compact_deltas.to_string(),
+            "flush-vector-inserts" => self.flush_vector_inserts.to_string(),
+            "lake-upgrade-writer" => s(&self.lake_upgrade_writer),
             "sql-memory-limit" => self.sql_memory_limit.to_string(),
             "sql-timeout" => self.sql_timeout.to_string(),
             "slowlog-log-slower-than" => self.slowlog_log_slower_than.to_string(),

@@ -24,6 +24,19 @@ pub enum CmdError {
     Line(String),
 }
 
+/// Redis's reply to a write sent to a read-only replica.
+pub const READONLY: &str = "READONLY You can't write against a read only replica.";
+
+/// A write refused because this server does not write to the lake: a
+/// replica (Redis's exact text), or a writer fenced by a newer one (the
+/// same code, with why).
+pub fn readonly(fenced: Option<&str>) -> CmdError {
+    match fenced {
+        None => CmdError::Line(READONLY.into()),
+        Some(why) => CmdError::Line(format!("{READONLY} ({why})")),
+    }
+}
+
 impl From<EngineError> for CmdError {
     fn from(e: EngineError) -> Self {
         CmdError::Engine(e)

@@ -8,6 +8,8 @@
 //! # Layout
 //! - [`config`]: Redis-style configuration (config file + `--name value`).
 //! - [`server`]: shared state, listeners, accept loop, shutdown, expiry task.
+//! - [`lake`]: starting as the lake's writer or a replica; heartbeat and
+//!   follower tasks.
 //! - [`connection`]: the per-connection read → parse → execute → write loop.
 //! - [`cmd`]: command table and one module per command family.
 //! - [`client`]: registry of connected clients (CLIENT LIST / INFO).
@@ -32,6 +34,7 @@ pub mod cmdstats;
 pub mod config;
 pub mod connection;
 pub mod error;
+pub mod lake;
 pub mod metrics;
 pub mod server;
 pub mod slowlog;

@@ -15,22 +15,19 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use vexlake_engine::journal::{Replayer, recover};
 use vexlake_engine::sql::{SqlConfig, SqlEngine};
-use vexlake_engine::storage::{S3Options, Storage, StorageConfig, StorageStats};
-use vexlake_engine::wal::{FsyncPolicy, WalConfig};
+use vexlake_engine::storage::{Role, Storage, StorageStats};
 use vexlake_engine::{Engine, EngineConfig};
 
 use crate::client::ClientRegistry;
 use crate::cmd::Conn;
-use crate::config::{AppendFsync, Config};
+use crate::config::Config;
 use crate::connection;
+use crate::error::CmdError;
 use crate::stats::Stats;
 
 /// How long shutdown waits for connections to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-/// A new WAL segment starts at this size.
-const WAL_SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// State shared by all connections.
 pub struct ServerState {
@@ -60,10 +57,12 @@ pub struct ServerState {
     pub executable: String,
     /// (durable WAL sequence, WAL failed) after every fsync (`always`).
     pub durable: watch::Sender<(u64, bool)>,
-    /// The object store, manifests and flushes (set by [`ServerState::recover`]).
+    /// The object store, manifests and flushes (set by [`ServerState::open`]).
     pub storage: OnceLock<Arc<Storage>>,
     /// Wakes the flusher for a BGSAVE.
     pub bgsave: tokio::sync::Notify,
+    /// The lock on `<dir>/lock`, held while the server runs.
+    pub dir_lock: OnceLock<std::fs::File>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -75,6 +74,8 @@ impl ServerState {
         let engine = Arc::new(Engine::new(EngineConfig {
             databases: config.databases,
             max_string_len: config.proto_max_bulk_len as usize,
+            // A replica never commits: nothing to track.
+            track_changes: !config.replica_of_lake,
             ..EngineConfig::default()
         }));
         let run_id = (0..40)
@@ -99,76 +100,16 @@ impl ServerState {
             durable: watch::channel((0, false)).0,
             storage: OnceLock::new(),
             bgsave: tokio::sync::Notify::new(),
+            dir_lock: OnceLock::new(),
             shutdown: watch::channel(false).0,
         })
     }
 
-    /// Opens the object store, loads the latest committed version, replays
-    /// the WAL in `<dir>/wal` after it, and starts logging to the WAL;
-    /// connections then wait for its fsyncs before acknowledging writes.
-    pub async fn recover(&self) -> Result<(), String> {
-        let start = Instant::now();
-        let url = self
-            .config
-            .storage
-            .clone()
-            .unwrap_or_else(|| format!("file://{}", self.config.dir.join("store").display()));
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let (storage, manifest) = Storage::open(StorageConfig {
-            url: url.clone(),
-            s3: S3Options {
-                endpoint: self.config.s3_endpoint.clone(),
-                region: self.config.s3_region.clone(),
-                access_key_id: env("AWS_ACCESS_KEY_ID"),
-                secret_access_key: env("AWS_SECRET_ACCESS_KEY"),
-            },
-            writer_id: writer_id(&self.config.dir)?,
-            single_writer: self.config.single_writer,
-            retain_versions: self.config.retain_versions,
-            gc_grace_ms: self.config.gc_grace_seconds.saturating_mul(1000),
-        })
-        .await
-        .map_err(|e| format!("cannot open storage {url}: {e}"))?;
-        let mut replayer = Replayer::new(&self.engine);
-        let restored = storage
-            .restore(&self.engine, &manifest, &mut replayer)
-            .await
-            .map_err(|e| format!("cannot load version {} from {url}: {e}", manifest.version))?;
-        let loaded_ms = start.elapsed().as_millis() as u64;
-        let fsync = match self.config.appendfsync {
-            AppendFsync::Always => FsyncPolicy::Always,
-            AppendFsync::Everysec => FsyncPolicy::Everysec,
-            AppendFsync::No => FsyncPolicy::No,
-        };
-        let dir = self.config.dir.join("wal");
-        let wal = recover(
-            &self.engine,
-            &mut replayer,
-            WalConfig {
-                dir: dir.clone(),
-                fsync,
-                segment_bytes: WAL_SEGMENT_BYTES,
-                start_after: restored.wal_position,
-            },
-        )
-        .map_err(|e| format!("cannot recover the WAL in {}: {e}", dir.display()))?;
-        let tx = self.durable.clone();
-        tx.send_replace((wal.durable_seq(), false));
-        wal.set_listener(Box::new(move |seq, failed| {
-            tx.send_replace((seq, failed));
-        }));
-        tracing::info!(
-            version = manifest.version,
-            keys = restored.keys,
-            vsets = restored.vsets,
-            elements = restored.elements,
-            load_ms = loaded_ms,
-            wal_records = replayer.applied,
-            total_ms = start.elapsed().as_millis() as u64,
-            "loaded from {url} and replayed the WAL in {}",
-            dir.display()
-        );
-        let _ = self.storage.set(Arc::new(storage));
+    /// Opens the lake (as its writer, or as a replica), loads its state,
+    /// and starts the SQL engine; `advertise` is where clients reach this
+    /// server.
+    pub async fn open(self: &Arc<Self>, advertise: &str) -> Result<(), String> {
+        crate::lake::open(self, advertise).await?;
         let sql = SqlEngine::new(SqlConfig {
             memory_limit: self.config.sql_memory_limit as usize,
             timeout: Duration::from_secs(self.config.sql_timeout),
@@ -176,6 +117,29 @@ impl ServerState {
         })
         .map_err(|e| format!("cannot start the SQL engine: {e}"))?;
         let _ = self.sql.set(Arc::new(sql));
+        Ok(())
+    }
+
+    /// Refuses a write on a server that does not write to the lake: a
+    /// replica gets Redis's `-READONLY`, a writer fenced by a newer one the
+    /// same with the reason.
+    pub fn check_writable(&self) -> Result<(), CmdError> {
+        let Some(storage) = self.storage.get() else {
+            return Ok(());
+        };
+        if storage.role() == Role::Replica {
+            return Err(crate::error::readonly(None));
+        }
+        if let Some(why) = storage.fenced() {
+            return Err(crate::error::readonly(Some(&why)));
+        }
+        if let Some(wal) = self.engine.wal()
+            && wal.is_fenced()
+        {
+            let why = wal.failure().unwrap_or_default();
+            storage.set_fenced(why.clone());
+            return Err(crate::error::readonly(Some(&why)));
+        }
         Ok(())
     }
 
@@ -243,7 +207,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         })
         .collect();
     let state = Arc::new(ServerState::new(config)?);
-    state.recover().await?;
+    state.open(addrs.first().map_or("", |a| a.as_str())).await?;
     if let Some(addr) = state.config.metrics_addr.clone() {
         crate::metrics::start(&addr, state.clone())?;
         tracing::info!("Prometheus metrics on http://{addr}/metrics");
@@ -326,11 +290,18 @@ pub async fn run(
         tracing::error!(error = %e, "final WAL fsync failed");
     }
     // A last commit makes the next start a load without WAL replay; if it
-    // fails, the WAL still has everything.
+    // fails, the WAL still has everything. A replica or a fenced writer
+    // commits nothing.
     if let Some(storage) = state.storage.get()
+        && storage.may_commit().is_ok()
         && let Err(e) = storage.flush(&state.engine, "shutdown", false).await
     {
         tracing::warn!(error = %e, "final flush failed; the WAL keeps the data");
+    }
+    if let Some(storage) = state.storage.get()
+        && let Err(e) = storage.release_heartbeat().await
+    {
+        tracing::warn!(error = %e, "could not release the writer lease");
     }
     tracing::info!("VexLake is now ready to exit, bye bye");
 }
@@ -439,34 +410,25 @@ async fn start_connection(
     state.clients.unregister(id);
 }
 
-/// Reads the writer id of this data directory (`<dir>/writer-id`), creating
-/// it on first start. It names this server's entry in the manifests.
-fn writer_id(dir: &std::path::Path) -> Result<String, String> {
-    let path = dir.join("writer-id");
-    match std::fs::read_to_string(&path) {
-        Ok(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
-        _ => {
-            let id = format!("w-{:016x}", fastrand::u64(..));
-            std::fs::write(&path, format!("{id}\n"))
-                .and_then(|_| std::fs::File::open(&path)?.sync_all())
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            Ok(id)
-        }
-    }
-}
-
-/// Flushes to the object store when `flush-size` WAL bytes are uncommitted,
-/// when `flush-interval` passed with changes, or on BGSAVE. A failed flush
-/// is retried with exponential backoff (1 s .. 60 s); the WAL keeps every
-/// acknowledged write meanwhile, and INFO persistence shows the error.
+/// Flushes to the object store when `flush-size` WAL bytes or
+/// `flush-vector-inserts` vector inserts are uncommitted (the latter bounds
+/// the graph inserts a restart replays), when `flush-interval` passed with
+/// changes, or on BGSAVE. A failed flush is retried with exponential
+/// backoff (1 s .. 60 s); the WAL keeps every acknowledged write meanwhile,
+/// and INFO persistence shows the error. After a commit, string keys are
+/// compacted in the background once they have `compact-deltas` deltas.
 async fn flusher(state: Arc<ServerState>) {
     let Some(storage) = state.storage.get().cloned() else {
         return;
     };
+    if storage.role() == Role::Replica {
+        return;
+    }
     let interval = Duration::from_secs(state.config.flush_interval);
     let mut shutdown = state.shutdown_signal();
     let mut last = Instant::now();
     let mut bytes_at_last = state.engine.wal().map_or(0, |w| w.appended_bytes());
+    let mut inserts_at_last = state.engine.wal().map_or(0, |w| w.vector_inserts());
     let mut backoff = Duration::from_secs(1);
     let mut retry_at = Instant::now();
     loop {
@@ -478,19 +440,34 @@ async fn flusher(state: Arc<ServerState>) {
         let Some(wal) = state.engine.wal() else {
             continue;
         };
+        if storage.fenced().is_some() {
+            continue;
+        }
         let uncommitted = wal.written_seq() > StorageStats::get(&storage.stats.committed_seq);
         let big = wal.appended_bytes() - bytes_at_last >= state.config.flush_size;
-        let due = requested || (uncommitted && (big || last.elapsed() >= interval));
+        let max_inserts = state.config.flush_vector_inserts;
+        let inserts = max_inserts > 0 && wal.vector_inserts() - inserts_at_last >= max_inserts;
+        let due = requested || (uncommitted && (big || inserts || last.elapsed() >= interval));
         if !due || (!requested && Instant::now() < retry_at) {
             continue;
         }
         let bytes = wal.appended_bytes();
+        let inserted = wal.vector_inserts();
         let op = if requested { "bgsave" } else { "flush" };
         match storage.flush(&state.engine, op, requested).await {
             Ok(_) => {
                 last = Instant::now();
                 bytes_at_last = bytes;
+                inserts_at_last = inserted;
                 backoff = Duration::from_secs(1);
+                if storage.kv_needs_compaction().await {
+                    let storage = storage.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = storage.compact_kv().await {
+                            tracing::warn!(error = %e, "compaction failed; the next commit retries it");
+                        }
+                    });
+                }
             }
             Err(e) => {
                 tracing::error!(error = %e, retry_in = ?backoff, "flush failed");

@@ -8,6 +8,7 @@
 //! # Layout
 //! - [`keyspace`]: numbered databases of keys with TTLs, sharded for
 //!   concurrency; string commands.
+//! - [`changes`]: what changed since the last commit (incremental flushes).
 //! - [`vector`]: vector sets (HNSW graph, quantization, SIMD distances,
 //!   FILTER expressions).
 //! - [`wal`]: write-ahead log on local disk (records, segments, group
@@ -26,6 +27,7 @@
 //!                         Engine::active_expire_cycle (background sweep)
 //! ```
 
+pub mod changes;
 pub mod clock;
 pub mod error;
 pub mod glob;
@@ -56,6 +58,9 @@ pub struct EngineConfig {
     pub max_string_len: usize,
     /// Time source for expiry.
     pub clock: Clock,
+    /// Record which keys change (for incremental commits); off on a read
+    /// replica, which never commits.
+    pub track_changes: bool,
 }
 
 impl Default for EngineConfig {
@@ -64,6 +69,7 @@ impl Default for EngineConfig {
             databases: 16,
             max_string_len: 512 * 1024 * 1024,
             clock: Clock::System,
+            track_changes: true,
         }
     }
 }
@@ -79,15 +85,6 @@ pub struct KeyspaceStats {
     pub expired: u64,
 }
 
-/// See [`Engine::capture`].
-pub struct Capture {
-    /// Every WAL record up to here is reflected (for keys; vector sets carry
-    /// their own position).
-    pub seq: u64,
-    /// (database, key, value, expiry).
-    pub entries: Vec<(u32, bytes::Bytes, keyspace::Value, Option<u64>)>,
-}
-
 /// The engine: all databases and their settings.
 pub struct Engine {
     dbs: Vec<Db>,
@@ -100,7 +97,7 @@ impl Engine {
     pub fn new(config: EngineConfig) -> Self {
         let journal = JournalSlot::default();
         let dbs = (0..config.databases.clamp(1, 256))
-            .map(|i| Db::with_journal(i as u8, journal.clone()))
+            .map(|i| Db::with_journal(i as u8, journal.clone(), config.track_changes))
             .collect();
         Engine {
             dbs,
@@ -150,25 +147,32 @@ impl Engine {
         Ok(())
     }
 
-    /// A consistent copy of every live key (values are shared, not deep
-    /// copied) and the WAL position it reflects: taken with every shard of
-    /// every database locked, so no key-level change is half done. Vector
-    /// sets are captured by reference; their contents are read later under
-    /// their own locks (see `storage::snapshot`).
-    pub fn capture(&self) -> Capture {
-        let now = self.now_ms();
-        let guards: Vec<_> = self.dbs.iter().map(|db| db.lock_all()).collect();
-        let seq = self.wal().map_or(0, |w| w.written_seq());
-        let mut entries = Vec::new();
-        for (i, shards) in guards.iter().enumerate() {
-            for s in shards {
-                for e in s.iter_live(now) {
-                    entries.push((i as u32, e.key.clone(), e.value.clone(), e.expire_at));
-                }
-            }
+    /// An empty engine with this one's settings and key placement, and no
+    /// WAL: a read replica loads a newer version into it, then
+    /// [`Engine::replace_contents`] swaps it in.
+    pub fn new_like(&self) -> Engine {
+        Engine {
+            dbs: self
+                .dbs
+                .iter()
+                .map(|db| db.empty_like(self.config.track_changes))
+                .collect(),
+            config: self.config.clone(),
+            journal: JournalSlot::default(),
         }
-        drop(guards);
-        Capture { seq, entries }
+    }
+
+    /// Replaces every database's contents with `other`'s (built by
+    /// [`Engine::new_like`]) with all shards of both locked: commands see
+    /// the old state or the new one, never a mix.
+    pub fn replace_contents(&self, other: &Engine) {
+        let mut mine: Vec<_> = self.dbs.iter().flat_map(|db| db.lock_all()).collect();
+        let mut theirs: Vec<_> = other.dbs.iter().flat_map(|db| db.lock_all()).collect();
+        for (a, b) in mine.iter_mut().zip(theirs.iter_mut()) {
+            let (hits, misses, expired) = (a.hits, a.misses, a.expired);
+            std::mem::swap(&mut **a, &mut **b);
+            (a.hits, a.misses, a.expired) = (hits, misses, expired);
+        }
     }
 
     /// Summed keyspace counters.

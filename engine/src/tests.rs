@@ -395,3 +395,66 @@ fn random_key_and_flush() {
     e.flush_all().unwrap();
     assert_eq!(e.db(1).len(), 0);
 }
+
+/// The changes taken for an incremental commit: exactly the keys written,
+/// removed, renamed or re-expired since the last take, with their current
+/// state; a failed commit hands them back; FLUSHDB makes the next take full.
+#[test]
+fn changes_follow_writes_not_the_dataset() {
+    use crate::keyspace::Value;
+    let (e, clock) = engine();
+    let now = clock.now_ms();
+    let db = e.db(0);
+    for i in 0..1000 {
+        db.put(format!("k{i}").as_bytes(), Value::Str(b("v")), None, now);
+    }
+    e.db(2).put(b"other", Value::Str(b("x")), None, now);
+    let first = e.take_changes(&[]);
+    assert_eq!(first.upserts.len(), 1001);
+    assert!(e.take_changes(&[]).is_empty(), "taken once");
+    db.set(b"k1", b"new", SetOptions::default(), now).unwrap();
+    db.del(&[b("k2"), b("missing")], now).unwrap();
+    db.rename(b"k3", b"k3b", false, now).unwrap();
+    db.expire(b"k4", now + 5000, ExpireCond::Always, now)
+        .unwrap();
+    db.set(b"k5", b"gone", SetOptions::default(), now).unwrap();
+    db.del(&[b("k5")], now).unwrap();
+    db.set(b"k6", b"back", SetOptions::default(), now).unwrap();
+    db.del(&[b("k6")], now).unwrap();
+    db.set(b"k6", b"again", SetOptions::default(), now).unwrap();
+    let c = e.take_changes(&[]);
+    let up: HashSet<(Bytes, Bytes, Option<u64>)> = c
+        .upserts
+        .iter()
+        .map(|(_, k, v, t)| (k.clone(), v.clone(), *t))
+        .collect();
+    let want: HashSet<(Bytes, Bytes, Option<u64>)> = [
+        (b("k1"), b("new"), None),
+        (b("k3b"), b("v"), None),
+        (b("k4"), b("v"), Some(now + 5000)),
+        (b("k6"), b("again"), None),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(up, want);
+    let removed: HashSet<Bytes> = c.removed.iter().map(|(_, k)| k.clone()).collect();
+    assert_eq!(removed, [b("k2"), b("k3"), b("k5")].into_iter().collect());
+    assert!(!c.full);
+    // A failed commit gives them back: the next take has them again.
+    e.give_back(&c);
+    let again = e.take_changes(&[]);
+    assert_eq!(again.upserts.len(), 4);
+    assert_eq!(again.removed.len(), 3);
+    // FLUSHDB: the next take lists every key (a new base).
+    e.db(2).flush().unwrap();
+    db.set(b"after", b"1", SetOptions::default(), now).unwrap();
+    let full = e.take_changes(&[]);
+    assert!(full.full);
+    assert_eq!(
+        full.upserts.len(),
+        999,
+        "998 of k0..k999 (k2, k5 deleted), and after"
+    );
+    assert!(full.removed.is_empty());
+    assert!(!e.take_changes(&[]).full);
+}

@@ -272,13 +272,11 @@ fn write_section(t: &mut String, section: &str, s: &ServerState) {
                     files += t.files.len() as u64;
                     bytes += t.files.iter().map(|f| f.size).sum::<u64>();
                 }
-                for w in m.writers.values() {
-                    kv_files += w.kv.len() as u64;
-                    bytes += w.kv.iter().map(|f| f.size).sum::<u64>();
-                    for v in &w.vsets {
-                        vset_files += 2;
-                        bytes += v.data.size + v.index.size;
-                    }
+                kv_files += m.kv.len() as u64;
+                bytes += m.kv.iter().map(|f| f.file.size).sum::<u64>();
+                for v in &m.vsets {
+                    vset_files += v.files().count() as u64;
+                    bytes += v.bytes();
                 }
             }
             kv(
@@ -298,17 +296,25 @@ fn write_section(t: &mut String, section: &str, s: &ServerState) {
             kv("flush_ms_total", &get(|x| &x.flush_ms_total));
             kv("commit_conflicts", &get(|x| &x.conflicts));
             kv("gc_deleted_files", &get(|x| &x.gc_deleted));
+            kv("bytes_written", &get(|x| &x.bytes_written));
+            kv("last_commit_bytes", &get(|x| &x.last_commit_bytes));
+            kv("compactions", &get(|x| &x.compactions));
             kv("retain_versions", &s.config.retain_versions);
+            kv(
+                "wal_storage",
+                &if s.config.wal_objects {
+                    "object"
+                } else {
+                    "local"
+                },
+            );
             if let Some(w) = s.engine.wal() {
                 kv("wal_bytes_appended", &w.appended_bytes());
                 kv("wal_fsyncs", &w.fsyncs());
                 kv("wal_fsync_usec_total", &w.fsync_micros());
             }
         }
-        "replication" => {
-            kv("role", &"master");
-            kv("connected_slaves", &0);
-        }
+        "replication" => write_replication(&mut kv, s),
         "cpu" => {
             let (user, sys) = cpu_seconds();
             kv("used_cpu_sys", &format!("{sys:.6}"));
@@ -362,6 +368,69 @@ fn write_section(t: &mut String, section: &str, s: &ServerState) {
             }
         }
         _ => {}
+    }
+}
+
+/// INFO replication: Redis's fields for the role (a replica of the lake is
+/// `role:slave` with the lake as its master), and the lake's position.
+fn write_replication(kv: &mut dyn FnMut(&str, &dyn std::fmt::Display), s: &ServerState) {
+    let Some(storage) = s.storage.get() else {
+        kv("role", &"master");
+        kv("connected_slaves", &0);
+        return;
+    };
+    let st = &storage.stats;
+    let url = storage.store().url().to_string();
+    if storage.role() == vexlake_engine::storage::Role::Replica {
+        let synced = StorageStats::get(&st.synced_at_ms);
+        let ago_ms = vexlake_engine::storage::unix_ms().saturating_sub(synced);
+        kv("role", &"slave");
+        kv("master_host", &url);
+        kv("master_port", &0);
+        kv(
+            "master_link_status",
+            &if synced > 0 && ago_ms < 5_000 {
+                "up"
+            } else {
+                "down"
+            },
+        );
+        kv("master_last_io_seconds_ago", &(ago_ms / 1000));
+        kv("master_sync_in_progress", &0);
+        kv(
+            "slave_read_repl_offset",
+            &StorageStats::get(&st.committed_seq),
+        );
+        kv("slave_repl_offset", &StorageStats::get(&st.committed_seq));
+        kv("slave_priority", &100);
+        kv("slave_read_only", &1);
+        kv("connected_slaves", &0);
+        kv("lake_version", &StorageStats::get(&st.version));
+        kv("lake_epoch", &StorageStats::get(&st.epoch));
+        kv("lake_position", &StorageStats::get(&st.committed_seq));
+        kv("lake_lag_ms", &ago_ms);
+        kv(
+            "lake_objects_applied",
+            &StorageStats::get(&st.objects_applied),
+        );
+        kv("lake_reloads", &StorageStats::get(&st.reloads));
+    } else {
+        let fenced = storage.fenced();
+        kv("role", &"master");
+        kv("connected_slaves", &0);
+        kv(
+            "master_repl_offset",
+            &s.engine.wal().map_or(0, |w| w.written_seq()),
+        );
+        kv("lake_url", &url);
+        kv("lake_writer_id", &storage.config().writer_id);
+        kv("lake_epoch", &storage.epoch());
+        kv("lake_version", &StorageStats::get(&st.version));
+        kv("lake_position", &StorageStats::get(&st.committed_seq));
+        kv("lake_fenced", &u8::from(fenced.is_some()));
+        if let Some(why) = fenced {
+            kv("lake_fenced_reason", &why);
+        }
     }
 }
 

@@ -204,6 +204,7 @@ fn dispatch(
     check_acl(state, conn, spec, args)?;
     conn.last_cmd = spec.name;
     if spec.flags.contains(&"write") {
+        state.check_writable()?;
         if let Some(e) = state.engine.wal().and_then(|w| w.failure()) {
             return Err(CmdError::Engine(EngineError::Persistence(e)));
         }

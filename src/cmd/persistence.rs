@@ -6,7 +6,7 @@
 //! to do it. Both write Parquet and index files and a new manifest.
 
 use bytes::Bytes;
-use vexlake_engine::storage::{Manifest, StorageStats};
+use vexlake_engine::storage::{Manifest, StorageError, StorageStats};
 use vexlake_protocol::args::is_keyword;
 
 use super::table::{BASE, CommandSpec};
@@ -69,6 +69,16 @@ fn storage_error(e: impl std::fmt::Display) -> CmdError {
     CmdError::err(format!("storage error: {e}"))
 }
 
+/// A failed commit: READONLY when this server may not commit (a replica,
+/// or a writer fenced by a newer one), else a storage error.
+pub(crate) fn commit_error(e: StorageError) -> CmdError {
+    match e {
+        StorageError::ReadOnly => crate::error::readonly(None),
+        StorageError::Fenced(why) => crate::error::readonly(Some(&why)),
+        other => storage_error(other),
+    }
+}
+
 /// Runs a future to completion from a command handler (SAVE and VERSIONS
 /// wait for the object store, as Redis's SAVE waits for the disk).
 pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -94,7 +104,7 @@ pub fn save(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     {
         return Err(CmdError::err("Background save already in progress"));
     }
-    block_on(storage.flush(&ctx.state.engine, "save", true)).map_err(storage_error)?;
+    block_on(storage.flush(&ctx.state.engine, "save", true)).map_err(commit_error)?;
     ctx.out.ok();
     Ok(())
 }
@@ -109,6 +119,7 @@ pub fn bgsave(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let Some(storage) = ctx.state.storage.get() else {
         return Err(CmdError::err("storage is not open"));
     };
+    storage.may_commit().map_err(commit_error)?;
     let running = storage
         .stats
         .in_progress
@@ -142,8 +153,9 @@ pub fn lastsave(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 }
 
 /// VERSIONS [COUNT n]: newest first; each entry a map of version, parent,
-/// timestamp_ms, operation, committed_by, keys, vsets, elements, files,
-/// bytes (a flat array in RESP2).
+/// timestamp_ms, operation, committed_by, epoch, wal_position, keys (rows
+/// of the kv files: a base's keys plus each delta's changes), vsets,
+/// elements, files, bytes (a flat array in RESP2).
 pub fn versions(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let count = match &args[1..] {
         [] => 10,
@@ -162,22 +174,17 @@ pub fn versions(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn write_version(ctx: &mut Ctx<'_>, m: &Manifest) {
-    let (mut keys, mut vsets, mut elements, mut files, mut bytes) = (0u64, 0u64, 0u64, 0u64, 0u64);
-    for w in m.writers.values() {
-        for f in &w.kv {
-            keys += f.rows;
-            files += 1;
-            bytes += f.size;
-        }
-        for v in &w.vsets {
-            vsets += 1;
-            elements += v.elements;
-            files += 2;
-            bytes += v.data.size + v.index.size;
-        }
+    let keys = m.kv.iter().map(|f| f.file.rows).sum::<u64>();
+    let mut files = m.kv.len() as u64;
+    let mut bytes = m.kv.iter().map(|f| f.file.size).sum::<u64>();
+    let mut elements = 0;
+    for v in &m.vsets {
+        elements += v.elements;
+        files += v.files().count() as u64;
+        bytes += v.bytes();
     }
     let out = &mut *ctx.out;
-    out.map(10);
+    out.map(12);
     out.bulk(b"version");
     out.int(m.version as i64);
     out.bulk(b"parent");
@@ -187,11 +194,15 @@ fn write_version(ctx: &mut Ctx<'_>, m: &Manifest) {
     out.bulk(b"operation");
     out.bulk(m.operation.as_bytes());
     out.bulk(b"committed_by");
-    out.bulk(m.committed_by.as_bytes());
+    out.bulk(m.writer.id.as_bytes());
+    out.bulk(b"epoch");
+    out.int(m.writer.epoch as i64);
+    out.bulk(b"wal_position");
+    out.int(m.wal.position as i64);
     out.bulk(b"keys");
     out.int(keys as i64);
     out.bulk(b"vsets");
-    out.int(vsets as i64);
+    out.int(m.vsets.len() as i64);
     out.bulk(b"elements");
     out.int(elements as i64);
     out.bulk(b"files");

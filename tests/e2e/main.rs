@@ -7,6 +7,7 @@ mod cli;
 mod connection;
 mod fuzz;
 mod keys;
+mod lake;
 mod lifecycle;
 mod persistence;
 mod protocol;

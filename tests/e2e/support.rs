@@ -156,6 +156,28 @@ impl Server {
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
+    /// Runs a server on a fresh data directory with `args` and returns its
+    /// stderr once it has exited (for a start that must be refused).
+    pub fn start_expecting_failure(args: &[&str]) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new(BIN)
+            .env("AWS_ACCESS_KEY_ID", S3_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", S3_SECRET)
+            .args([
+                "--port",
+                &free_port().to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+            ])
+            .arg(dir.path())
+            .args(args)
+            .output()
+            .expect("run vexlake");
+        assert!(!out.status.success(), "the server started");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
     /// A new RESP2 connection.
     pub fn client(&self) -> Client {
         Client::connect(self.port)
@@ -196,6 +218,16 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A field of `INFO <section>`.
+pub fn info_field(c: &mut Client, section: &str, field: &str) -> String {
+    let text = c.cmd(&["INFO", section]).text();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in INFO {section}: {text}"))
+        .trim()
+        .to_string()
 }
 
 /// A decoded reply, the same shape for RESP2 and RESP3.

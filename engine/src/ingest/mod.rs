@@ -32,7 +32,7 @@ use arrow_schema::{Schema, SchemaRef};
 use datafusion::arrow::compute::{CastOptions, cast_with_options};
 
 use crate::storage::manifest::{ColumnDef, FileRef, TableEntry};
-use crate::storage::{Storage, StorageError, new_file_name, unix_ms};
+use crate::storage::{Storage, StorageError, unix_ms};
 pub use decode::{DecodeOptions, Format, parse_schema};
 use parts::{Part, PartWriter};
 pub use source::Source;
@@ -361,7 +361,7 @@ impl Storage {
         let bytes = total;
         let mut files = Vec::new();
         for part in &parts {
-            let path = format!("tables/{table}/data/{}.parquet", new_file_name(unix_ms()));
+            let path = crate::storage::layout::table_file(table, unix_ms());
             let size = match self.store().upload(&path, &part.path).await {
                 Ok(size) => size,
                 Err(e) => {

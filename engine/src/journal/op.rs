@@ -124,6 +124,8 @@ pub enum Op<'a> {
 #[derive(Debug, Clone)]
 pub struct RecordBuf {
     buf: Vec<u8>,
+    /// Vector inserts in the record (each costs a graph insert to replay).
+    inserts: u64,
 }
 
 impl RecordBuf {
@@ -132,7 +134,13 @@ impl RecordBuf {
         let mut buf = Vec::with_capacity(64);
         buf.push(VERSION);
         buf.push(db);
-        RecordBuf { buf }
+        RecordBuf { buf, inserts: 0 }
+    }
+
+    /// Vector inserts in the record: what replaying it costs beyond
+    /// reading it.
+    pub fn inserts(&self) -> u64 {
+        self.inserts
     }
 
     /// The encoded record.
@@ -230,6 +238,7 @@ impl RecordBuf {
                 vector,
                 attributes,
             } => {
+                self.inserts += 1;
                 self.buf.push(VADD);
                 self.u64(uid);
                 self.u32(ef);
@@ -272,6 +281,7 @@ impl RecordBuf {
         vector: &[f32],
         attributes: Option<&[u8]>,
     ) -> &mut Self {
+        self.inserts += 1;
         self.buf.push(VADD);
         self.u64(uid);
         self.u32(ef);

@@ -14,8 +14,8 @@ use crate::vector::VectorSet;
 /// Replays records in sequence order. Expiry is off during replay (time 0):
 /// records carry absolute deadlines, and what has expired is removed by the
 /// normal expiry once the server runs.
-pub struct Replayer<'e> {
-    engine: &'e Engine,
+pub struct Replayer {
+    engine: Arc<Engine>,
     /// Every vector set by uid, so set records reach their set wherever it
     /// is (a set deleted or renamed after the record still gets it, as it
     /// did in memory).
@@ -30,10 +30,10 @@ pub struct Replayer<'e> {
 
 const NOW: u64 = 0;
 
-impl<'e> Replayer<'e> {
+impl Replayer {
     /// A replayer for `engine`; sets already loaded (from a snapshot) are
     /// registered with [`Replayer::register`].
-    pub fn new(engine: &'e Engine) -> Self {
+    pub fn new(engine: Arc<Engine>) -> Self {
         Replayer {
             engine,
             sets: HashMap::new(),
@@ -41,6 +41,13 @@ impl<'e> Replayer<'e> {
             placed: Vec::new(),
             applied: 0,
         }
+    }
+
+    /// Applies later records to `engine` instead (a replica that loaded a
+    /// version into a fresh engine and moved its contents into `engine`:
+    /// the sets are the same objects).
+    pub fn set_engine(&mut self, engine: Arc<Engine>) {
+        self.engine = engine;
     }
 
     /// Makes a loaded set (stored at `key` of database `db`) reachable by
@@ -95,7 +102,8 @@ impl<'e> Replayer<'e> {
     }
 
     fn apply_op(&mut self, dbi: usize, seq: u64, o: Op<'_>) -> Result<(), String> {
-        let db = self.engine.db(dbi);
+        let engine = self.engine.clone();
+        let db = engine.db(dbi);
         let str_value = |b: &[u8]| Value::Str(Bytes::copy_from_slice(b));
         match o {
             Op::Set {
@@ -135,7 +143,7 @@ impl<'e> Replayer<'e> {
                 let _ = db.rename(src, dst, false, NOW);
             }
             Op::FlushDb => db.flush().map_err(|e| e.to_string())?,
-            Op::FlushAll => self.engine.flush_all().map_err(|e| e.to_string())?,
+            Op::FlushAll => engine.flush_all().map_err(|e| e.to_string())?,
             Op::VCreate { key, uid, params } => {
                 let mut set = set_from_params(uid, &params)
                     .ok_or_else(|| format!("bad vector-set parameters {params:?}"))?;
@@ -197,16 +205,12 @@ impl<'e> Replayer<'e> {
     }
 }
 
-/// Opens the WAL, replays every record after `config.start_after` into
-/// `engine` with `replayer`, then attaches the WAL so new changes are
-/// logged. Returns the WAL.
+/// Opens the local WAL and replays every record after
+/// `config.start_after` with `replayer`. The caller then drops empty sets
+/// ([`Replayer::drop_empty_sets`]) and attaches the WAL to the engine.
 pub fn recover(
-    engine: &Engine,
-    replayer: &mut Replayer<'_>,
+    replayer: &mut Replayer,
     config: crate::wal::WalConfig,
 ) -> Result<Arc<crate::wal::Wal>, crate::wal::WalError> {
-    let wal = crate::wal::Wal::open(config, |seq, rec| replayer.apply(seq, rec))?;
-    replayer.drop_empty_sets();
-    engine.attach_wal(wal.clone());
-    Ok(wal)
+    crate::wal::Wal::open(config, |seq, rec| replayer.apply(seq, rec))
 }

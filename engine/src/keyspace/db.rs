@@ -91,18 +91,35 @@ fn shard_index(hash: u64) -> usize {
 impl Db {
     /// An empty database without a journal.
     pub fn new() -> Self {
-        Db::with_journal(0, JournalSlot::default())
+        Db::with_journal(0, JournalSlot::default(), false)
     }
 
     /// An empty database number `index` that logs its changes to the WAL
-    /// in `journal` once one is attached.
-    pub fn with_journal(index: u8, journal: JournalSlot) -> Self {
+    /// in `journal` once one is attached, and tracks which keys changed
+    /// since the last commit when `track` is set.
+    pub fn with_journal(index: u8, journal: JournalSlot, track: bool) -> Self {
         Db {
-            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::new(track))).collect(),
             hasher: foldhash::fast::FixedState::with_seed(fastrand::u64(..)),
             index,
             journal,
         }
+    }
+
+    /// An empty database like this one (same number and key placement),
+    /// without a journal: a replica builds its next state in it.
+    pub(crate) fn empty_like(&self, track: bool) -> Db {
+        Db {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::new(track))).collect(),
+            hasher: self.hasher.clone(),
+            index: self.index,
+            journal: JournalSlot::default(),
+        }
+    }
+
+    /// Database number.
+    pub fn index(&self) -> u8 {
+        self.index
     }
 
     /// Writes one record built by `build` to the WAL (nothing when no WAL
@@ -118,7 +135,7 @@ impl Db {
         if rec.is_empty() {
             return Ok(0);
         }
-        wal.append(rec.as_bytes())
+        wal.append_weighted(rec.as_bytes(), rec.inserts())
             .map_err(|e| EngineError::Persistence(e.to_string()))
     }
 
@@ -132,6 +149,26 @@ impl Db {
     /// Locks every shard, in index order.
     pub(crate) fn lock_all(&self) -> Vec<MutexGuard<'_, Shard>> {
         self.shards.iter().map(|s| s.lock()).collect()
+    }
+
+    /// The shard (index into [`Db::lock_all`]'s guards) of `key`, and its hash.
+    pub(crate) fn place(&self, key: &[u8]) -> (usize, u64) {
+        let h = self.hash(key);
+        (shard_index(h), h)
+    }
+
+    /// Marks `key` changed since the last commit (a failed commit hands its
+    /// changes back this way).
+    pub fn mark_changed(&self, key: &[u8]) {
+        let (h, mut s) = self.lock(key);
+        s.mark_changed(h, key);
+    }
+
+    /// Forgets the recorded changes (after a restore).
+    pub fn forget_changes(&self) {
+        for s in self.shards.iter() {
+            s.lock().forget_changes();
+        }
     }
 
     #[inline]

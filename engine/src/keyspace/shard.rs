@@ -9,7 +9,15 @@
 //! ```text
 //! table: HashTable<u32> ──► slots: [Some(Entry) | None | Some(Entry) ...]
 //! expires: BTreeSet<(expire_at_ms, slot)>   (only keys with a TTL)
+//! changes: dirty slots + removed keys since the last commit (when tracked)
 //! ```
+//!
+//! Change tracking (for incremental commits): every insert, removal, value
+//! change and TTL change marks the entry dirty (a flag on the entry and its
+//! slot in a list, so each key is listed once) or records the removed key;
+//! `clear` (FLUSHDB) marks the shard cleared. A flush takes these lists
+//! under the shard lock: its cost follows the number of changed keys, not
+//! the number of keys.
 
 use std::collections::BTreeSet;
 
@@ -26,12 +34,35 @@ pub(crate) struct Entry {
     pub value: Value,
     /// Absolute expiry in Unix milliseconds.
     pub expire_at: Option<u64>,
+    /// Changed since the changes were last taken (listed in `Changes::slots`).
+    dirty: bool,
 }
 
 impl Entry {
     pub fn is_expired(&self, now: u64) -> bool {
         self.expire_at.is_some_and(|t| t <= now)
     }
+}
+
+/// What changed in a shard since the changes were last taken.
+#[derive(Debug, Default)]
+struct Changes {
+    /// Slots whose entry was inserted or changed (entries flagged dirty;
+    /// a slot may be listed again after it was freed and reused).
+    slots: Vec<u32>,
+    /// Keys removed (a key may also be live again, listed in `slots`).
+    removed: Vec<Bytes>,
+    /// Everything was removed (FLUSHDB/FLUSHALL).
+    cleared: bool,
+}
+
+/// The changes of a shard, taken by [`Shard::take_changes`].
+#[derive(Debug, Default)]
+pub(crate) struct TakenChanges {
+    /// Keys inserted or changed, with their current value and expiry.
+    pub upserts: Vec<(Bytes, Value, Option<u64>)>,
+    /// Keys removed and not live now.
+    pub removed: Vec<Bytes>,
 }
 
 /// A shard; always used under its database's lock for that shard.
@@ -41,6 +72,9 @@ pub(crate) struct Shard {
     free: Vec<u32>,
     table: HashTable<u32>,
     expires: BTreeSet<(u64, u32)>,
+    /// Whether changes are tracked (a writer's keyspace; not a replica's).
+    track: bool,
+    changes: Changes,
     /// Reads that found their key.
     pub hits: u64,
     /// Reads that did not.
@@ -50,6 +84,95 @@ pub(crate) struct Shard {
 }
 
 impl Shard {
+    /// An empty shard that tracks its changes when `track` is set.
+    pub fn new(track: bool) -> Shard {
+        Shard {
+            track,
+            ..Shard::default()
+        }
+    }
+
+    /// Marks the entry in slot `idx` changed.
+    #[inline]
+    fn touch(&mut self, idx: u32) {
+        if !self.track {
+            return;
+        }
+        let e = self.slots[idx as usize].as_mut().expect("live slot");
+        if !e.dirty {
+            e.dirty = true;
+            self.changes.slots.push(idx);
+        }
+    }
+
+    /// Marks `key` changed (a failed commit hands its changes back): listed
+    /// as changed when live, else as removed.
+    pub fn mark_changed(&mut self, hash: u64, key: &[u8]) {
+        if !self.track {
+            return;
+        }
+        match self.find(hash, key) {
+            Some(idx) => self.touch(idx),
+            None => self.changes.removed.push(Bytes::copy_from_slice(key)),
+        }
+    }
+
+    /// The live entry of `key` (expired or not), without lazy expiry.
+    pub fn peek(&self, hash: u64, key: &[u8]) -> Option<&Entry> {
+        self.find(hash, key).map(|i| self.entry(i))
+    }
+
+    /// Whether the shard was cleared since the changes were last taken.
+    pub fn was_cleared(&self) -> bool {
+        self.changes.cleared
+    }
+
+    /// Marks the shard cleared (the next commit writes every key).
+    pub fn mark_cleared(&mut self) {
+        if self.track {
+            self.changes.cleared = true;
+        }
+    }
+
+    /// Takes the changes since the last call: changed keys with their
+    /// current state, and removed keys that are not live again. Entries
+    /// whose TTL has passed are reported with their expiry (a reader drops
+    /// them), not as removed.
+    pub fn take_changes(&mut self) -> TakenChanges {
+        let changes = std::mem::take(&mut self.changes);
+        let mut out = TakenChanges::default();
+        for idx in changes.slots {
+            if let Some(Some(e)) = self.slots.get_mut(idx as usize)
+                && e.dirty
+            {
+                e.dirty = false;
+                out.upserts
+                    .push((e.key.clone(), e.value.clone(), e.expire_at));
+            }
+        }
+        if !changes.removed.is_empty() {
+            let live: hashbrown::HashSet<&[u8]> =
+                out.upserts.iter().map(|(k, _, _)| &k[..]).collect();
+            let mut seen = hashbrown::HashSet::new();
+            out.removed = changes
+                .removed
+                .into_iter()
+                .filter(|k| !live.contains(&k[..]) && seen.insert(k.clone()))
+                .collect();
+        }
+        out
+    }
+
+    /// Forgets the changes recorded so far (after a restore: what was
+    /// loaded is already committed).
+    pub fn forget_changes(&mut self) {
+        for idx in std::mem::take(&mut self.changes).slots {
+            if let Some(Some(e)) = self.slots.get_mut(idx as usize) {
+                e.dirty = false;
+            }
+        }
+    }
+
     /// Number of live (possibly expired but not yet reclaimed) keys.
     pub fn len(&self) -> usize {
         self.table.len()
@@ -96,7 +219,9 @@ impl Shard {
         self.slots[idx as usize].as_ref().expect("live slot")
     }
 
+    /// The entry in slot `idx`, to change it (which marks it changed).
     pub fn entry_mut(&mut self, idx: u32) -> &mut Entry {
+        self.touch(idx);
         self.slots[idx as usize].as_mut().expect("live slot")
     }
 
@@ -107,6 +232,7 @@ impl Shard {
             hash,
             value,
             expire_at,
+            dirty: false,
         };
         let idx = loop {
             match self.free.pop() {
@@ -128,12 +254,16 @@ impl Shard {
         if let Some(t) = expire_at {
             self.expires.insert((t, idx));
         }
+        self.touch(idx);
         idx
     }
 
     /// Removes the entry in slot `idx` and returns it.
     pub fn remove(&mut self, idx: u32) -> Entry {
         let entry = self.slots[idx as usize].take().expect("live slot");
+        if self.track {
+            self.changes.removed.push(entry.key.clone());
+        }
         if let Ok(found) = self.table.find_entry(entry.hash, |&i| i == idx) {
             found.remove();
         }
@@ -238,6 +368,11 @@ impl Shard {
             hits: self.hits,
             misses: self.misses,
             expired: self.expired,
+            track: self.track,
+            changes: Changes {
+                cleared: self.track,
+                ..Changes::default()
+            },
             ..Shard::default()
         };
     }

@@ -1,26 +1,39 @@
-//! Committing: a new manifest is `latest + 1`, created with a conditional
-//! put. Losing the race (another writer created that version first) means:
-//! reload the latest manifest, put this writer's entry on top of it
-//! (rebase), and try the next version. A manifest is never overwritten.
+//! Committing a version.
+//!
+//! Protocol (the writer's side; readers only ever read whole manifests):
+//!
+//! 1. Write every new data and index file (plain puts, unique names).
+//! 2. Build the next manifest from the latest one this writer knows
+//!    (`version + 1`, `parent = version`), stamped with this writer's id
+//!    and epoch, and create `_metadata/v{version+1:020}.json` with a
+//!    conditional put (create if absent). A manifest is never overwritten.
+//! 3. If that version already exists, read it:
+//!    - committed under another epoch: a newer writer took the lake over.
+//!      This writer is fenced: it stops committing (and accepting writes).
+//!    - committed under this epoch: an earlier attempt of this writer that
+//!      succeeded without an answer (a timeout). Rebase onto the newest
+//!      version and try the next number.
+//!
+//! Only the writer commits, so a race is either that or a takeover; a
+//! chain built this way has no gap and no fork.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
-use super::manifest::{METADATA_DIR, Manifest, WriterState};
+use super::manifest::{Legacy, METADATA_DIR, Manifest, ManifestError, Writer};
 use super::store::Store;
 use super::{Storage, StorageError, unix_ms};
 
 /// Attempts before a commit gives up.
-const MAX_ATTEMPTS: u32 = 64;
+const MAX_ATTEMPTS: u32 = 16;
 
-/// What a server knows between commits.
+/// What the writer knows between commits.
 pub struct CommitState {
-    /// The latest manifest seen.
+    /// The latest manifest (committed by this writer, or the one it
+    /// acquired the lake with).
     pub base: Manifest,
-    /// This writer's committed state.
-    pub mine: WriterState,
 }
 
 /// All manifest versions in the store, ascending.
@@ -38,11 +51,26 @@ pub async fn list_versions(store: &Store) -> Result<Vec<u64>, StorageError> {
 /// Manifests kept in memory by [`Storage::manifest`].
 pub const MANIFEST_CACHE: usize = 64;
 
+/// The newest committed state, as found at startup.
+pub enum Latest {
+    /// No version yet.
+    Empty,
+    /// A format-2 manifest.
+    Current(Manifest),
+    /// A format-1 manifest (to upgrade).
+    Legacy(Legacy),
+}
+
 /// Reads manifest `version`.
 pub async fn load(store: &Store, version: u64) -> Result<Manifest, StorageError> {
     let data = store.read(&Manifest::path(version)).await?;
-    let m = Manifest::from_json(&data)
-        .map_err(|e| StorageError::Format(format!("{}: {e}", Manifest::path(version))))?;
+    let m = Manifest::from_json(&data).map_err(|e| match e {
+        ManifestError::Legacy => StorageError::Format(format!(
+            "{} is in format 1; a writer upgrades the lake when it starts",
+            Manifest::path(version)
+        )),
+        ManifestError::Bad(e) => StorageError::Format(format!("{}: {e}", Manifest::path(version))),
+    })?;
     if m.version != version {
         return Err(StorageError::Format(format!(
             "{} says it is version {}",
@@ -51,6 +79,23 @@ pub async fn load(store: &Store, version: u64) -> Result<Manifest, StorageError>
         )));
     }
     Ok(m)
+}
+
+/// The newest version, whatever its format.
+pub async fn load_latest_any(store: &Store) -> Result<Latest, StorageError> {
+    let Some(&v) = list_versions(store).await?.last() else {
+        return Ok(Latest::Empty);
+    };
+    let data = store.read(&Manifest::path(v)).await?;
+    match Manifest::from_json(&data) {
+        Ok(m) => Ok(Latest::Current(m)),
+        Err(ManifestError::Legacy) => Legacy::from_json(&data)
+            .map(Latest::Legacy)
+            .map_err(|e| StorageError::Format(format!("{}: {e}", Manifest::path(v)))),
+        Err(ManifestError::Bad(e)) => {
+            Err(StorageError::Format(format!("{}: {e}", Manifest::path(v))))
+        }
+    }
 }
 
 /// The latest manifest, or the empty state when there is none.
@@ -62,32 +107,20 @@ pub async fn load_latest(store: &Store) -> Result<Manifest, StorageError> {
 }
 
 impl Storage {
-    /// Commits `mine` as this writer's new state; returns the version.
-    pub(crate) async fn commit(
-        &self,
-        state: &mut CommitState,
-        mine: WriterState,
-        operation: &str,
-    ) -> Result<u64, StorageError> {
-        let id = self.config.writer_id.clone();
-        let v = self
-            .commit_with(state, operation, |next| {
-                next.writers.insert(id.clone(), mine.clone());
-                Ok(())
-            })
-            .await?;
-        state.mine = mine;
-        Ok(v)
-    }
-
     /// Commits the latest manifest changed by `change` (called again on the
-    /// newest base after a lost race; an error from it aborts the commit).
+    /// newest base after a rebase; an error from it aborts the commit).
+    /// Returns the new version.
     pub(crate) async fn commit_with(
         &self,
         state: &mut CommitState,
         operation: &str,
         mut change: impl FnMut(&mut Manifest) -> Result<(), StorageError>,
     ) -> Result<u64, StorageError> {
+        self.may_commit()?;
+        let me = Writer {
+            id: self.config.writer_id.clone(),
+            epoch: self.epoch(),
+        };
         let mut base = state.base.clone();
         for attempt in 0..MAX_ATTEMPTS {
             let mut next = base.clone();
@@ -95,7 +128,7 @@ impl Storage {
             next.parent = base.version;
             next.timestamp_ms = unix_ms();
             next.operation = operation.to_string();
-            next.committed_by = self.config.writer_id.clone();
+            next.writer = me.clone();
             change(&mut next)?;
             let path = Manifest::path(next.version);
             if self
@@ -109,24 +142,23 @@ impl Storage {
                 return Ok(state.base.version);
             }
             self.stats.conflicts.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(
+            let theirs = load(&self.store, next.version).await?;
+            if theirs.writer != me {
+                let why = fenced_text(&theirs);
+                self.set_fenced(why.clone());
+                return Err(StorageError::Fenced(why));
+            }
+            tracing::warn!(
                 version = next.version,
                 attempt,
-                "lost a commit race; rebasing"
+                "version already committed by this writer (an answer was lost); rebasing"
             );
             base = load_latest(&self.store).await?;
-            if base.version < next.version {
-                // The winner's manifest is not listed yet: read it directly.
-                base = super::commit::load(&self.store, next.version).await?;
-            }
-            if attempt > 4 {
-                tokio::time::sleep(std::time::Duration::from_millis(fastrand::u64(1..20))).await;
-            }
         }
         Err(StorageError::TooManyConflicts(MAX_ATTEMPTS))
     }
 
-    /// The latest manifest in the store (another writer may have committed).
+    /// The latest manifest in the store.
     pub async fn latest(&self) -> Result<Manifest, StorageError> {
         Ok(self.latest_shared().await?.as_ref().clone())
     }
@@ -169,7 +201,7 @@ impl Storage {
     }
 
     /// The newest manifest this server has read or committed, without I/O
-    /// (INFO storage); another writer may have committed a newer one.
+    /// (INFO storage).
     pub fn newest_known(&self) -> Option<Arc<Manifest>> {
         self.manifests
             .lock()
@@ -177,13 +209,37 @@ impl Storage {
             .map(|(_, m)| m.clone())
     }
 
-    /// Up to `count` most recent manifests, newest first.
-    pub async fn recent_versions(&self, count: usize) -> Result<Vec<Manifest>, StorageError> {
+    /// Up to `count` most recent manifests, newest first. A format-1
+    /// manifest (before an upgrade) is listed by its version and writer
+    /// only, with operation `format 1`.
+    pub async fn recent_versions(&self, count: usize) -> Result<Vec<Arc<Manifest>>, StorageError> {
         let versions = list_versions(&self.store).await?;
         let mut out = Vec::new();
         for &v in versions.iter().rev().take(count) {
-            out.push(load(&self.store, v).await?);
+            match self.manifest(v).await {
+                Ok(m) => out.push(m),
+                Err(e) => {
+                    let data = self.store.read(&Manifest::path(v)).await?;
+                    let Ok(legacy) = Legacy::from_json(&data) else {
+                        return Err(e);
+                    };
+                    let mut m = Manifest::empty();
+                    m.version = legacy.version;
+                    m.parent = legacy.version.saturating_sub(1);
+                    m.operation = "format 1".into();
+                    m.writer.id = legacy.writers.keys().next().cloned().unwrap_or_default();
+                    out.push(Arc::new(m));
+                }
+            }
         }
         Ok(out)
     }
+}
+
+/// Why a writer is fenced, naming the writer that took over.
+pub(crate) fn fenced_text(newer: &Manifest) -> String {
+    format!(
+        "this server is no longer the lake's writer: writer {} (epoch {}) took over at version {}",
+        newer.writer.id, newer.writer.epoch, newer.version
+    )
 }

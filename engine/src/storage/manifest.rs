@@ -1,18 +1,23 @@
 //! Manifests: one JSON file per committed version, `_metadata/v{N:020}.json`,
 //! created with a conditional put so a version is written exactly once.
 //!
-//! A manifest lists every live file with its size and row count, the
-//! parameters of every vector set, and per writer (one server with its own
-//! local WAL) the WAL position its files cover. Each server owns one entry
-//! of `writers`; committing replaces only that entry, so two servers on one
-//! bucket rebase onto each other's commits instead of overwriting them.
+//! A manifest describes the whole lake at one version: every live file with
+//! its size and row count (string keys of every database as a base file
+//! plus deltas, each vector set as a base graph plus deltas, tables), the
+//! parameters of every vector set, the WAL position the files cover, and
+//! the writer epoch that committed it (see `fencing`). Format 1, where each
+//! server owned an entry of a `writers` map, is read only to upgrade it
+//! ([`Legacy`]).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 /// Version of this JSON layout.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The layout of lakes written before the lake became one database.
+pub const LEGACY_FORMAT_VERSION: u32 = 1;
 
 /// Directory of the manifests.
 pub const METADATA_DIR: &str = "_metadata";
@@ -28,6 +33,45 @@ pub struct FileRef {
     pub rows: u64,
 }
 
+/// Whether a file holds a whole state or the changes on top of the files
+/// before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileKind {
+    /// The whole state up to `to`.
+    Base,
+    /// What changed after `from`, up to `to`.
+    Delta,
+}
+
+/// A Parquet file of string keys (base or delta).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KvFile {
+    /// The file.
+    #[serde(flatten)]
+    pub file: FileRef,
+    /// Base or delta.
+    pub kind: FileKind,
+    /// WAL position the state before this file ends at (0 for a base).
+    pub from: u64,
+    /// WAL position this file brings the state to.
+    pub to: u64,
+}
+
+/// One commit's files of a vector set: the elements as Parquet and the
+/// graph (`.hnsw` index file for a base, `.hnswd` index delta for a delta).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VsetFiles {
+    /// Parquet: element, vector, attributes (a delta adds `deleted`).
+    pub data: FileRef,
+    /// The graph file.
+    pub index: FileRef,
+    /// The set's position the files start from (0 for a base).
+    pub from: u64,
+    /// The set's position (last WAL record applied) they bring it to.
+    pub to: u64,
+}
+
 /// A vector set at one key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VsetEntry {
@@ -41,7 +85,8 @@ pub struct VsetEntry {
     pub expire_at: Option<u64>,
     /// The set's unique id.
     pub uid: u64,
-    /// Last WAL record of this writer contained in the files.
+    /// Last WAL record contained in the files (of the last delta, or of
+    /// the base when there is none).
     pub applied_seq: u64,
     /// Stored dimension.
     pub dim: u32,
@@ -55,21 +100,45 @@ pub struct VsetEntry {
     pub m: u32,
     /// Number of elements.
     pub elements: u64,
-    /// Parquet: element, vector, attributes.
-    pub data: FileRef,
-    /// The graph file (`.hnsw`, docs/storage-format.md).
-    pub index: FileRef,
+    /// The whole set at `base.to`.
+    pub base: VsetFiles,
+    /// Changes after the base, in order.
+    #[serde(default)]
+    pub deltas: Vec<VsetFiles>,
 }
 
-/// What one server (writer) has committed.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct WriterState {
-    /// Every record of this writer's WAL up to here is in the files.
-    pub wal_position: u64,
-    /// String keys (Parquet: db, key, value, expire_at).
-    pub kv: Vec<FileRef>,
-    /// Vector sets.
-    pub vsets: Vec<VsetEntry>,
+impl VsetEntry {
+    /// Every file of the set (base first).
+    pub fn files(&self) -> impl Iterator<Item = &FileRef> {
+        std::iter::once(&self.base)
+            .chain(&self.deltas)
+            .flat_map(|f| [&f.data, &f.index])
+    }
+
+    /// Bytes of all its files.
+    pub fn bytes(&self) -> u64 {
+        self.files().map(|f| f.size).sum()
+    }
+}
+
+/// The writer that committed a version: its id (`<dir>/writer-id`) and its
+/// epoch, which grows by one each time a server becomes the lake's writer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Writer {
+    /// Writer id.
+    pub id: String,
+    /// Epoch (0 before any writer).
+    pub epoch: u64,
+}
+
+/// The WAL position of a version.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalState {
+    /// Every WAL record up to here is in the files.
+    pub position: u64,
+    /// The first WAL object (`wal/{n:020}.wal`) that may hold a record
+    /// after `position`; the object chain continues from it.
+    pub object: u64,
 }
 
 /// A column of a table (for people and for checks; the Parquet files hold
@@ -84,7 +153,7 @@ pub struct ColumnDef {
     pub nullable: bool,
 }
 
-/// An ingested table, shared by every writer of the store.
+/// An ingested table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TableEntry {
     /// Columns, for people.
@@ -101,7 +170,7 @@ pub struct TableEntry {
     pub changed_in: u64,
 }
 
-/// One committed version.
+/// One committed version of the lake.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     /// Layout version ([`FORMAT_VERSION`]).
@@ -112,12 +181,17 @@ pub struct Manifest {
     pub parent: u64,
     /// Commit time, Unix ms.
     pub timestamp_ms: u64,
-    /// What made it: `flush`, `save`, `shutdown`, `compact`.
+    /// What made it: `acquire`, `flush`, `save`, `bgsave`, `shutdown`,
+    /// `compact`, `ingest`, `upgrade`.
     pub operation: String,
-    /// The writer that committed it.
-    pub committed_by: String,
-    /// Per writer id.
-    pub writers: BTreeMap<String, WriterState>,
+    /// The writer (and its epoch) that committed it.
+    pub writer: Writer,
+    /// The WAL position the files cover.
+    pub wal: WalState,
+    /// String keys of every database: a base file, then deltas, in order.
+    pub kv: Vec<KvFile>,
+    /// Vector sets.
+    pub vsets: Vec<VsetEntry>,
     /// Ingested tables by name.
     #[serde(default)]
     pub tables: BTreeMap<String, TableEntry>,
@@ -132,8 +206,10 @@ impl Manifest {
             parent: 0,
             timestamp_ms: 0,
             operation: String::new(),
-            committed_by: String::new(),
-            writers: BTreeMap::new(),
+            writer: Writer::default(),
+            wal: WalState::default(),
+            kv: Vec::new(),
+            vsets: Vec::new(),
             tables: BTreeMap::new(),
         }
     }
@@ -150,17 +226,16 @@ impl Manifest {
         (digits.len() == 20).then(|| digits.parse().ok())?
     }
 
-    /// Every file any writer or table references.
+    /// Every file the version references.
     pub fn files(&self) -> impl Iterator<Item = &str> {
-        self.writers
-            .values()
-            .flat_map(|w| {
-                w.kv.iter().map(|f| f.path.as_str()).chain(
-                    w.vsets
-                        .iter()
-                        .flat_map(|v| [v.data.path.as_str(), v.index.path.as_str()]),
-                )
-            })
+        self.kv
+            .iter()
+            .map(|f| f.file.path.as_str())
+            .chain(
+                self.vsets
+                    .iter()
+                    .flat_map(|v| v.files().map(|f| f.path.as_str())),
+            )
             .chain(
                 self.tables
                     .values()
@@ -168,21 +243,147 @@ impl Manifest {
             )
     }
 
+    /// Rows of the kv base (an upper bound of the string keys when deltas
+    /// follow it).
+    pub fn kv_rows(&self) -> u64 {
+        self.kv.iter().map(|f| f.file.rows).sum()
+    }
+
     /// Encodes as pretty JSON.
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec_pretty(self).expect("manifest serializes")
     }
 
-    /// Decodes and checks the layout version.
-    pub fn from_json(data: &[u8]) -> Result<Manifest, String> {
-        let m: Manifest = serde_json::from_slice(data).map_err(|e| e.to_string())?;
-        if m.format_version != FORMAT_VERSION {
-            return Err(format!(
-                "manifest format_version {} is not supported (this server reads {FORMAT_VERSION})",
-                m.format_version
-            ));
+    /// Decodes and checks the layout version. A format-1 manifest is
+    /// refused here; [`Legacy::from_json`] reads it for an upgrade.
+    pub fn from_json(data: &[u8]) -> Result<Manifest, ManifestError> {
+        #[derive(Deserialize)]
+        struct Head {
+            format_version: u32,
         }
-        Ok(m)
+        let head: Head =
+            serde_json::from_slice(data).map_err(|e| ManifestError::Bad(e.to_string()))?;
+        match head.format_version {
+            FORMAT_VERSION => {
+                serde_json::from_slice(data).map_err(|e| ManifestError::Bad(e.to_string()))
+            }
+            LEGACY_FORMAT_VERSION => Err(ManifestError::Legacy),
+            v => Err(ManifestError::Bad(format!(
+                "manifest format_version {v} is not supported (this server reads {FORMAT_VERSION}, and upgrades {LEGACY_FORMAT_VERSION})"
+            ))),
+        }
+    }
+}
+
+/// Why a manifest could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ManifestError {
+    /// Not valid JSON of a known layout.
+    #[error("{0}")]
+    Bad(String),
+    /// A format-1 manifest (upgrade it).
+    #[error("manifest in format 1 (per-writer snapshots)")]
+    Legacy,
+}
+
+/// What one server had committed in a format-1 manifest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LegacyWriter {
+    /// Every record of that server's WAL up to here is in its files.
+    pub wal_position: u64,
+    /// Its string keys.
+    pub kv: Vec<FileRef>,
+    /// Its vector sets.
+    pub vsets: Vec<LegacyVset>,
+}
+
+/// A vector set of a format-1 manifest (one data and one index file);
+/// the fields mean what [`VsetEntry`]'s do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct LegacyVset {
+    pub db: u32,
+    pub key_hex: String,
+    pub key: String,
+    pub expire_at: Option<u64>,
+    pub uid: u64,
+    pub applied_seq: u64,
+    pub dim: u32,
+    pub reduce_from: Option<u32>,
+    pub quant: String,
+    pub metric: String,
+    pub m: u32,
+    pub elements: u64,
+    /// Its elements (Parquet).
+    pub data: FileRef,
+    /// Its whole graph (`.hnsw`).
+    pub index: FileRef,
+}
+
+/// A format-1 manifest: per-server entries in `writers`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Legacy {
+    /// Its version.
+    pub version: u64,
+    /// Each server's committed state, by writer id.
+    pub writers: BTreeMap<String, LegacyWriter>,
+    /// Tables (shared by all servers; kept by an upgrade).
+    #[serde(default)]
+    pub tables: BTreeMap<String, TableEntry>,
+}
+
+impl Legacy {
+    /// Reads a format-1 manifest.
+    pub fn from_json(data: &[u8]) -> Result<Legacy, String> {
+        serde_json::from_slice(data).map_err(|e| e.to_string())
+    }
+
+    /// The lake state of writer `id`'s entry (the other entries are left
+    /// out), as a format-2 manifest of the same version: its files become
+    /// base files, its WAL position the lake's.
+    pub fn upgrade(&self, id: &str) -> Option<Manifest> {
+        let w = self.writers.get(id)?;
+        let mut m = Manifest::empty();
+        m.version = self.version;
+        m.parent = self.version.saturating_sub(1);
+        m.operation = "upgrade".into();
+        m.wal.position = w.wal_position;
+        m.kv =
+            w.kv.iter()
+                .map(|f| KvFile {
+                    file: f.clone(),
+                    kind: FileKind::Base,
+                    from: 0,
+                    to: w.wal_position,
+                })
+                .collect();
+        m.vsets = w
+            .vsets
+            .iter()
+            .map(|v| VsetEntry {
+                db: v.db,
+                key_hex: v.key_hex.clone(),
+                key: v.key.clone(),
+                expire_at: v.expire_at,
+                uid: v.uid,
+                applied_seq: v.applied_seq,
+                dim: v.dim,
+                reduce_from: v.reduce_from,
+                quant: v.quant.clone(),
+                metric: v.metric.clone(),
+                m: v.m,
+                elements: v.elements,
+                base: VsetFiles {
+                    data: v.data.clone(),
+                    index: v.index.clone(),
+                    from: 0,
+                    to: v.applied_seq,
+                },
+                deltas: Vec::new(),
+            })
+            .collect();
+        m.tables = self.tables.clone();
+        Some(m)
     }
 }
 
@@ -210,6 +411,14 @@ pub fn unhex(s: &str) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
+    fn file(path: &str) -> FileRef {
+        FileRef {
+            path: path.into(),
+            size: 10,
+            rows: 2,
+        }
+    }
+
     #[test]
     fn names_and_json_round_trip() {
         assert_eq!(Manifest::path(42), "_metadata/v00000000000000000042.json");
@@ -218,26 +427,64 @@ mod tests {
         assert_eq!(Manifest::version_of("_metadata/v42.json"), None);
         let mut m = Manifest::empty();
         m.version = 3;
-        m.writers.insert(
-            "w".into(),
-            WriterState {
-                wal_position: 9,
-                kv: vec![FileRef {
-                    path: "kv/a.parquet".into(),
-                    size: 10,
-                    rows: 2,
-                }],
-                vsets: vec![],
+        m.writer = Writer {
+            id: "w".into(),
+            epoch: 2,
+        };
+        m.wal = WalState {
+            position: 9,
+            object: 4,
+        };
+        m.kv = vec![
+            KvFile {
+                file: file("kv/a.parquet"),
+                kind: FileKind::Base,
+                from: 0,
+                to: 5,
             },
-        );
-        let back = Manifest::from_json(&m.to_json()).unwrap();
+            KvFile {
+                file: file("kv/b.parquet"),
+                kind: FileKind::Delta,
+                from: 5,
+                to: 9,
+            },
+        ];
+        let json = String::from_utf8(m.to_json()).unwrap();
+        assert!(json.contains("\"kind\": \"delta\""), "{json}");
+        let back = Manifest::from_json(json.as_bytes()).unwrap();
         assert_eq!(back, m);
-        assert_eq!(back.files().collect::<Vec<_>>(), vec!["kv/a.parquet"]);
+        assert_eq!(
+            back.files().collect::<Vec<_>>(),
+            vec!["kv/a.parquet", "kv/b.parquet"]
+        );
         let mut bad = m.clone();
         bad.format_version = 99;
-        assert!(Manifest::from_json(&bad.to_json()).is_err());
+        assert!(matches!(
+            Manifest::from_json(&bad.to_json()),
+            Err(ManifestError::Bad(_))
+        ));
         assert!(Manifest::from_json(b"{").is_err());
         assert_eq!(unhex(&hex(b"\x00\xffab")).unwrap(), b"\x00\xffab");
         assert_eq!(unhex("zz"), None);
+    }
+
+    #[test]
+    fn format_1_is_recognized_and_upgraded() {
+        let v1 = br#"{"format_version":1,"version":7,"parent":6,"timestamp_ms":1,
+            "operation":"flush","committed_by":"w-a","writers":{"w-a":{"wal_position":40,
+            "kv":[{"path":"kv/x.parquet","size":5,"rows":1}],
+            "vsets":[{"db":0,"key_hex":"7673","key":"vs","expire_at":null,"uid":3,
+              "applied_seq":38,"dim":2,"reduce_from":null,"quant":"int8","metric":"cosine",
+              "m":16,"elements":1,"data":{"path":"vsets/vs/data/d.parquet","size":9,"rows":1},
+              "index":{"path":"vsets/vs/index/d.hnsw","size":9,"rows":1}}]}},"tables":{}}"#;
+        assert_eq!(Manifest::from_json(v1), Err(ManifestError::Legacy));
+        let legacy = Legacy::from_json(v1).unwrap();
+        assert!(legacy.upgrade("w-b").is_none());
+        let m = legacy.upgrade("w-a").unwrap();
+        assert_eq!(m.version, 7);
+        assert_eq!(m.wal.position, 40);
+        assert_eq!(m.kv[0].kind, FileKind::Base);
+        assert_eq!(m.vsets[0].base.to, 38);
+        assert_eq!(m.files().count(), 3);
     }
 }

@@ -57,9 +57,16 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 const CHUNK: usize = 8 << 20;
 
 async fn timed<T>(f: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
-    tokio::time::timeout(CALL_TIMEOUT, f)
+    within(CALL_TIMEOUT, f).await
+}
+
+async fn within<T>(
+    limit: Duration,
+    f: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(limit, f)
         .await
-        .unwrap_or(Err(StoreError::Timeout(CALL_TIMEOUT)))
+        .unwrap_or(Err(StoreError::Timeout(limit)))
 }
 
 enum Kind {
@@ -147,6 +154,30 @@ impl Store {
         timed(async { Ok(self.op.read(path).await?.to_bytes()) }).await
     }
 
+    /// Reads a whole object, or `None` when it does not exist.
+    pub async fn read_if_exists(&self, path: &str) -> Result<Option<Bytes>, StoreError> {
+        timed(async {
+            match self.op.read(path).await {
+                Ok(b) => Ok(Some(b.to_bytes())),
+                Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await
+    }
+
+    /// Whether an object exists.
+    pub async fn exists(&self, path: &str) -> Result<bool, StoreError> {
+        timed(async {
+            match self.op.stat(path).await {
+                Ok(_) => Ok(true),
+                Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await
+    }
+
     /// Writes a whole object (replacing it).
     pub async fn write(&self, path: &str, data: Bytes) -> Result<(), StoreError> {
         timed(async {
@@ -160,6 +191,17 @@ impl Store {
     /// did. Atomic: readers see the whole object or nothing.
     pub async fn put_if_absent(&self, path: &str, data: Bytes) -> Result<bool, StoreError> {
         timed(self.put_if_absent_inner(path, data)).await
+    }
+
+    /// [`Store::put_if_absent`] that gives up after `limit` (WAL uploads
+    /// wait for it before acknowledging writes).
+    pub async fn put_if_absent_within(
+        &self,
+        path: &str,
+        data: Bytes,
+        limit: Duration,
+    ) -> Result<bool, StoreError> {
+        within(limit, self.put_if_absent_inner(path, data)).await
     }
 
     async fn put_if_absent_inner(&self, path: &str, data: Bytes) -> Result<bool, StoreError> {
@@ -254,6 +296,21 @@ impl Store {
     pub async fn delete(&self, path: &str) -> Result<(), StoreError> {
         timed(async {
             match self.op.delete(path).await {
+                Err(e) if e.kind() != ErrorKind::NotFound => Err(e.into()),
+                _ => Ok(()),
+            }
+        })
+        .await
+    }
+
+    /// Deletes many objects (batched where the backend can; missing ones
+    /// are fine).
+    pub async fn delete_many(&self, paths: Vec<String>) -> Result<(), StoreError> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        timed(async {
+            match self.op.delete_iter(paths).await {
                 Err(e) if e.kind() != ErrorKind::NotFound => Err(e.into()),
                 _ => Ok(()),
             }

@@ -12,6 +12,7 @@
 //! nodes:  Vec<Option<Node>>  slot i = id, norm, level, links of levels ≥ 1
 //! free:   slots of deleted nodes, reused by later inserts
 //! entry:  entry point (a node of the highest level)
+//! changed: slots changed since the last commit (bitsets; see SlotChanges)
 //! ```
 //!
 //! Layer 0 keeps up to `2·M` links, upper layers `M`; a new node links to
@@ -87,6 +88,82 @@ pub(super) struct SlotMeta {
     pub live: bool,
 }
 
+/// Slots changed since the changes were last taken, for incremental
+/// commits: `nodes` = added, replaced or freed (the whole slot is written),
+/// `links` = only neighbour lists changed. `reset` = the graph was emptied
+/// and its arrays released (the next commit writes the whole set).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlotChanges {
+    pub(super) nodes: Vec<u64>,
+    pub(super) links: Vec<u64>,
+    pub(super) reset: bool,
+}
+
+fn set_bit(bits: &mut Vec<u64>, slot: u32) {
+    let (w, b) = (slot as usize / 64, slot % 64);
+    if bits.len() <= w {
+        bits.resize(w + 1, 0);
+    }
+    bits[w] |= 1 << b;
+}
+
+fn bit(bits: &[u64], slot: usize) -> bool {
+    bits.get(slot / 64)
+        .is_some_and(|w| w & (1 << (slot % 64)) != 0)
+}
+
+fn or_into(into: &mut Vec<u64>, from: &[u64]) {
+    if into.len() < from.len() {
+        into.resize(from.len(), 0);
+    }
+    for (a, b) in into.iter_mut().zip(from) {
+        *a |= b;
+    }
+}
+
+impl SlotChanges {
+    /// Nothing changed.
+    pub fn is_empty(&self) -> bool {
+        !self.reset && self.nodes.iter().all(|&w| w == 0) && self.links.iter().all(|&w| w == 0)
+    }
+
+    /// The graph was emptied (write the whole set).
+    pub fn is_reset(&self) -> bool {
+        self.reset
+    }
+
+    /// Slots to write whole, ascending.
+    pub fn node_slots(&self) -> impl Iterator<Item = u32> + '_ {
+        bits_iter(&self.nodes)
+    }
+
+    /// Slots whose links alone changed (and not the whole node), ascending.
+    pub fn link_slots(&self) -> impl Iterator<Item = u32> + '_ {
+        bits_iter(&self.links).filter(|&s| !bit(&self.nodes, s as usize))
+    }
+
+    /// Adds `other`'s changes (a failed commit hands its changes back).
+    pub fn merge(&mut self, other: &SlotChanges) {
+        or_into(&mut self.nodes, &other.nodes);
+        or_into(&mut self.links, &other.links);
+        self.reset |= other.reset;
+    }
+}
+
+fn bits_iter(bits: &[u64]) -> impl Iterator<Item = u32> + '_ {
+    bits.iter().enumerate().flat_map(|(w, &word)| {
+        let mut word = word;
+        std::iter::from_fn(move || {
+            if word == 0 {
+                return None;
+            }
+            let b = word.trailing_zeros();
+            word &= word - 1;
+            Some((w * 64) as u32 + b)
+        })
+    })
+}
+
 /// A query vector encoded like the set's vectors.
 #[derive(Debug, Clone)]
 pub struct Query {
@@ -124,6 +201,7 @@ pub struct Hnsw {
     pub(super) last_id: u64,
     level_mult: f64,
     rng: fastrand::Rng,
+    pub(super) changed: SlotChanges,
 }
 
 fn words_as_bytes(w: &[u32]) -> &[u8] {
@@ -206,7 +284,27 @@ impl Hnsw {
             last_id: 0,
             level_mult: 1.0 / (m.max(2) as f64).ln(),
             rng: fastrand::Rng::with_seed(0x5eed ^ dim as u64),
+            changed: SlotChanges::default(),
         }
+    }
+
+    /// Takes the slots changed since the last call.
+    pub fn take_changes(&mut self) -> SlotChanges {
+        std::mem::take(&mut self.changed)
+    }
+
+    /// Whether anything changed since the changes were last taken.
+    pub fn has_changes(&self) -> bool {
+        !self.changed.is_empty()
+    }
+
+    /// Marks `slot` changed as a whole (node added, replaced or freed).
+    pub(super) fn mark_node(&mut self, slot: u32) {
+        set_bit(&mut self.changed.nodes, slot);
+    }
+
+    fn mark_links(&mut self, slot: u32) {
+        set_bit(&mut self.changed.links, slot);
     }
 
     /// Dimension of the stored vectors.
@@ -279,6 +377,7 @@ impl Hnsw {
     /// Replaces the neighbours of `slot` at `level` (at most the level's maximum).
     pub(super) fn set_links(&mut self, slot: u32, level: usize, list: &[u32]) {
         debug_assert!(list.len() <= self.max_links(level));
+        self.mark_links(slot);
         if level == 0 {
             let start = slot as usize * self.layer0_stride();
             let n = list.len().min(2 * self.m);
@@ -452,6 +551,7 @@ impl Hnsw {
         let stride = self.layer0_stride();
         self.layer0[slot as usize * stride] = 0;
         self.len += 1;
+        self.mark_node(slot);
         let Some(entry) = self.entry else {
             self.entry = Some(slot);
             self.max_level = level;
@@ -501,6 +601,7 @@ impl Hnsw {
             return;
         }
         if current.len() < max {
+            self.mark_links(from);
             // Room left: append in place, no allocation.
             if level == 0 {
                 let start = from as usize * self.layer0_stride();
@@ -756,6 +857,7 @@ impl Hnsw {
             return false;
         };
         let removed: Vec<Vec<u32>> = (0..=level).map(|l| self.links(slot, l).to_vec()).collect();
+        self.mark_node(slot);
         self.nodes[slot as usize] = None;
         self.meta[slot as usize].live = false;
         let stride = self.layer0_stride();
@@ -811,6 +913,10 @@ impl Hnsw {
             self.meta = Vec::new();
             self.layer0 = Vec::new();
             self.free = Vec::new();
+            self.changed = SlotChanges {
+                reset: true,
+                ..SlotChanges::default()
+            };
         }
         true
     }

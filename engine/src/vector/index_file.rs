@@ -32,14 +32,14 @@ use super::set::{Projection, VectorSet};
 
 const MAGIC: &[u8; 8] = b"VXLVSET1";
 const VERSION: u32 = 1;
-const NONE: u32 = u32::MAX;
+pub(super) const NONE: u32 = u32::MAX;
 
 /// Why an index file could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid vector-set index file: {0}")]
 pub struct IndexFileError(pub &'static str);
 
-fn fnv1a(data: &[u8]) -> u64 {
+pub(super) fn fnv1a(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     })
@@ -71,38 +71,51 @@ impl VectorSet {
                 }
             }
         }
-        for (slot, node) in g.nodes.iter().enumerate() {
-            let Some(n) = node else {
-                out.push(0);
-                continue;
-            };
-            out.push(1);
-            out.extend_from_slice(&n.id.to_le_bytes());
-            out.extend_from_slice(&n.l2.to_le_bytes());
-            out.extend_from_slice(&n.range.to_le_bytes());
-            out.push(n.level() as u8);
-            for level in 0..=n.level() {
-                let links = g.links(slot as u32, level);
-                out.extend_from_slice(&(links.len() as u32).to_le_bytes());
-                for l in links {
-                    out.extend_from_slice(&l.to_le_bytes());
-                }
-            }
-            out.extend_from_slice(g.encoded(slot as u32));
-            let name = self.names[slot].as_deref().unwrap_or_default();
-            out.extend_from_slice(&(name.len() as u32).to_le_bytes());
-            out.extend_from_slice(name);
-            match &self.attrs[slot] {
-                None => out.extend_from_slice(&NONE.to_le_bytes()),
-                Some(a) => {
-                    out.extend_from_slice(&(a.len() as u32).to_le_bytes());
-                    out.extend_from_slice(a);
-                }
-            }
+        for slot in 0..g.nodes.len() {
+            self.write_slot(&mut out, slot as u32);
         }
         let sum = fnv1a(&out);
         out.extend_from_slice(&sum.to_le_bytes());
         out
+    }
+
+    /// Appends the record of `slot`: `0` for a free slot, else `1` and the
+    /// node (id, norm, range, level, links per level, vector, name,
+    /// attributes).
+    pub(super) fn write_slot(&self, out: &mut Vec<u8>, slot: u32) {
+        let g = &self.graph;
+        let Some(n) = g.node(slot) else {
+            out.push(0);
+            return;
+        };
+        out.push(1);
+        out.extend_from_slice(&n.id.to_le_bytes());
+        out.extend_from_slice(&n.l2.to_le_bytes());
+        out.extend_from_slice(&n.range.to_le_bytes());
+        out.push(n.level() as u8);
+        self.write_links(out, slot, n.level());
+        out.extend_from_slice(g.encoded(slot));
+        let name = self.names[slot as usize].as_deref().unwrap_or_default();
+        out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+        out.extend_from_slice(name);
+        match &self.attrs[slot as usize] {
+            None => out.extend_from_slice(&NONE.to_le_bytes()),
+            Some(a) => {
+                out.extend_from_slice(&(a.len() as u32).to_le_bytes());
+                out.extend_from_slice(a);
+            }
+        }
+    }
+
+    /// Appends the neighbour lists of `slot`, levels 0..=level.
+    pub(super) fn write_links(&self, out: &mut Vec<u8>, slot: u32, level: usize) {
+        for l in 0..=level {
+            let links = self.graph.links(slot, l);
+            out.extend_from_slice(&(links.len() as u32).to_le_bytes());
+            for x in links {
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+        }
     }
 
     /// Loads a set from the index-file format, without rebuilding the graph.
@@ -174,55 +187,17 @@ impl VectorSet {
                 1 => {}
                 _ => return Err(IndexFileError("bad slot flag")),
             }
-            let id = r.u64()?;
-            let l2 = r.f32()?;
-            let range = r.f32()?;
-            let level = r.u8()? as usize;
-            if level > MAX_LEVEL {
-                return Err(IndexFileError("bad level"));
-            }
-            let mut links = Vec::with_capacity(level + 1);
-            for _ in 0..=level {
-                let count = r.u32()? as usize;
-                if count > 2 * m || count > slots {
-                    return Err(IndexFileError("too many links"));
-                }
-                let mut l = Vec::with_capacity(count);
-                for _ in 0..count {
-                    let n = r.u32()?;
-                    if n as usize >= slots {
-                        return Err(IndexFileError("link out of range"));
-                    }
-                    l.push(n);
-                }
-                links.push(l);
-            }
-            let vec = r.take(graph.bytes)?;
-            let start = slot * graph.slot_words;
-            words_as_bytes_mut(&mut graph.arena[start..start + graph.slot_words])[..graph.bytes]
-                .copy_from_slice(vec);
-            let name_len = r.u32()? as usize;
-            let name = Bytes::copy_from_slice(r.take(name_len)?);
-            let attr_len = r.u32()?;
-            if attr_len != NONE {
-                attrs[slot] = Some(Bytes::copy_from_slice(r.take(attr_len as usize)?));
+            let rec = read_node(&mut r, graph.bytes, m, slots)?;
+            if rec.attrs.is_some() {
                 attr_count += 1;
             }
-            if by_name.insert(name.clone(), slot as u32).is_some() {
+            if by_name.insert(rec.name.clone(), slot as u32).is_some() {
                 return Err(IndexFileError("duplicate element"));
             }
-            names[slot] = Some(name);
-            let stride = graph.layer0_stride();
-            graph.layer0[slot * stride] = links[0].len() as u32;
-            graph.layer0[slot * stride + 1..slot * stride + 1 + links[0].len()]
-                .copy_from_slice(&links[0]);
-            graph.nodes.push(Some(Node {
-                id,
-                l2,
-                range,
-                level: level as u8,
-                upper: links.split_off(1),
-            }));
+            graph.nodes.push(None);
+            install(&mut graph, slot, &rec);
+            names[slot] = Some(rec.name);
+            attrs[slot] = rec.attrs;
         }
         if r.pos != body.len() {
             return Err(IndexFileError("trailing bytes"));
@@ -248,13 +223,106 @@ impl VectorSet {
     }
 }
 
-struct Reader<'a> {
-    data: &'a [u8],
-    pos: usize,
+/// One node as stored in an index file (or an index delta).
+pub(super) struct NodeRecord<'a> {
+    pub id: u64,
+    pub l2: f32,
+    pub range: f32,
+    pub links: Vec<Vec<u32>>,
+    pub vector: &'a [u8],
+    pub name: Bytes,
+    pub attrs: Option<Bytes>,
+}
+
+/// Reads neighbour lists for levels 0..=level, each checked against `m`
+/// and the slot count.
+pub(super) fn read_links(
+    r: &mut Reader<'_>,
+    level: usize,
+    m: usize,
+    slots: usize,
+) -> Result<Vec<Vec<u32>>, IndexFileError> {
+    let mut links = Vec::with_capacity(level + 1);
+    for l in 0..=level {
+        let count = r.u32()? as usize;
+        let max = if l == 0 { 2 * m } else { m };
+        if count > max || count > slots {
+            return Err(IndexFileError("too many links"));
+        }
+        let mut list = Vec::with_capacity(count);
+        for _ in 0..count {
+            let n = r.u32()?;
+            if n as usize >= slots {
+                return Err(IndexFileError("link out of range"));
+            }
+            list.push(n);
+        }
+        links.push(list);
+    }
+    Ok(links)
+}
+
+/// Reads a node record (after its `1` flag).
+pub(super) fn read_node<'a>(
+    r: &mut Reader<'a>,
+    vector_bytes: usize,
+    m: usize,
+    slots: usize,
+) -> Result<NodeRecord<'a>, IndexFileError> {
+    let id = r.u64()?;
+    let l2 = r.f32()?;
+    let range = r.f32()?;
+    let level = r.u8()? as usize;
+    if level > MAX_LEVEL {
+        return Err(IndexFileError("bad level"));
+    }
+    let links = read_links(r, level, m, slots)?;
+    let vector = r.take(vector_bytes)?;
+    let name_len = r.u32()? as usize;
+    let name = Bytes::copy_from_slice(r.take(name_len)?);
+    let attr_len = r.u32()?;
+    let attrs = if attr_len == NONE {
+        None
+    } else {
+        Some(Bytes::copy_from_slice(r.take(attr_len as usize)?))
+    };
+    Ok(NodeRecord {
+        id,
+        l2,
+        range,
+        links,
+        vector,
+        name,
+        attrs,
+    })
+}
+
+/// Puts a node's graph data (node, links, vector) into `slot`, which must
+/// exist; names and attributes are the caller's.
+pub(super) fn install(graph: &mut Hnsw, slot: usize, rec: &NodeRecord<'_>) {
+    let start = slot * graph.slot_words;
+    words_as_bytes_mut(&mut graph.arena[start..start + graph.slot_words])[..graph.bytes]
+        .copy_from_slice(rec.vector);
+    let stride = graph.layer0_stride();
+    let l0 = &rec.links[0];
+    graph.layer0[slot * stride] = l0.len() as u32;
+    graph.layer0[slot * stride + 1..slot * stride + 1 + l0.len()].copy_from_slice(l0);
+    graph.nodes[slot] = Some(Node {
+        id: rec.id,
+        l2: rec.l2,
+        range: rec.range,
+        level: (rec.links.len() - 1) as u8,
+        upper: rec.links[1..].to_vec(),
+    });
+}
+
+pub(super) struct Reader<'a> {
+    pub data: &'a [u8],
+    pub pos: usize,
 }
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], IndexFileError> {
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], IndexFileError> {
         let end = self
             .pos
             .checked_add(n)
@@ -264,24 +332,24 @@ impl<'a> Reader<'a> {
         self.pos = end;
         Ok(s)
     }
-    fn u8(&mut self) -> Result<u8, IndexFileError> {
+    pub fn u8(&mut self) -> Result<u8, IndexFileError> {
         Ok(self.take(1)?[0])
     }
-    fn u32(&mut self) -> Result<u32, IndexFileError> {
+    pub fn u32(&mut self) -> Result<u32, IndexFileError> {
         Ok(u32::from_le_bytes(
             self.take(4)?
                 .try_into()
                 .map_err(|_| IndexFileError("truncated"))?,
         ))
     }
-    fn u64(&mut self) -> Result<u64, IndexFileError> {
+    pub fn u64(&mut self) -> Result<u64, IndexFileError> {
         Ok(u64::from_le_bytes(
             self.take(8)?
                 .try_into()
                 .map_err(|_| IndexFileError("truncated"))?,
         ))
     }
-    fn f32(&mut self) -> Result<f32, IndexFileError> {
+    pub fn f32(&mut self) -> Result<f32, IndexFileError> {
         Ok(f32::from_bits(self.u32()?))
     }
 }

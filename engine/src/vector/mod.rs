@@ -9,11 +9,14 @@
 //! - [`filter`]: the FILTER expression language over JSON attributes.
 //! - [`index_file`]: the documented binary file of a whole set (loads
 //!   without rebuilding the graph).
+//! - [`index_delta`]: the slots changed since a set's last commit, applied
+//!   on top of an index file (incremental commits).
 //! - [`set`]: [`VectorSet`]: element names, attributes, projection, the graph.
 
 pub mod distance;
 pub mod filter;
 pub mod hnsw;
+pub mod index_delta;
 pub mod index_file;
 pub mod quant;
 pub mod set;

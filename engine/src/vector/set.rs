@@ -170,6 +170,18 @@ pub struct VectorSet {
     /// Sequence of the last WAL record applied to this set (0 = none); a
     /// snapshot of the set covers the records up to it.
     pub applied_seq: u64,
+    /// Elements removed (VREM) since the changes were last taken.
+    pub(super) removed: Vec<Bytes>,
+}
+
+/// What changed in a set since the changes were last taken
+/// ([`VectorSet::take_changes`]): graph slots and removed element names.
+#[derive(Debug, Clone, Default)]
+pub struct SetChanges {
+    /// Changed slots.
+    pub slots: super::hnsw::SlotChanges,
+    /// Elements removed and not added again.
+    pub removed: Vec<Bytes>,
 }
 
 impl VectorSet {
@@ -194,7 +206,36 @@ impl VectorSet {
             uid,
             dead: false,
             applied_seq: 0,
+            removed: Vec::new(),
         }
+    }
+
+    /// Takes what changed since the last call (for an incremental commit).
+    pub fn take_changes(&mut self) -> SetChanges {
+        let mut removed = std::mem::take(&mut self.removed);
+        removed.retain(|e| !self.by_name.contains_key(e));
+        removed.sort();
+        removed.dedup();
+        SetChanges {
+            slots: self.graph.take_changes(),
+            removed,
+        }
+    }
+
+    /// Hands back changes whose commit failed.
+    pub fn give_back_changes(&mut self, changes: &SetChanges) {
+        self.graph.changed.merge(&changes.slots);
+        self.removed.extend(changes.removed.iter().cloned());
+    }
+
+    /// Whether anything changed since the changes were last taken.
+    pub fn has_changes(&self) -> bool {
+        self.graph.has_changes() || !self.removed.is_empty()
+    }
+
+    /// Forgets the recorded changes (after loading committed files).
+    pub fn forget_changes(&mut self) {
+        self.take_changes();
     }
 
     /// Checks that a VADD with these parameters fits, in Redis's order.
@@ -317,6 +358,7 @@ impl VectorSet {
         let Some(slot) = self.by_name.remove(element) else {
             return false;
         };
+        self.removed.push(Bytes::copy_from_slice(element));
         self.graph.remove(slot);
         self.names[slot as usize] = None;
         if self.attrs[slot as usize].take().is_some() {
@@ -384,6 +426,7 @@ impl VectorSet {
         let Some(&slot) = self.by_name.get(element) else {
             return false;
         };
+        self.graph.mark_node(slot);
         let cell = &mut self.attrs[slot as usize];
         let had = cell.is_some();
         *cell = (!json.is_empty()).then_some(json);
@@ -574,6 +617,7 @@ impl VectorSet {
             uid,
             dead: false,
             applied_seq: 0,
+            removed: Vec::new(),
         }
     }
 

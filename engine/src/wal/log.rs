@@ -11,6 +11,16 @@
 //!   at once (up to a second of acknowledged writes can be lost, like Redis).
 //! - `No`: the operating system decides.
 //!
+//! The records go to segment files on local disk ([`Wal::open`]), or, with
+//! `--wal-storage object`, to WAL objects in the lake ([`Wal::open_objects`]):
+//! there a "sync" is the upload of everything appended since the last one
+//! as the next object of the chain (see `wal::object`), created with a
+//! conditional put through an [`ObjectSink`]; group commit works the same
+//! way (one upload acknowledges every write it covers). An upload that
+//! fails is retried (writes are refused meanwhile, as after a failed
+//! fsync); finding the object number taken by another writer means this
+//! writer was fenced: nothing more is acknowledged.
+//!
 //! Recovery ([`Wal::open`]) replays every record in sequence order. A
 //! record cut short at the end of the last segment (a crash in the middle
 //! of a write) is dropped and the file truncated there; a damaged record
@@ -55,6 +65,44 @@ pub struct WalConfig {
     pub start_after: u64,
 }
 
+/// Stores WAL objects (the lake's object store, through the storage layer).
+pub trait ObjectSink: Send + Sync {
+    /// Creates object `number` with `data` unless it exists. Must answer
+    /// `Ok` when the object already holds exactly `data` (an earlier
+    /// attempt that succeeded without an answer), [`SinkError::Taken`]
+    /// when it holds something else.
+    fn put(&self, number: u64, data: Vec<u8>) -> Result<(), SinkError>;
+}
+
+/// Why an object could not be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SinkError {
+    /// Another writer's object has this number: this writer is fenced.
+    Taken(String),
+    /// The store failed; the upload is retried.
+    Failed(String),
+}
+
+/// Where an object-store WAL writes.
+#[derive(Clone)]
+pub struct ObjectTarget {
+    /// The store.
+    pub sink: Arc<dyn ObjectSink>,
+    /// This writer's epoch (written into every object).
+    pub epoch: u64,
+    /// Number of the next object of the chain.
+    pub next_object: u64,
+}
+
+impl std::fmt::Debug for ObjectTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectTarget")
+            .field("epoch", &self.epoch)
+            .field("next_object", &self.next_object)
+            .finish()
+    }
+}
+
 /// WAL failures.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -94,11 +142,33 @@ pub enum WalError {
 pub type DurableListener = Box<dyn Fn(u64, bool) + Send + Sync>;
 
 struct Current {
-    file: File,
-    first_seq: u64,
-    size: u64,
+    out: Out,
     next_seq: u64,
     buf: Vec<u8>,
+}
+
+/// Where appended records go.
+enum Out {
+    /// The current segment file.
+    File {
+        file: File,
+        first_seq: u64,
+        size: u64,
+    },
+    /// Records waiting for the next WAL object.
+    Objects {
+        pending: Vec<u8>,
+        first_seq: u64,
+        count: u32,
+        next_object: u64,
+    },
+}
+
+/// A WAL object being uploaded (kept for a retry after a failure).
+struct Batch {
+    number: u64,
+    last_seq: u64,
+    data: Vec<u8>,
 }
 
 struct SyncState {
@@ -107,6 +177,8 @@ struct SyncState {
     pending: bool,
     /// The last fsync failed with this error.
     failed: Option<String>,
+    /// Another writer took over (object WAL): never acknowledge again.
+    fenced: bool,
 }
 
 /// The write-ahead log of one server.
@@ -117,6 +189,8 @@ pub struct Wal {
     written: AtomicU64,
     /// Bytes appended since the log was opened.
     appended: AtomicU64,
+    /// Vector inserts appended since the log was opened.
+    inserts: AtomicU64,
     sync: Mutex<SyncState>,
     /// Wakes the sync thread.
     requested: Condvar,
@@ -126,6 +200,10 @@ pub struct Wal {
     fsyncs: AtomicU64,
     fsync_us: AtomicU64,
     stop: Arc<AtomicBool>,
+    /// The object store, for an object WAL.
+    objects: Option<ObjectTarget>,
+    /// An object whose upload failed, retried before anything newer.
+    retry: Mutex<Option<Batch>>,
 }
 
 impl Wal {
@@ -212,21 +290,59 @@ impl Wal {
         };
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
         sync_dir(&config.dir)?;
+        let out = Out::File {
+            file,
+            first_seq,
+            size,
+        };
+        Self::start(config, out, next_seq, None)
+    }
+
+    /// Opens a WAL that stores its records as objects through `target`
+    /// (`--wal-storage object`), numbering records after `start_after`.
+    /// Replaying the chain is the storage layer's job, before this.
+    pub fn open_objects(
+        target: ObjectTarget,
+        fsync: FsyncPolicy,
+        start_after: u64,
+    ) -> Result<Arc<Wal>, WalError> {
+        let next_seq = start_after + 1;
+        let out = Out::Objects {
+            pending: Vec::new(),
+            first_seq: next_seq,
+            count: 0,
+            next_object: target.next_object,
+        };
+        let config = WalConfig {
+            dir: PathBuf::new(),
+            fsync,
+            segment_bytes: u64::MAX,
+            start_after,
+        };
+        Self::start(config, out, next_seq, Some(target))
+    }
+
+    fn start(
+        config: WalConfig,
+        out: Out,
+        next_seq: u64,
+        objects: Option<ObjectTarget>,
+    ) -> Result<Arc<Wal>, WalError> {
         let stop = Arc::new(AtomicBool::new(false));
         let wal = Arc::new(Wal {
             current: Mutex::new(Current {
-                file,
-                first_seq,
-                size,
+                out,
                 next_seq,
                 buf: Vec::new(),
             }),
             written: AtomicU64::new(next_seq - 1),
             appended: AtomicU64::new(0),
+            inserts: AtomicU64::new(0),
             sync: Mutex::new(SyncState {
                 durable: next_seq - 1,
                 pending: false,
                 failed: None,
+                fenced: false,
             }),
             requested: Condvar::new(),
             synced: Condvar::new(),
@@ -234,28 +350,30 @@ impl Wal {
             fsyncs: AtomicU64::new(0),
             fsync_us: AtomicU64::new(0),
             stop: stop.clone(),
+            objects,
+            retry: Mutex::new(None),
             config,
         });
-        match wal.config.fsync {
-            FsyncPolicy::Everysec => {
-                let weak = Arc::downgrade(&wal);
-                std::thread::Builder::new()
-                    .name("wal-everysec".into())
-                    .spawn(move || {
-                        while !stop.load(Ordering::Relaxed) {
-                            std::thread::sleep(Duration::from_secs(1));
-                            let Some(w) = weak.upgrade() else { return };
-                            w.sync_now();
-                        }
-                    })?;
-            }
-            FsyncPolicy::Always => {
-                let weak = Arc::downgrade(&wal);
-                std::thread::Builder::new()
-                    .name("wal-sync".into())
-                    .spawn(move || Self::sync_loop(&weak, &stop))?;
-            }
-            FsyncPolicy::No => {}
+        // An object WAL uploads at least once a second under every policy
+        // but `always` (which uploads before acknowledging).
+        let once_a_second = wal.config.fsync == FsyncPolicy::Everysec
+            || (wal.config.fsync == FsyncPolicy::No && wal.objects.is_some());
+        if wal.config.fsync == FsyncPolicy::Always {
+            let weak = Arc::downgrade(&wal);
+            std::thread::Builder::new()
+                .name("wal-sync".into())
+                .spawn(move || Self::sync_loop(&weak, &stop))?;
+        } else if once_a_second {
+            let weak = Arc::downgrade(&wal);
+            std::thread::Builder::new()
+                .name("wal-everysec".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(Duration::from_secs(1));
+                        let Some(w) = weak.upgrade() else { return };
+                        w.sync_now();
+                    }
+                })?;
         }
         Ok(wal)
     }
@@ -293,29 +411,47 @@ impl Wal {
     /// Appends one record; returns its sequence number. It is written to the
     /// file but durable only after [`Wal::wait_durable`].
     pub fn append(&self, payload: &[u8]) -> Result<u64, WalError> {
+        self.append_weighted(payload, 0)
+    }
+
+    /// [`Wal::append`] for a record holding `inserts` vector inserts
+    /// (counted in [`Wal::vector_inserts`]: the flusher bounds how many a
+    /// restart must replay).
+    pub fn append_weighted(&self, payload: &[u8], inserts: u64) -> Result<u64, WalError> {
         if payload.len() > MAX_PAYLOAD {
             return Err(WalError::TooLarge(payload.len()));
         }
         let mut cur = self.current.lock();
-        if cur.size >= self.config.segment_bytes {
-            self.roll(&mut cur)?;
+        let cur = &mut *cur;
+        if let Out::File { size, .. } = &cur.out
+            && *size >= self.config.segment_bytes
+        {
+            self.roll(cur)?;
         }
         let seq = cur.next_seq;
-        let mut buf = std::mem::take(&mut cur.buf);
-        buf.clear();
-        record::encode(seq, payload, &mut buf);
-        let res = cur.file.write_all(&buf);
-        cur.buf = buf;
-        if let Err(e) = res {
-            // A partial record must not stay in front of the next one.
-            let size = cur.size;
-            if let Err(t) = cur.file.set_len(size) {
-                self.fail(format!("{t}"));
+        match &mut cur.out {
+            Out::File { file, size, .. } => {
+                let buf = &mut cur.buf;
+                buf.clear();
+                record::encode(seq, payload, buf);
+                if let Err(e) = file.write_all(buf) {
+                    // A partial record must not stay in front of the next one.
+                    if let Err(t) = file.set_len(*size) {
+                        self.fail(format!("{t}"));
+                    }
+                    return Err(e.into());
+                }
+                *size += (record::HEADER + payload.len()) as u64;
             }
-            return Err(e.into());
+            Out::Objects { pending, count, .. } => {
+                record::encode(seq, payload, pending);
+                *count += 1;
+            }
         }
-        cur.size += (record::HEADER + payload.len()) as u64;
         cur.next_seq += 1;
+        if inserts > 0 {
+            self.inserts.fetch_add(inserts, Ordering::Relaxed);
+        }
         self.appended
             .fetch_add((record::HEADER + payload.len()) as u64, Ordering::Relaxed);
         self.written.store(seq, Ordering::Release);
@@ -324,7 +460,15 @@ impl Wal {
 
     /// Starts a new segment after making the current one durable.
     fn roll(&self, cur: &mut Current) -> Result<(), WalError> {
-        cur.file.sync_data()?;
+        let Out::File {
+            file,
+            first_seq,
+            size,
+        } = &mut cur.out
+        else {
+            return Ok(());
+        };
+        file.sync_data()?;
         self.fsyncs.fetch_add(1, Ordering::Relaxed);
         let durable = cur.next_seq - 1;
         {
@@ -333,10 +477,10 @@ impl Wal {
         }
         self.synced.notify_all();
         let path = segment::path(&self.config.dir, cur.next_seq);
-        cur.file = OpenOptions::new().create(true).append(true).open(&path)?;
+        *file = OpenOptions::new().create(true).append(true).open(&path)?;
         sync_dir(&self.config.dir)?;
-        cur.first_seq = cur.next_seq;
-        cur.size = 0;
+        *first_seq = cur.next_seq;
+        *size = 0;
         Ok(())
     }
 
@@ -390,17 +534,14 @@ impl Wal {
         *self.listener.lock() = Some(listener);
     }
 
-    /// Fsyncs everything written so far and tells waiters and the listener.
+    /// Fsyncs (or uploads) everything written so far and tells waiters and
+    /// the listener.
     fn sync_now(&self) {
         let started = std::time::Instant::now();
-        let result = (|| {
-            let (file, target) = {
-                let cur = self.current.lock();
-                (cur.file.try_clone()?, self.written.load(Ordering::Acquire))
-            };
-            file.sync_data()?;
-            Ok::<u64, std::io::Error>(target)
-        })();
+        let result = match &self.objects {
+            None => self.fsync_file(),
+            Some(target) => self.upload(target),
+        };
         self.fsyncs.fetch_add(1, Ordering::Relaxed);
         self.fsync_us
             .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
@@ -408,13 +549,18 @@ impl Wal {
         match result {
             Ok(target) => {
                 s.durable = s.durable.max(target);
-                if s.failed.take().is_some() {
-                    tracing::warn!("WAL fsync works again");
+                if !s.fenced && s.failed.take().is_some() {
+                    tracing::warn!("WAL writes work again");
                 }
             }
-            Err(e) => {
-                tracing::error!(error = %e, "WAL fsync failed");
-                s.failed = Some(format!("{e}"));
+            Err(SinkError::Taken(e)) => {
+                tracing::error!(error = %e, "WAL object taken by another writer: fenced");
+                s.fenced = true;
+                s.failed = Some(e);
+            }
+            Err(SinkError::Failed(e)) => {
+                tracing::error!(error = %e, "WAL fsync/upload failed");
+                s.failed = Some(e);
             }
         }
         let (durable, failed) = (s.durable, s.failed.is_some());
@@ -423,6 +569,108 @@ impl Wal {
         if let Some(l) = &*self.listener.lock() {
             l(durable, failed);
         }
+    }
+
+    /// Fsyncs the current segment; returns the sequence it covers.
+    fn fsync_file(&self) -> Result<u64, SinkError> {
+        let (file, target) = {
+            let cur = self.current.lock();
+            let Out::File { file, .. } = &cur.out else {
+                return Ok(self.written.load(Ordering::Acquire));
+            };
+            (
+                file.try_clone()
+                    .map_err(|e| SinkError::Failed(e.to_string()))?,
+                self.written.load(Ordering::Acquire),
+            )
+        };
+        file.sync_data()
+            .map_err(|e| SinkError::Failed(e.to_string()))?;
+        Ok(target)
+    }
+
+    /// Uploads the records appended so far as WAL objects (a failed one
+    /// first); returns the last sequence stored.
+    fn upload(&self, target: &ObjectTarget) -> Result<u64, SinkError> {
+        if self.sync.lock().fenced {
+            return Err(SinkError::Taken(
+                "this writer was fenced by a newer writer of the lake".into(),
+            ));
+        }
+        let mut retry = self.retry.lock();
+        let mut stored = self.sync.lock().durable;
+        // Bounded, so a steady stream of appends cannot keep one call busy.
+        for _ in 0..64 {
+            let batch = match retry.take() {
+                Some(b) => b,
+                None => {
+                    let mut cur = self.current.lock();
+                    let last_seq = cur.next_seq - 1;
+                    let Out::Objects {
+                        pending,
+                        first_seq,
+                        count,
+                        next_object,
+                    } = &mut cur.out
+                    else {
+                        return Ok(last_seq);
+                    };
+                    if *count == 0 {
+                        return Ok(last_seq);
+                    }
+                    let data = super::object::encode(
+                        target.epoch,
+                        *next_object,
+                        *first_seq,
+                        *count,
+                        pending,
+                    );
+                    let b = Batch {
+                        number: *next_object,
+                        last_seq,
+                        data,
+                    };
+                    pending.clear();
+                    *next_object += 1;
+                    *first_seq = last_seq + 1;
+                    *count = 0;
+                    b
+                }
+            };
+            match target.sink.put(batch.number, batch.data.clone()) {
+                Ok(()) => {
+                    stored = batch.last_seq;
+                    let mut s = self.sync.lock();
+                    s.durable = s.durable.max(stored);
+                }
+                Err(SinkError::Failed(e)) => {
+                    *retry = Some(batch);
+                    return Err(SinkError::Failed(e));
+                }
+                Err(taken) => return Err(taken),
+            }
+        }
+        Ok(stored)
+    }
+
+    /// Number of the next WAL object this log will create (object WAL):
+    /// every record appended after this call goes into it or a later one.
+    pub fn next_object(&self) -> Option<u64> {
+        let retry = self.retry.lock().as_ref().map(|b| b.number);
+        match &self.current.lock().out {
+            Out::Objects { next_object, .. } => Some(retry.unwrap_or(*next_object)),
+            Out::File { .. } => None,
+        }
+    }
+
+    /// Whether records go to the object store.
+    pub fn is_object(&self) -> bool {
+        self.objects.is_some()
+    }
+
+    /// Whether another writer fenced this one (object WAL).
+    pub fn is_fenced(&self) -> bool {
+        self.sync.lock().fenced
     }
 
     /// Marks the log failed (writes are refused until an fsync succeeds).
@@ -439,6 +687,11 @@ impl Wal {
     /// Bytes appended since the log was opened.
     pub fn appended_bytes(&self) -> u64 {
         self.appended.load(Ordering::Relaxed)
+    }
+
+    /// Vector inserts appended since the log was opened.
+    pub fn vector_inserts(&self) -> u64 {
+        self.inserts.load(Ordering::Relaxed)
     }
 
     /// Highest sequence appended so far.
@@ -462,6 +715,9 @@ impl Wal {
 
     /// Total bytes of the segment files.
     pub fn size_bytes(&self) -> u64 {
+        if let Out::Objects { pending, .. } = &self.current.lock().out {
+            return pending.len() as u64;
+        }
         segment::list(&self.config.dir)
             .map(|l| {
                 l.iter()
@@ -475,7 +731,10 @@ impl Wal {
     /// Deletes whole segments whose records are all below `seq` (after a
     /// commit covered them). Returns how many files were removed.
     pub fn truncate_below(&self, seq: u64) -> Result<usize, WalError> {
-        let current_first = self.current.lock().first_seq;
+        let current_first = match &self.current.lock().out {
+            Out::File { first_seq, .. } => *first_seq,
+            Out::Objects { .. } => return Ok(0),
+        };
         let segments = segment::list(&self.config.dir)?;
         let mut removed = 0;
         for (i, (first, path)) in segments.iter().enumerate() {
