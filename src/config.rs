@@ -121,6 +121,10 @@ pub struct Config {
     pub slowlog_log_slower_than: i64,
     /// Most SLOWLOG entries kept (`slowlog-max-len`).
     pub slowlog_max_len: u64,
+    /// A script running longer than this many ms makes other clients'
+    /// commands answer `-BUSY` and can be stopped with SCRIPT KILL
+    /// (`busy-reply-threshold`, alias `lua-time-limit`; 0 = at once).
+    pub busy_reply_threshold: u64,
     /// Prometheus listener (`metrics-addr`).
     pub metrics_addr: Option<String>,
     /// TLS port (`tls-port`), 0 = off.
@@ -181,6 +185,7 @@ impl Default for Config {
             import_dir: None,
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
+            busy_reply_threshold: 5000,
             metrics_addr: None,
             tls_port: 0,
             tls_cert_file: None,
@@ -229,6 +234,8 @@ pub const NAMES: &[&str] = &[
     "import-dir",
     "slowlog-log-slower-than",
     "slowlog-max-len",
+    "busy-reply-threshold",
+    "lua-time-limit",
     "metrics-addr",
     "tls-port",
     "tls-cert-file",
@@ -412,6 +419,9 @@ impl Config {
                 })?
             }
             "slowlog-max-len" => self.slowlog_max_len = parse_num(name, one()?)?,
+            "busy-reply-threshold" | "lua-time-limit" => {
+                self.busy_reply_threshold = parse_num(name, one()?)?
+            }
             "metrics-addr" => self.metrics_addr = opt(one()?),
             "tls-port" => self.tls_port = parse_num(name, one()?)?,
             "tls-cert-file" => self.tls_cert_file = opt(one()?),
@@ -558,6 +568,7 @@ impl Config {
             "sql-timeout" => self.sql_timeout.to_string(),
             "slowlog-log-slower-than" => self.slowlog_log_slower_than.to_string(),
             "slowlog-max-len" => self.slowlog_max_len.to_string(),
+            "busy-reply-threshold" | "lua-time-limit" => self.busy_reply_threshold.to_string(),
             "import-dir" => self
                 .import_dir
                 .as_ref()

@@ -13,6 +13,8 @@
 //! - [`connection`]: the per-connection read → parse → execute → write loop.
 //! - [`cmd`]: command table and one module per command family.
 //! - [`client`]: registry of connected clients (CLIENT LIST / INFO).
+//! - [`watch`]: WATCH: watched keys and their invalidation.
+//! - [`script`]: the Lua interpreter behind EVAL.
 //! - [`stats`]: counters for INFO.
 //! - [`cmdstats`]: per-command calls, time, latency histogram, error codes.
 //! - [`slowlog`]: the SLOWLOG entries.
@@ -36,7 +38,9 @@ pub mod connection;
 pub mod error;
 pub mod lake;
 pub mod metrics;
+pub mod script;
 pub mod server;
 pub mod slowlog;
 pub mod stats;
 pub mod tls;
+pub mod watch;

@@ -61,6 +61,10 @@ pub struct ServerState {
     pub storage: OnceLock<Arc<Storage>>,
     /// Wakes the flusher for a BGSAVE.
     pub bgsave: tokio::sync::Notify,
+    /// WATCHed keys of all connections.
+    pub watches: Arc<crate::watch::Watches>,
+    /// The Lua interpreter and the loaded scripts.
+    pub scripts: crate::script::Scripts,
     /// The lock on `<dir>/lock`, held while the server runs.
     pub dir_lock: OnceLock<std::fs::File>,
     shutdown: watch::Sender<bool>,
@@ -84,6 +88,7 @@ impl ServerState {
         let executable = std::env::current_exe()
             .map(|p| p.display().to_string())
             .unwrap_or_default();
+        let scripts = crate::script::Scripts::new(config.busy_reply_threshold);
         Ok(ServerState {
             config,
             engine,
@@ -100,6 +105,8 @@ impl ServerState {
             durable: watch::channel((0, false)).0,
             storage: OnceLock::new(),
             bgsave: tokio::sync::Notify::new(),
+            watches: Arc::default(),
+            scripts,
             dir_lock: OnceLock::new(),
             shutdown: watch::channel(false).0,
         })

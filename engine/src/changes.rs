@@ -49,6 +49,8 @@ impl Engine {
     /// Takes the changes recorded since the last call (see the module
     /// doc). `known_sets` are the (db, key) of the sets of the last commit.
     pub fn take_changes(&self, known_sets: &[(u32, Bytes)]) -> Changes {
+        // Never in the middle of a transaction: its record is not written yet.
+        let _gate = self.gate.read_recursive();
         let now = self.now_ms();
         let mut guards: Vec<_> = self.dbs.iter().map(|db| db.lock_all()).collect();
         let seq = self.wal().map_or(0, |w| w.written_seq());

@@ -46,7 +46,8 @@ pub use clock::Clock;
 pub use error::EngineError;
 pub use keyspace::Db;
 
-use journal::{JournalSlot, Op};
+use journal::{JournalSlot, Op, batch};
+use parking_lot::{RwLock, RwLockReadGuard};
 use wal::Wal;
 
 /// Engine settings; the server fills them from its configuration.
@@ -90,6 +91,9 @@ pub struct Engine {
     dbs: Vec<Db>,
     config: EngineConfig,
     journal: JournalSlot,
+    /// Commands hold it shared; a transaction or script exclusively (see
+    /// [`Engine::atomically`]); taking the changes for a commit shared.
+    gate: RwLock<()>,
 }
 
 impl Engine {
@@ -103,6 +107,7 @@ impl Engine {
             dbs,
             config,
             journal,
+            gate: RwLock::new(()),
         }
     }
 
@@ -137,6 +142,57 @@ impl Engine {
         self.config.clock.now_ms()
     }
 
+    /// Held shared while one command runs: a transaction or script
+    /// ([`Engine::atomically`]) waits for running commands and keeps new
+    /// ones out.
+    pub fn shared(&self) -> RwLockReadGuard<'_, ()> {
+        self.gate.read()
+    }
+
+    /// [`Engine::shared`] without waiting: None while a transaction or
+    /// script runs.
+    pub fn try_shared(&self) -> Option<RwLockReadGuard<'_, ()>> {
+        self.gate.try_read()
+    }
+
+    /// [`Engine::shared`], waiting at most `timeout`.
+    pub fn shared_for(&self, timeout: Duration) -> Option<RwLockReadGuard<'_, ()>> {
+        self.gate.try_read_for(timeout)
+    }
+
+    /// Held while a WAL record is applied by replay or a replica's
+    /// follower: readers see it whole or not at all.
+    pub(crate) fn exclusive(&self) -> parking_lot::RwLockWriteGuard<'_, ()> {
+        self.gate.write()
+    }
+
+    /// Runs `f` (the commands of a transaction or script) alone: no other
+    /// command and no commit runs meanwhile, and everything `f` changes is
+    /// written to the WAL as one record when it returns (see
+    /// [`journal::batch`]). Returns `f`'s result and the record's
+    /// sequence (0 when nothing changed), or the error writing it.
+    pub fn atomically<R>(&self, f: impl FnOnce() -> R) -> (R, Result<u64, EngineError>) {
+        let _gate = self.gate.write();
+        let wal = self.wal();
+        batch::open(wal.map_or(0, |w| w.next_seq()));
+        let closer = batch::Closer;
+        let r = f();
+        let rec = batch::close();
+        drop(closer);
+        let written = match (rec, wal) {
+            (Some(rec), Some(wal)) if !rec.is_empty() => wal
+                .append_weighted(rec.as_bytes(), rec.inserts())
+                .map_err(|e| {
+                    // Memory holds changes the log does not: accept no
+                    // more writes until a restart reloads the durable state.
+                    wal.fail(format!("transaction record not written: {e}"));
+                    EngineError::Persistence(e.to_string())
+                }),
+            _ => Ok(0),
+        };
+        (r, written)
+    }
+
     /// Empties every database (FLUSHALL), atomically.
     pub fn flush_all(&self) -> Result<(), EngineError> {
         let mut all: Vec<_> = self.dbs.iter().flat_map(|db| db.lock_all()).collect();
@@ -159,6 +215,7 @@ impl Engine {
                 .collect(),
             config: self.config.clone(),
             journal: JournalSlot::default(),
+            gate: RwLock::new(()),
         }
     }
 
@@ -166,6 +223,7 @@ impl Engine {
     /// [`Engine::new_like`]) with all shards of both locked: commands see
     /// the old state or the new one, never a mix.
     pub fn replace_contents(&self, other: &Engine) {
+        let _gate = self.gate.write();
         let mut mine: Vec<_> = self.dbs.iter().flat_map(|db| db.lock_all()).collect();
         let mut theirs: Vec<_> = other.dbs.iter().flat_map(|db| db.lock_all()).collect();
         for (a, b) in mine.iter_mut().zip(theirs.iter_mut()) {
@@ -192,6 +250,10 @@ impl Engine {
     /// Returns how many keys were removed.
     pub fn active_expire_cycle(&self, max_time: Duration) -> usize {
         const BUDGET_PER_SHARD: usize = 32;
+        // Not while a transaction or script runs: they see time stand still.
+        let Some(_gate) = self.gate.try_read() else {
+            return 0;
+        };
         let start = Instant::now();
         let mut total = 0;
         loop {

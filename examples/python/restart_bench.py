@@ -99,8 +99,8 @@ def first_vsim(port, query, t0):
             got = r.execute_command("VSIM", "bench", "FP32", query.tobytes(), "COUNT", "10")
             if got:
                 return time.perf_counter() - t0, got
-        except redis.exceptions.ConnectionError:
-            pass
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+            pass  # still starting: the port may accept before replay is done
         time.sleep(0.002)
 
 

@@ -13,6 +13,8 @@
 //! - [`reply`]: [`ReplyBuf`], a writer of RESP2/RESP3 replies straight into a
 //!   byte buffer (maps become flat arrays in RESP2, doubles become bulk
 //!   strings, and so on).
+//! - [`frame`]: decoding a reply back into a [`frame::Frame`] (scripts read
+//!   the replies of the commands they call).
 //! - [`args`]: strict number parsing and case-insensitive matching used by
 //!   every command's argument parser.
 //! - [`error`]: [`ProtocolError`], whose text is what Redis sends.
@@ -25,6 +27,7 @@
 
 pub mod args;
 pub mod error;
+pub mod frame;
 pub mod inline;
 pub mod reply;
 pub mod request;

@@ -534,6 +534,17 @@ pub fn key_args<'a>(spec: &CommandSpec, args: &'a [Bytes], default_key: &'a [u8]
     if spec.name == "vsearch" && args.get(1).is_some_and(|a| a.first() == Some(&b'[')) {
         return vec![default_key];
     }
+    if matches!(
+        spec.name,
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
+    ) {
+        // script numkeys key... arg...
+        let n = args
+            .get(2)
+            .and_then(|n| std::str::from_utf8(n).ok()?.parse::<usize>().ok())
+            .unwrap_or(0);
+        return args.iter().skip(3).take(n).map(|a| &a[..]).collect();
+    }
     let (first, last, step) = spec.keys;
     if first <= 0 || step <= 0 {
         return Vec::new();

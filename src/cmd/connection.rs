@@ -160,6 +160,8 @@ pub fn quit(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 /// RESET: back to the state of a new connection.
 pub fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     ctx.conn.db = 0;
+    ctx.conn.multi = None;
+    ctx.conn.watching = None;
     ctx.conn.authenticated = ctx.state.acl.starts_authenticated();
     ctx.conn.user = ctx.state.acl.default_user();
     ctx.conn.acl_gen = ctx.state.acl.generation();

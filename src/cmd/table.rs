@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::{
-    Handler, acl, client, command, connection, info, keys, persistence, server, slowlog, sql,
-    strings, vectors,
+    Handler, acl, client, command, connection, info, keys, persistence, scripting, server, slowlog,
+    sql, strings, transactions, vectors,
 };
 
 /// One command (or subcommand, named `container|sub`).
@@ -142,7 +142,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "select",
         arity: 2,
-        flags: CONN_FAST,
+        flags: &["loading", "stale", "fast"],
         acl: &["@fast", "@connection"],
         group: "connection",
         summary: "Changes the selected database.",
@@ -926,6 +926,8 @@ static GROUPS: &[&[CommandSpec]] = &[
     persistence::COMMANDS,
     sql::COMMANDS,
     slowlog::COMMANDS,
+    transactions::COMMANDS,
+    scripting::COMMANDS,
 ];
 
 /// Every top-level command, in table order.

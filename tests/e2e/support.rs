@@ -140,42 +140,15 @@ impl Server {
     /// Starts the server again and returns its stderr once it has exited
     /// (for a start that must fail).
     pub fn restart_expecting_failure(&mut self) -> String {
-        let out = Command::new(BIN)
-            .args([
-                "--port",
-                &free_port().to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-            ])
-            .arg(self.dir.path())
-            .args(&self.args)
-            .output()
-            .expect("run vexlake");
-        assert!(!out.status.success(), "the server started");
-        String::from_utf8_lossy(&out.stderr).into_owned()
+        let args: Vec<&str> = self.args.iter().map(|s| s.as_str()).collect();
+        run_expecting_failure(self.dir.path(), &args)
     }
 
     /// Runs a server on a fresh data directory with `args` and returns its
     /// stderr once it has exited (for a start that must be refused).
     pub fn start_expecting_failure(args: &[&str]) -> String {
         let dir = tempfile::tempdir().unwrap();
-        let out = Command::new(BIN)
-            .env("AWS_ACCESS_KEY_ID", S3_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", S3_SECRET)
-            .args([
-                "--port",
-                &free_port().to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-            ])
-            .arg(dir.path())
-            .args(args)
-            .output()
-            .expect("run vexlake");
-        assert!(!out.status.success(), "the server started");
-        String::from_utf8_lossy(&out.stderr).into_owned()
+        run_expecting_failure(dir.path(), args)
     }
 
     /// A new RESP2 connection.
@@ -211,6 +184,27 @@ impl Server {
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
     }
+}
+
+/// Runs the server on `dir` with `args`; it must exit with an error, whose
+/// stderr is returned.
+fn run_expecting_failure(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .env("AWS_ACCESS_KEY_ID", S3_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", S3_SECRET)
+        .args([
+            "--port",
+            &free_port().to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+        ])
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("run vexlake");
+    assert!(!out.status.success(), "the server started");
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 impl Drop for Server {
@@ -397,21 +391,7 @@ impl Client {
     pub fn try_cmd(&mut self, args: &[&str]) -> std::io::Result<Reply> {
         let enc: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
         self.stream.write_all(&Client::encode(&enc))?;
-        loop {
-            if !self.buf.is_empty()
-                && let Some((f, n)) =
-                    decode2(&self.buf).map_err(|e| std::io::Error::other(format!("{e:?}")))?
-            {
-                self.buf.drain(..n);
-                return Ok(from2(f));
-            }
-            let mut chunk = [0u8; 65536];
-            let n = self.stream.read(&mut chunk)?;
-            if n == 0 {
-                return Err(std::io::ErrorKind::UnexpectedEof.into());
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
+        self.try_read()
     }
 
     /// Sends a command and reads its reply.
@@ -428,21 +408,29 @@ impl Client {
 
     /// Reads one reply.
     pub fn read(&mut self) -> Reply {
+        self.try_read().expect("read reply")
+    }
+
+    /// Reads one reply; a closed connection is an error.
+    pub fn try_read(&mut self) -> std::io::Result<Reply> {
         loop {
             if !self.buf.is_empty() {
+                let bad = |e| std::io::Error::other(format!("{e:?}"));
                 let decoded = if self.resp3 {
-                    decode3(&self.buf).unwrap().map(|(f, n)| (from3(f), n))
+                    decode3(&self.buf).map_err(bad)?.map(|(f, n)| (from3(f), n))
                 } else {
-                    decode2(&self.buf).unwrap().map(|(f, n)| (from2(f), n))
+                    decode2(&self.buf).map_err(bad)?.map(|(f, n)| (from2(f), n))
                 };
                 if let Some((reply, n)) = decoded {
                     self.buf.drain(..n);
-                    return reply;
+                    return Ok(reply);
                 }
             }
             let mut chunk = [0u8; 65536];
-            let n = self.stream.read(&mut chunk).expect("read reply");
-            assert!(n > 0, "connection closed while waiting for a reply");
+            let n = self.stream.read(&mut chunk)?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
             self.buf.extend_from_slice(&chunk[..n]);
         }
     }

@@ -14,10 +14,15 @@
 //! 0), because records hold absolute deadlines; keys whose deadline has
 //! passed are removed by the normal expiry afterwards.
 //!
+//! A transaction or script is one record for all its commands: see
+//! [`batch`].
+//!
 //! # Layout
+//! - [`batch`]: many commands' changes as one record.
 //! - [`op`]: the operations and their byte encoding.
 //! - [`replay`]: applying records to an [`Engine`](crate::Engine).
 
+pub(crate) mod batch;
 pub mod op;
 pub mod replay;
 

@@ -26,6 +26,10 @@
 //! | 11 | VAdd | uid u64, ef u32, element bytes, vector bytes (f32), attributes opt bytes |
 //! | 12 | VRem | key bytes, uid u64, element bytes |
 //! | 13 | VSetAttr | uid u64, element bytes, attributes bytes |
+//! | 14 | Select | db u8: later operations apply to this database |
+//!
+//! `Select` appears only in the record of a transaction or script (one
+//! record for all its commands) whose commands touched several databases.
 
 /// Version byte at the start of every record.
 pub const VERSION: u8 = 1;
@@ -43,6 +47,7 @@ const VCREATE: u8 = 10;
 const VADD: u8 = 11;
 const VREM: u8 = 12;
 const VSETATTR: u8 = 13;
+const SELECT: u8 = 14;
 
 /// Parameters of a new vector set (VCreate).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +123,8 @@ pub enum Op<'a> {
         element: &'a [u8],
         attributes: &'a [u8],
     },
+    /// Later operations of the record apply to database `db`.
+    Select { db: u8 },
 }
 
 /// Builds one record.
@@ -268,6 +275,10 @@ impl RecordBuf {
                 self.bytes(element);
                 self.bytes(attributes);
             }
+            Op::Select { db } => {
+                self.buf.push(SELECT);
+                self.buf.push(db);
+            }
         }
         self
     }
@@ -376,6 +387,7 @@ pub fn decode(rec: &[u8]) -> Result<(u8, Vec<Op<'_>>), Malformed> {
                 element: r.bytes()?,
                 attributes: r.bytes()?,
             },
+            SELECT => Op::Select { db: r.u8()? },
             _ => return Err(Malformed("unknown operation")),
         };
         ops.push(op);
@@ -498,6 +510,7 @@ mod tests {
                 element: b"el",
                 attributes: b"",
             },
+            Op::Select { db: 7 },
         ];
         let mut rec = RecordBuf::new(3);
         for op in &ops {
@@ -513,7 +526,7 @@ mod tests {
         let bytes = rec.as_bytes();
         for cut in 0..bytes.len() {
             if let Ok((_, ops)) = decode(&bytes[..cut]) {
-                assert!(ops.len() < 14);
+                assert!(ops.len() < 15);
             }
         }
         assert!(decode(&[2, 0]).is_err());

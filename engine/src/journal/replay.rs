@@ -90,11 +90,24 @@ impl Replayer {
     /// Applies one record (sequence `seq`).
     pub fn apply(&mut self, seq: u64, record: &[u8]) -> Result<(), String> {
         let (db, ops) = op::decode(record).map_err(|e| e.to_string())?;
-        let db = db as usize;
-        if db >= self.engine.databases() {
-            return Err(format!("database {db} does not exist"));
-        }
+        // A replica's readers see a transaction's record whole or not at all.
+        let engine = self.engine.clone();
+        let _gate = engine.exclusive();
+        let mut db = db as usize;
+        let databases = self.engine.databases();
+        let check = |db: usize| {
+            if db >= databases {
+                return Err(format!("database {db} does not exist"));
+            }
+            Ok(())
+        };
+        check(db)?;
         for o in ops {
+            if let Op::Select { db: next } = o {
+                db = next as usize;
+                check(db)?;
+                continue;
+            }
             self.apply_op(db, seq, o)?;
         }
         self.applied += 1;
@@ -200,6 +213,8 @@ impl Replayer {
                     g.applied_seq = seq;
                 }
             }
+            // Switches the database; handled by `apply`.
+            Op::Select { .. } => {}
         }
         Ok(())
     }

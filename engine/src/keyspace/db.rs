@@ -16,7 +16,7 @@ use super::shard::Shard;
 use super::value::Value;
 use crate::error::EngineError;
 use crate::glob::glob_match;
-use crate::journal::{JournalSlot, Op, RecordBuf};
+use crate::journal::{JournalSlot, Op, RecordBuf, batch};
 
 /// Shards per database. A power of two; part of the SCAN cursor encoding.
 pub const SHARDS: usize = 64;
@@ -129,6 +129,11 @@ impl Db {
     pub fn log(&self, build: impl FnOnce(&mut RecordBuf)) -> Result<u64, EngineError> {
         let Some(wal) = self.journal.get() else {
             return Ok(0);
+        };
+        // Inside a transaction or script: one record for all of it.
+        let build = match batch::add(self.index, build) {
+            Ok(seq) => return Ok(seq),
+            Err(build) => build,
         };
         let mut rec = RecordBuf::new(self.index);
         build(&mut rec);

@@ -112,7 +112,13 @@ impl Storage {
             .iter()
             .filter_map(|v| Some((v.db, Bytes::from(unhex(&v.key_hex)?))))
             .collect();
-        let changes = engine.take_changes(&known);
+        // Waits while a transaction or script runs: off the async worker.
+        let changes = match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| engine.take_changes(&known))
+            }
+            _ => engine.take_changes(&known),
+        };
         if !force
             && changes.seq == committed
             && changes.is_empty()

@@ -90,11 +90,26 @@ impl Follower {
     /// about once a second, takes up a newer version. Returns whether the
     /// state changed.
     pub async fn step(&mut self) -> Result<bool, StorageError> {
+        let mut changed = self.drain_chain().await?;
+        if self.last_check.elapsed() >= MANIFEST_EVERY {
+            self.last_check = Instant::now();
+            changed |= self.check_manifest().await?;
+        }
+        self.storage
+            .stats
+            .synced_at_ms
+            .store(unix_ms(), Ordering::Relaxed);
+        self.publish();
+        Ok(changed)
+    }
+
+    /// Applies every WAL object stored after the last one applied.
+    async fn drain_chain(&mut self) -> Result<bool, StorageError> {
         let mut changed = false;
         loop {
             let path = wal_object(self.end.next_object);
             let Some(data) = self.storage.store.read_if_exists(&path).await? else {
-                break;
+                return Ok(changed);
             };
             if !self.strict {
                 self.end.objects = 0;
@@ -111,22 +126,12 @@ impl Follower {
                 .fetch_add(1, Ordering::Relaxed);
             changed = true;
         }
-        if changed || self.last_check.elapsed() >= MANIFEST_EVERY {
-            self.storage
-                .stats
-                .synced_at_ms
-                .store(unix_ms(), Ordering::Relaxed);
-        }
-        if self.last_check.elapsed() >= MANIFEST_EVERY {
-            self.last_check = Instant::now();
-            changed |= self.check_manifest().await?;
-        }
-        self.publish();
-        Ok(changed)
     }
 
-    /// Takes up a newer version if there is one; reloads when it covers
-    /// records this replica has not applied.
+    /// Takes up a newer version if there is one: when the WAL chain holds
+    /// everything it covers, only the version number moves; else (the
+    /// writer keeps its WAL locally, or the objects were deleted because
+    /// this replica fell behind) the version is loaded.
     async fn check_manifest(&mut self) -> Result<bool, StorageError> {
         // A listing, not a look for version + 1: GC may have deleted that
         // one already when this replica fell behind.
@@ -134,9 +139,11 @@ impl Follower {
         if newest.version <= self.version {
             return Ok(false);
         }
+        // Objects stored since the drain may cover it.
+        let drained = self.drain_chain().await?;
         if newest.wal.position <= self.end.last_seq && newest.wal.object <= self.end.next_object {
             self.version = newest.version;
-            return Ok(false);
+            return Ok(drained);
         }
         self.reload(&newest).await?;
         Ok(true)

@@ -84,22 +84,8 @@ impl VectorSet {
     /// refused later (a bad record) may leave it half changed, and the
     /// caller must discard it (a restore refuses the whole version).
     pub fn apply_index_delta(&mut self, data: &[u8]) -> Result<(), IndexFileError> {
-        if data.len() < MAGIC.len() + 8 {
-            return Err(IndexFileError("delta too short"));
-        }
-        let (body, sum) = data.split_at(data.len() - 8);
-        if fnv1a(body)
-            != u64::from_le_bytes(sum.try_into().map_err(|_| IndexFileError("checksum"))?)
-        {
-            return Err(IndexFileError("delta checksum mismatch"));
-        }
-        let mut r = Reader { data: body, pos: 0 };
-        if r.take(8)? != MAGIC {
-            return Err(IndexFileError("bad delta magic"));
-        }
-        if r.u32()? != VERSION {
-            return Err(IndexFileError("unsupported delta version"));
-        }
+        let mut r = Reader::checked(data, MAGIC, VERSION)?;
+        let body = r.data;
         if r.u64()? != self.uid {
             return Err(IndexFileError("delta of another set"));
         }

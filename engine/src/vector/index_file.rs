@@ -120,22 +120,8 @@ impl VectorSet {
 
     /// Loads a set from the index-file format, without rebuilding the graph.
     pub fn from_index_file(data: &[u8]) -> Result<VectorSet, IndexFileError> {
-        if data.len() < MAGIC.len() + 8 {
-            return Err(IndexFileError("too short"));
-        }
-        let (body, sum) = data.split_at(data.len() - 8);
-        if fnv1a(body)
-            != u64::from_le_bytes(sum.try_into().map_err(|_| IndexFileError("checksum"))?)
-        {
-            return Err(IndexFileError("checksum mismatch"));
-        }
-        let mut r = Reader { data: body, pos: 0 };
-        if r.take(8)? != MAGIC {
-            return Err(IndexFileError("bad magic"));
-        }
-        if r.u32()? != VERSION {
-            return Err(IndexFileError("unsupported version"));
-        }
+        let mut r = Reader::checked(data, MAGIC, VERSION)?;
+        let body = r.data;
         let dim = r.u32()? as usize;
         let quant = Quant::from_code(r.u8()?).ok_or(IndexFileError("unknown quantization"))?;
         let metric = Metric::from_code(r.u8()?).ok_or(IndexFileError("unknown metric"))?;
@@ -322,6 +308,32 @@ pub(super) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    /// A reader of the body of `data` after checking its trailing FNV-1a
+    /// checksum, its magic and its version (both read).
+    pub fn checked(
+        data: &'a [u8],
+        magic: &[u8; 8],
+        version: u32,
+    ) -> Result<Reader<'a>, IndexFileError> {
+        if data.len() < magic.len() + 8 {
+            return Err(IndexFileError("too short"));
+        }
+        let (body, sum) = data.split_at(data.len() - 8);
+        if fnv1a(body)
+            != u64::from_le_bytes(sum.try_into().map_err(|_| IndexFileError("checksum"))?)
+        {
+            return Err(IndexFileError("checksum mismatch"));
+        }
+        let mut r = Reader { data: body, pos: 0 };
+        if r.take(8)? != magic {
+            return Err(IndexFileError("bad magic"));
+        }
+        if r.u32()? != version {
+            return Err(IndexFileError("unsupported version"));
+        }
+        Ok(r)
+    }
+
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], IndexFileError> {
         let end = self
             .pos

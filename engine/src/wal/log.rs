@@ -674,7 +674,7 @@ impl Wal {
     }
 
     /// Marks the log failed (writes are refused until an fsync succeeds).
-    fn fail(&self, what: String) {
+    pub(crate) fn fail(&self, what: String) {
         self.sync.lock().failed = Some(what);
         self.requested.notify_one();
     }

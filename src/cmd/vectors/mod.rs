@@ -95,19 +95,6 @@ pub(super) fn work(len: usize, dim: usize, ef: usize, truth: bool) -> usize {
     }
 }
 
-/// Runs `f`, moving the other connections of this worker thread to another
-/// worker first when `heavy` (tokio's `block_in_place`). Short searches run
-/// inline: the hand-off costs more than it saves (GloVe 100k, ef 100,
-/// 32 clients: 4,738 QPS with a hand-off on every VSIM, 6,716 without).
-pub(super) fn offload<R>(heavy: bool, f: impl FnOnce() -> R) -> R {
-    match tokio::runtime::Handle::try_current() {
-        Ok(h) if heavy && h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(f)
-        }
-        _ => f(),
-    }
-}
-
 pub(super) fn set_of(ctx: &Ctx<'_>, key: &[u8]) -> Result<Option<SharedSet>, CmdError> {
     Ok(ctx.db().vset(key, ctx.now())?)
 }

@@ -7,7 +7,8 @@ use vexlake_engine::vector::set::{Hit, QueryInput, SearchParams};
 use vexlake_protocol::ReplyBuf;
 use vexlake_protocol::args::{is_keyword, parse_f64, parse_i64};
 
-use super::{OFFLOAD_WORK, offload, parse_json_vector, parse_vector, set_of, work};
+use super::{OFFLOAD_WORK, parse_json_vector, parse_vector, set_of, work};
+use crate::cmd::offload;
 use crate::cmd::{CmdResult, Ctx};
 use crate::error::CmdError;
 

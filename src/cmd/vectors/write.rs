@@ -7,10 +7,8 @@ use vexlake_engine::vector::set::{DEFAULT_BUILD_EF, DEFAULT_M, M_RANGE, MAX_DIM}
 use vexlake_engine::vector::{Metric, Quant, VectorSet};
 use vexlake_protocol::args::{is_keyword, parse_i64};
 
-use super::{
-    OFFLOAD_WORK, decode_fp32, invalid_vector, offload, parse_values, parse_vector, set_of, work,
-};
-use crate::cmd::{CmdResult, Ctx};
+use super::{OFFLOAD_WORK, decode_fp32, invalid_vector, parse_values, parse_vector, set_of, work};
+use crate::cmd::{CmdResult, Ctx, offload};
 use crate::error::CmdError;
 
 /// Set-creation options shared by VADD and VADDBATCH.
