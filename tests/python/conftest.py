@@ -135,3 +135,13 @@ def r(request, server):
     client.flushall()
     yield client
     client.close()
+
+
+# Totals of the redis-py suite runs (test_redis_py_suite.py), printed at the
+# end of the session.
+SUITE_TOTALS = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in SUITE_TOTALS:
+        terminalreporter.write_line(line)
