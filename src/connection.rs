@@ -24,8 +24,10 @@ use vexlake_engine::wal::FsyncPolicy;
 
 use crate::client::ClientHandle;
 use crate::cmd::{self, Conn};
+use crate::pubsub::Push;
 use crate::server::ServerState;
 use crate::stats::Stats;
+use tokio::sync::mpsc::UnboundedReceiver;
 
 /// Replies are written out when this many bytes are waiting, even in the
 /// middle of a batch, so a huge pipeline does not buffer without bound.
@@ -42,6 +44,20 @@ pub async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
     handle: Arc<ClientHandle>,
 ) {
     let mut conn = Conn::new(handle, &state.acl);
+    let mut pushes = conn.push_rx.take().expect("a new connection has its queue");
+    serve(&mut socket, &state, &mut conn, &mut pushes).await;
+    // However the connection ended, its subscriptions end with it.
+    let subs = std::mem::take(&mut conn.subs);
+    state.pubsub.remove_client(conn.handle.id, &subs);
+}
+
+/// The connection's loop (see the module doc).
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    socket: &mut S,
+    state: &Arc<ServerState>,
+    conn: &mut Conn,
+    pushes: &mut UnboundedReceiver<Push>,
+) {
     let mut parser = RequestParser::new(Limits {
         max_bulk_len: state.config.proto_max_bulk_len,
     });
@@ -59,14 +75,14 @@ pub async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
             loop {
                 match parser.parse(&mut rbuf, conn.authenticated) {
                     Ok(Parsed::Command(args)) => {
-                        cmd::execute(&state, &mut conn, &mut out, &args);
+                        cmd::execute(state, conn, &mut out, &args);
                         if conn.close {
                             close = true;
                             break;
                         }
                         if out.len() >= FLUSH_AT
-                            && (!durable(&state, &mut conn).await
-                                || write_out(&mut socket, &mut out, &state).await.is_err())
+                            && (!durable(state, conn).await
+                                || write_out(socket, &mut out, state).await.is_err())
                         {
                             return;
                         }
@@ -85,12 +101,12 @@ pub async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
                 }
             }
         }
-        publish(&state, &mut conn, &rbuf);
-        if !durable(&state, &mut conn).await {
+        publish(state, conn, &rbuf);
+        if !durable(state, conn).await {
             // Not acknowledged: close without the replies.
             return;
         }
-        if write_out(&mut socket, &mut out, &state).await.is_err() || close {
+        if write_out(socket, &mut out, state).await.is_err() || close {
             let _ = socket.shutdown().await;
             return;
         }
@@ -120,6 +136,17 @@ pub async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
         };
         let read = tokio::select! {
             r = socket.read_buf(&mut rbuf) => r,
+            Some(m) = pushes.recv() => {
+                // Messages for a subscriber: sent with the next write.
+                crate::cmd::pubsub::write_push(&mut out, &m);
+                while out.len() < FLUSH_AT {
+                    match pushes.try_recv() {
+                        Ok(m) => crate::cmd::pubsub::write_push(&mut out, &m),
+                        Err(_) => break,
+                    }
+                }
+                continue;
+            }
             _ = shutdown.wait_for(|v| *v) => return,
             _ = idle_deadline => {
                 Stats::add(&state.stats.idle_disconnections, 1);

@@ -15,6 +15,7 @@
 //! - [`client`]: registry of connected clients (CLIENT LIST / INFO).
 //! - [`watch`]: WATCH: watched keys and their invalidation.
 //! - [`script`]: the Lua interpreter behind EVAL.
+//! - [`pubsub`]: Pub/Sub subscriptions and message delivery.
 //! - [`stats`]: counters for INFO.
 //! - [`cmdstats`]: per-command calls, time, latency histogram, error codes.
 //! - [`slowlog`]: the SLOWLOG entries.
@@ -38,6 +39,7 @@ pub mod connection;
 pub mod error;
 pub mod lake;
 pub mod metrics;
+pub mod pubsub;
 pub mod script;
 pub mod server;
 pub mod slowlog;

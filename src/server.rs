@@ -65,6 +65,8 @@ pub struct ServerState {
     pub watches: Arc<crate::watch::Watches>,
     /// The Lua interpreter and the loaded scripts.
     pub scripts: crate::script::Scripts,
+    /// Pub/Sub subscriptions.
+    pub pubsub: crate::pubsub::PubSub,
     /// The lock on `<dir>/lock`, held while the server runs.
     pub dir_lock: OnceLock<std::fs::File>,
     shutdown: watch::Sender<bool>,
@@ -107,6 +109,7 @@ impl ServerState {
             bgsave: tokio::sync::Notify::new(),
             watches: Arc::default(),
             scripts,
+            pubsub: Default::default(),
             dir_lock: OnceLock::new(),
             shutdown: watch::channel(false).0,
         })

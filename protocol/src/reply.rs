@@ -135,6 +135,15 @@ impl ReplyBuf {
         self.header(b'*', len as i64);
     }
 
+    /// The header of an out-of-band push message of `len` elements (`>` in
+    /// RESP3, an array in RESP2); the elements follow.
+    pub fn push(&mut self, len: usize) {
+        match self.proto {
+            Protocol::Resp2 => self.header(b'*', len as i64),
+            Protocol::Resp3 => self.header(b'>', len as i64),
+        }
+    }
+
     /// The header of a map of `pairs` key/value pairs (a flat array of
     /// `2 * pairs` in RESP2); keys and values follow alternately.
     pub fn map(&mut self, pairs: usize) {

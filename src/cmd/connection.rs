@@ -162,6 +162,7 @@ pub fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     ctx.conn.db = 0;
     ctx.conn.multi = None;
     ctx.conn.watching = None;
+    super::pubsub::unsubscribe_all(ctx);
     ctx.conn.authenticated = ctx.state.acl.starts_authenticated();
     ctx.conn.user = ctx.state.acl.default_user();
     ctx.conn.acl_gen = ctx.state.acl.generation();

@@ -23,6 +23,7 @@
 //! - [`vectors`][vectors]: vector-set commands (VADD VSIM ... VSEARCH).
 //! - [`transactions`][transactions]: MULTI EXEC DISCARD WATCH UNWATCH.
 //! - [`scripting`][scripting]: EVAL EVALSHA EVAL_RO EVALSHA_RO SCRIPT.
+//! - [`pubsub`][pubsub]: SUBSCRIBE PUBLISH PUBSUB and friends.
 //!
 //! # Atomicity
 //! Every command runs holding the engine's gate shared
@@ -42,6 +43,7 @@ pub mod info;
 pub mod ingest;
 pub mod keys;
 pub mod persistence;
+pub mod pubsub;
 pub mod scripting;
 pub mod server;
 pub mod slowlog;
@@ -102,12 +104,19 @@ pub struct Conn {
     /// Running EXEC's commands: the gate is held exclusively, commands run
     /// rather than being queued.
     pub nested: bool,
+    /// Channels and patterns subscribed to.
+    pub subs: crate::pubsub::Subscriptions,
+    /// Where PUBLISH puts messages for this connection.
+    pub push_tx: tokio::sync::mpsc::UnboundedSender<crate::pubsub::Push>,
+    /// The other end, taken by the connection task that sends them.
+    pub push_rx: Option<tokio::sync::mpsc::UnboundedReceiver<crate::pubsub::Push>>,
 }
 
 impl Conn {
     /// State of a new connection: the default user, authenticated when it
     /// needs no password.
     pub fn new(handle: Arc<ClientHandle>, acl: &crate::acl::Acl) -> Self {
+        let (push_tx, push_rx) = tokio::sync::mpsc::unbounded_channel();
         Conn {
             handle,
             db: 0,
@@ -122,6 +131,9 @@ impl Conn {
             multi: None,
             watching: None,
             nested: false,
+            subs: Default::default(),
+            push_tx,
+            push_rx: Some(push_rx),
         }
     }
 }
@@ -208,6 +220,20 @@ fn dispatch(
         }
         out.simple("QUEUED");
         return Ok(());
+    }
+    if conn.subs.any() && pubsub::resp2(out) && !conn.nested {
+        if spec.name == "ping" {
+            *ran = Some((spec.name, true));
+            let mut ctx = Ctx { state, conn, out };
+            pubsub::subscribed_ping(&mut ctx, args);
+            return Ok(());
+        }
+        if !pubsub::allowed_while_subscribed(spec.name) {
+            return Err(CmdError::err(format!(
+                "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                spec.name
+            )));
+        }
     }
     *ran = Some((spec.name, true));
     if help {

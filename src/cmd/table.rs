@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::{
-    Handler, acl, client, command, connection, info, keys, persistence, scripting, server, slowlog,
-    sql, strings, transactions, vectors,
+    Handler, acl, client, command, connection, info, keys, persistence, pubsub, scripting, server,
+    slowlog, sql, strings, transactions, vectors,
 };
 
 /// One command (or subcommand, named `container|sub`).
@@ -928,6 +928,7 @@ static GROUPS: &[&[CommandSpec]] = &[
     slowlog::COMMANDS,
     transactions::COMMANDS,
     scripting::COMMANDS,
+    pubsub::COMMANDS,
 ];
 
 /// Every top-level command, in table order.

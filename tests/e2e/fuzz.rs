@@ -382,6 +382,11 @@ fn fuzz_command_arguments() {
         conn.close = false;
         runs += 1;
     }
+    // The connection still works once RESET leaves whatever state the
+    // random commands left it in (MULTI, subscriptions, another user).
+    out.clear();
+    execute(&state, &mut conn, &mut out, &[Bytes::from_static(b"RESET")]);
+    assert!(matches!(out.bytes(), b"+RESET\r\n"), "{:?}", out.bytes());
     out.clear();
     execute(&state, &mut conn, &mut out, &[Bytes::from_static(b"PING")]);
     assert!(matches!(out.bytes(), b"+PONG\r\n"), "{:?}", out.bytes());

@@ -11,6 +11,7 @@ mod lake;
 mod lifecycle;
 mod persistence;
 mod protocol;
+mod pubsub;
 mod recall;
 mod scripting;
 mod server_cmds;

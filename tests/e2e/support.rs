@@ -238,6 +238,8 @@ pub enum Reply {
     Double(f64),
     Bool(bool),
     Verbatim(String),
+    /// An out-of-band push message (RESP3 `>`).
+    Push(Vec<Reply>),
 }
 
 impl Reply {
@@ -253,7 +255,7 @@ impl Reply {
     /// Array elements.
     pub fn items(&self) -> Vec<Reply> {
         match self {
-            Reply::Array(v) | Reply::Set(v) => v.clone(),
+            Reply::Array(v) | Reply::Set(v) | Reply::Push(v) => v.clone(),
             other => panic!("not an array: {other:?}"),
         }
     }
@@ -320,6 +322,7 @@ fn from3(f: F3) -> Reply {
         F3::VerbatimString { data, .. } => {
             Reply::Verbatim(String::from_utf8_lossy(&data).into_owned())
         }
+        F3::Push { data, .. } => Reply::Push(data.into_iter().map(from3).collect()),
         other => panic!("unexpected RESP3 frame {other:?}"),
     }
 }

@@ -1,6 +1,7 @@
 """redis-py's own test files (from its PyPI sdist, the installed client's
 version) for the commands VexLake has built, against VexLake with
-protocol=2 and protocol=3: transactions/pipelines, locks, scripting.
+protocol=2 and protocol=3: transactions/pipelines, locks, scripting,
+pub/sub.
 
 Tests of commands not built yet are deselected by the explicit list below,
 each with its reason; every other test in these files must pass. Each
@@ -13,7 +14,7 @@ import pytest
 from conftest import SUITE_TOTALS, VexLake
 from test_redis_py_vsets import _sdist_tests
 
-FILES = ["tests/test_lock.py", "tests/test_pipeline.py", "tests/test_scripting.py"]
+FILES = ["tests/test_lock.py", "tests/test_pipeline.py", "tests/test_scripting.py", "tests/test_pubsub.py"]
 
 DESELECTED = {
     # Sorted sets, lists, hashes, bitfields: issue 14.
@@ -29,8 +30,17 @@ DESELECTED = {
     # The cmsgpack Lua library is not provided (docs/commands.md).
     "tests/test_scripting.py::TestScripting::test_eval_msgpack": "cmsgpack",
     "tests/test_scripting.py::TestScripting::test_eval_msgpack_pipeline_error_in_lua": "cmsgpack",
-    # Cluster-only: fails against a standalone Redis too.
+    # CLIENT KILL is not built.
+    "tests/test_pubsub.py::TestPubSubConnectionKilled::test_connection_error_raised_when_connection_dies": "CLIENT KILL",
+    # Cluster-only: these fail against a standalone Redis too (checked
+    # against Debian's redis-server).
     "tests/test_scripting.py::TestScripting::test_eval_crossslot": "cluster only",
+    "tests/test_pubsub.py::TestPubSubSubscribeUnsubscribe::test_shard_channel_subscribe_unsubscribe_cluster": "cluster only",
+    "tests/test_pubsub.py::TestPubSubSubscribeUnsubscribe::test_subscribe_property_with_shard_channels_cluster": "cluster only",
+    "tests/test_pubsub.py::TestPubSubSubcommands::test_pubsub_shardchannels_cluster": "cluster only",
+    "tests/test_pubsub.py::TestPubSubSubcommands::test_pubsub_shardnumsub": "cluster only",
+    "tests/test_pubsub.py::TestPubSubSubcommands::test_generator_handles_concurrent_mapping_changes": "cluster only",
+    "tests/test_pubsub.py::TestClusterPubSubResubscribe::test_resubscribe_shard_channels_different_slots_same_node": "cluster only",
 }
 
 
