@@ -23,6 +23,17 @@ pub fn exists(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// WAIT numreplicas timeout: no replica acknowledges writes (replicas of
+/// the lake follow it), so 0 at once, after checking the arguments.
+pub fn wait(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    super::int_arg(&args[1])?;
+    if super::int_arg(&args[2])? < 0 {
+        return Err(CmdError::err("timeout is negative"));
+    }
+    ctx.out.int(0);
+    Ok(())
+}
+
 /// TYPE key.
 pub fn key_type(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let t = ctx.db().key_type(&args[1], ctx.now()).unwrap_or("none");

@@ -81,6 +81,17 @@ fn parse_set(args: &[Bytes], now: u64) -> Result<SetArgs, CmdError> {
     Ok(SetArgs { opts })
 }
 
+/// GETSET key value: SET key value GET.
+pub fn getset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let set_args = [
+        Bytes::from_static(b"SET"),
+        args[1].clone(),
+        args[2].clone(),
+        Bytes::from_static(b"GET"),
+    ];
+    set(ctx, &set_args)
+}
+
 /// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ts|KEEPTTL].
 pub fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let now = ctx.now();

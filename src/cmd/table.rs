@@ -342,6 +342,29 @@ pub static COMMANDS: &[CommandSpec] = &[
         ..BASE
     },
     CommandSpec {
+        name: "touch",
+        arity: -2,
+        flags: RO_FAST,
+        keys: KALL,
+        acl: &["@keyspace", "@read", "@fast"],
+        since: "3.2.1",
+        summary: "Returns the number of existing keys out of those specified (an access: idle time is not tracked yet).",
+        complexity: "O(N) where N is the number of keys that will be touched.",
+        syntax: "key...",
+        handler: keys::exists,
+        ..BASE
+    },
+    CommandSpec {
+        name: "wait",
+        arity: 3,
+        acl: &["@slow", "@connection"],
+        since: "3.0.0",
+        summary: "Waits for replicas to acknowledge the writes: 0 at once (lake replicas follow the lake, they do not acknowledge).",
+        syntax: "numreplicas:integer timeout:integer",
+        handler: keys::wait,
+        ..BASE
+    },
+    CommandSpec {
         name: "type",
         arity: 2,
         flags: RO_FAST,
@@ -549,6 +572,18 @@ pub static COMMANDS: &[CommandSpec] = &[
         summary: "Returns the string value of a key after setting its expiration time.",
         syntax: "key [EX seconds:integer | PX milliseconds:integer | EXAT unix-time-seconds:unix-time | PXAT unix-time-milliseconds:unix-time | PERSIST]",
         handler: strings::getex,
+        ..BASE
+    },
+    CommandSpec {
+        name: "getset",
+        arity: 3,
+        flags: W_OOM_FAST,
+        keys: K1,
+        acl: &["@write", "@string", "@fast"],
+        group: "string",
+        summary: "Returns the previous string value of a key after setting it to a new value (removing its TTL).",
+        syntax: "key value",
+        handler: strings::getset,
         ..BASE
     },
     CommandSpec {

@@ -252,3 +252,31 @@ fn expiry_is_enforced_in_real_time() {
     let info = c.cmd(&["INFO", "stats"]).text();
     assert!(info.contains("expired_keys:201"), "{info}");
 }
+
+#[test]
+fn getset_touch_and_wait() {
+    let s = Server::start();
+    let mut c = s.client();
+    assert_eq!(c.cmd(&["GETSET", "g", "1"]), Reply::Nil);
+    c.cmd(&["EXPIRE", "g", "100"]);
+    assert_eq!(c.cmd(&["GETSET", "g", "2"]), bulk("1"));
+    // Like SET: the TTL is gone.
+    assert_eq!(c.cmd(&["TTL", "g"]), Reply::Int(-1));
+    assert_eq!(c.cmd(&["GET", "g"]), bulk("2"));
+    c.cmd(&["VADD", "vs", "VALUES", "2", "1", "0", "a"]);
+    assert_eq!(
+        c.cmd(&["GETSET", "vs", "x"]),
+        err("WRONGTYPE Operation against a key holding the wrong kind of value")
+    );
+    assert_eq!(
+        c.cmd(&["GETSET", "g"]),
+        err("ERR wrong number of arguments for 'getset' command")
+    );
+    assert_eq!(c.cmd(&["TOUCH", "g", "vs", "nosuch", "g"]), Reply::Int(3));
+    assert_eq!(c.cmd(&["WAIT", "1", "100"]), Reply::Int(0));
+    assert_eq!(c.cmd(&["WAIT", "1", "-1"]), err("ERR timeout is negative"));
+    assert_eq!(
+        c.cmd(&["WAIT", "x", "0"]),
+        err("ERR value is not an integer or out of range")
+    );
+}
