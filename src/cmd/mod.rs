@@ -522,6 +522,9 @@ pub(crate) fn offload<R>(heavy: bool, f: impl FnOnce() -> R) -> R {
     }
 }
 
+/// A transaction or script running this long calls [`wake_idle_worker`].
+pub(crate) const WAKE_WORKER_AFTER: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// Wakes a parked async worker, so it takes over polling the sockets while
 /// this thread stays busy (a long script or transaction). Tokio wakes idle
 /// workers only when work arrives, and the busy thread may be the one that

@@ -83,7 +83,7 @@ pub fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         let mut handed_off = false;
         for args in &multi.queued {
             super::execute(state, conn, out, args);
-            if !handed_off && started.elapsed() >= std::time::Duration::from_millis(5) {
+            if !handed_off && started.elapsed() >= super::WAKE_WORKER_AFTER {
                 // A long transaction: another worker polls the sockets.
                 super::wake_idle_worker();
                 handed_off = true;

@@ -93,7 +93,9 @@ impl Running {
     fn check(&self) -> mlua::Result<VmState> {
         if !self.busy.load(Ordering::Relaxed) {
             let ran = now_ms().saturating_sub(self.started_ms.load(Ordering::Relaxed));
-            if ran >= HAND_OFF_MS && !self.handed_off.swap(true, Ordering::Relaxed) {
+            if ran >= crate::cmd::WAKE_WORKER_AFTER.as_millis() as u64
+                && !self.handed_off.swap(true, Ordering::Relaxed)
+            {
                 // Another worker must poll the sockets meanwhile (SCRIPT
                 // KILL, -BUSY replies).
                 crate::cmd::wake_idle_worker();
@@ -109,10 +111,6 @@ impl Running {
         Ok(VmState::Continue)
     }
 }
-
-/// A script running this long wakes an idle async worker to serve the
-/// other connections.
-const HAND_OFF_MS: u64 = 5;
 
 /// The error a killed script ends with.
 pub const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
