@@ -34,6 +34,8 @@ pub struct ClientMeta {
     pub rbs: usize,
     /// Authenticated user.
     pub user: String,
+    /// Subscribed to a channel or pattern.
+    pub pubsub: bool,
 }
 
 /// One connected client.
@@ -51,6 +53,12 @@ pub struct ClientHandle {
     pub created: Instant,
     /// Published state.
     pub meta: Mutex<ClientMeta>,
+    /// CLIENT KILL: the connection closes when woken.
+    pub kill: Notify,
+    /// Messages pushed to this connection (Pub/Sub, tracking).
+    pub mailbox: Arc<crate::pubsub::Mailbox>,
+    /// The receiving end, taken by the connection.
+    pub pushes: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<crate::pubsub::Push>>>,
 }
 
 impl ClientHandle {
@@ -103,7 +111,10 @@ impl ClientRegistry {
     /// Registers a new connection and returns its handle.
     pub fn register(&self, addr: SocketAddr, laddr: SocketAddr, fd: i64) -> Arc<ClientHandle> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let (mailbox, pushes) = crate::pubsub::Mailbox::new();
         let handle = Arc::new(ClientHandle {
+            mailbox,
+            pushes: Mutex::new(Some(pushes)),
             id,
             addr,
             laddr,
@@ -114,6 +125,7 @@ impl ClientRegistry {
                 user: "default".into(),
                 ..ClientMeta::default()
             }),
+            kill: Notify::new(),
         });
         self.clients.lock().insert(id, handle.clone());
         self.connected.fetch_add(1, Ordering::Relaxed);
@@ -132,6 +144,11 @@ impl ClientRegistry {
     /// Number of connected clients.
     pub fn connected(&self) -> usize {
         self.connected.load(Ordering::Relaxed)
+    }
+
+    /// The client with id `id`.
+    pub fn get(&self, id: u64) -> Option<Arc<ClientHandle>> {
+        self.clients.lock().get(&id).cloned()
     }
 
     /// Handles of all clients, by id.

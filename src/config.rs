@@ -147,8 +147,68 @@ pub struct Config {
     /// Output buffer limits of normal clients (`client-output-buffer-limit
     /// normal <hard> <soft> <soft-seconds>`; 0 = no limit).
     pub output_limit: OutputLimit,
+    /// Output buffer limits of subscribed clients (`client-output-buffer-limit
+    /// pubsub <hard> <soft> <soft-seconds>`).
+    pub output_limit_pubsub: OutputLimit,
+    /// Keyspace notification classes (`notify-keyspace-events`, see
+    /// [`crate::notify`]).
+    pub notify_keyspace_events: u32,
+    /// Memory the keyspace may use before eviction or `-OOM` (`maxmemory`;
+    /// 0 = no limit).
+    pub maxmemory: u64,
+    /// What happens at `maxmemory` (`maxmemory-policy`).
+    pub maxmemory_policy: MaxmemoryPolicy,
+    /// Keys sampled per eviction (`maxmemory-samples`).
+    pub maxmemory_samples: u64,
+    /// Who may run DEBUG (`enable-debug-command`: yes, no, or local =
+    /// loopback clients only).
+    pub enable_debug_command: String,
     /// The config file this came from, if any.
     pub config_file: Option<PathBuf>,
+}
+
+/// `maxmemory-policy`: which keys go when memory is over `maxmemory`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxmemoryPolicy {
+    /// None: write commands get `-OOM`.
+    NoEviction,
+    /// Least recently used of all keys.
+    AllKeysLru,
+    /// Least frequently used of all keys.
+    AllKeysLfu,
+    /// Any key.
+    AllKeysRandom,
+    /// Least recently used of the keys with a TTL.
+    VolatileLru,
+    /// Least frequently used of the keys with a TTL.
+    VolatileLfu,
+    /// Any key with a TTL.
+    VolatileRandom,
+    /// The key with a TTL that expires first.
+    VolatileTtl,
+}
+
+impl MaxmemoryPolicy {
+    /// Every policy with its name.
+    pub const ALL: [(&'static str, MaxmemoryPolicy); 8] = [
+        ("noeviction", MaxmemoryPolicy::NoEviction),
+        ("allkeys-lru", MaxmemoryPolicy::AllKeysLru),
+        ("allkeys-lfu", MaxmemoryPolicy::AllKeysLfu),
+        ("allkeys-random", MaxmemoryPolicy::AllKeysRandom),
+        ("volatile-lru", MaxmemoryPolicy::VolatileLru),
+        ("volatile-lfu", MaxmemoryPolicy::VolatileLfu),
+        ("volatile-random", MaxmemoryPolicy::VolatileRandom),
+        ("volatile-ttl", MaxmemoryPolicy::VolatileTtl),
+    ];
+
+    /// The policy's name.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, p)| *p == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("noeviction")
+    }
 }
 
 impl Default for Config {
@@ -196,6 +256,16 @@ impl Default for Config {
             protected_mode: true,
             timeout: 0,
             output_limit: OutputLimit::default(),
+            output_limit_pubsub: OutputLimit {
+                hard: 32 * 1024 * 1024,
+                soft: 8 * 1024 * 1024,
+                soft_seconds: 60,
+            },
+            notify_keyspace_events: 0,
+            maxmemory: 0,
+            maxmemory_policy: MaxmemoryPolicy::NoEviction,
+            maxmemory_samples: 5,
+            enable_debug_command: "local".to_string(),
             config_file: None,
         }
     }
@@ -246,6 +316,11 @@ pub const NAMES: &[&str] = &[
     "protected-mode",
     "timeout",
     "client-output-buffer-limit",
+    "notify-keyspace-events",
+    "maxmemory",
+    "maxmemory-policy",
+    "maxmemory-samples",
+    "enable-debug-command",
     "save",
     "appendonly",
 ];
@@ -443,8 +518,8 @@ impl Config {
             "protected-mode" => self.protected_mode = parse_bool(name, one()?)?,
             "timeout" => self.timeout = parse_num(name, one()?)?,
             "client-output-buffer-limit" => {
-                // One or more `class hard soft seconds` groups; only the
-                // normal class applies (there are no replicas or Pub/Sub).
+                // One or more `class hard soft seconds` groups; the replica
+                // class is accepted and has nothing to apply to.
                 let words: Vec<&str> = values
                     .iter()
                     .flat_map(|v| v.split_ascii_whitespace())
@@ -462,12 +537,42 @@ impl Config {
                     };
                     match g[0].to_ascii_lowercase().as_str() {
                         "normal" => self.output_limit = limit,
-                        "replica" | "slave" | "pubsub" => {}
+                        "pubsub" => self.output_limit_pubsub = limit,
+                        "replica" | "slave" => {}
                         other => {
                             return Err(format!("'{name}': unknown client class '{other}'"));
                         }
                     }
                 }
+            }
+            "notify-keyspace-events" => {
+                self.notify_keyspace_events = crate::notify::parse(one()?).ok_or_else(|| {
+                    "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string()
+                })?
+            }
+            "maxmemory" => self.maxmemory = parse_memory(name, one()?)?,
+            "maxmemory-policy" => {
+                let v = one()?.to_ascii_lowercase();
+                self.maxmemory_policy = MaxmemoryPolicy::ALL
+                    .iter()
+                    .find(|(n, _)| *n == v)
+                    .map(|(_, p)| *p)
+                    .ok_or_else(|| format!("'maxmemory-policy' cannot be '{v}'"))?;
+            }
+            "maxmemory-samples" => {
+                self.maxmemory_samples = parse_num(name, one()?)?;
+                if !(1..=64).contains(&self.maxmemory_samples) {
+                    return Err("'maxmemory-samples' must be between 1 and 64".into());
+                }
+            }
+            "enable-debug-command" => {
+                let v = one()?.to_ascii_lowercase();
+                if !["yes", "no", "local"].contains(&v.as_str()) {
+                    return Err(format!(
+                        "'enable-debug-command' must be yes, no or local, not '{v}'"
+                    ));
+                }
+                self.enable_debug_command = v;
             }
             other => return Err(format!("unknown option '{other}'")),
         }
@@ -593,9 +698,19 @@ impl Config {
             "protected-mode" => if self.protected_mode { "yes" } else { "no" }.to_string(),
             "timeout" => self.timeout.to_string(),
             "client-output-buffer-limit" => format!(
-                "normal {} {} {} replica 0 0 0 pubsub 0 0 0",
-                self.output_limit.hard, self.output_limit.soft, self.output_limit.soft_seconds
+                "normal {} {} {} slave 0 0 0 pubsub {} {} {}",
+                self.output_limit.hard,
+                self.output_limit.soft,
+                self.output_limit.soft_seconds,
+                self.output_limit_pubsub.hard,
+                self.output_limit_pubsub.soft,
+                self.output_limit_pubsub.soft_seconds
             ),
+            "notify-keyspace-events" => crate::notify::format(self.notify_keyspace_events),
+            "maxmemory" => self.maxmemory.to_string(),
+            "maxmemory-policy" => self.maxmemory_policy.name().to_string(),
+            "maxmemory-samples" => self.maxmemory_samples.to_string(),
+            "enable-debug-command" => self.enable_debug_command.clone(),
             // Read-only, for tools that probe Redis persistence (redis-benchmark):
             // there are no RDB snapshots; the WAL plays the AOF's part.
             "save" => String::new(),
@@ -735,7 +850,14 @@ mod tests {
         let got: Vec<&str> = c.matching(b"*max*").iter().map(|(n, _)| *n).collect();
         assert_eq!(
             got,
-            vec!["maxclients", "proto-max-bulk-len", "slowlog-max-len"]
+            vec![
+                "maxclients",
+                "proto-max-bulk-len",
+                "slowlog-max-len",
+                "maxmemory",
+                "maxmemory-policy",
+                "maxmemory-samples"
+            ]
         );
         assert_eq!(c.matching(b"PORT"), vec![("port", "6379".to_string())]);
     }

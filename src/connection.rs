@@ -46,9 +46,16 @@ pub async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
     let mut conn = Conn::new(handle, &state.acl);
     let mut pushes = conn.push_rx.take().expect("a new connection has its queue");
     serve(&mut socket, &state, &mut conn, &mut pushes).await;
-    // However the connection ended, its subscriptions end with it.
+    // However the connection ended, its subscriptions and tracking end
+    // with it.
     let subs = std::mem::take(&mut conn.subs);
     state.pubsub.remove_client(conn.handle.id, &subs);
+    if conn.tracking.is_some() {
+        state.tracking.disable(conn.handle.id);
+    }
+    if conn.monitoring {
+        state.monitors.remove(conn.handle.id);
+    }
 }
 
 /// The connection's loop (see the module doc).
@@ -59,13 +66,12 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     pushes: &mut UnboundedReceiver<Push>,
 ) {
     let mut parser = RequestParser::new(Limits {
-        max_bulk_len: state.config.proto_max_bulk_len,
+        max_bulk_len: state.config().proto_max_bulk_len,
     });
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut out = ReplyBuf::new(Protocol::Resp2);
     let mut shutdown = state.shutdown_signal();
-    let query_limit = state.config.client_query_buffer_limit as usize;
-    let idle = (state.config.timeout > 0).then(|| Duration::from_secs(state.config.timeout));
+    let query_limit = state.config().client_query_buffer_limit as usize;
     let mut min_len = 1;
 
     loop {
@@ -82,7 +88,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                         }
                         if out.len() >= FLUSH_AT
                             && (!durable(state, conn).await
-                                || write_out(socket, &mut out, state).await.is_err())
+                                || write_out(socket, &mut out, state, conn).await.is_err())
                         {
                             return;
                         }
@@ -106,7 +112,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             // Not acknowledged: close without the replies.
             return;
         }
-        if write_out(socket, &mut out, state).await.is_err() || close {
+        if write_out(socket, &mut out, state, conn).await.is_err() || close {
             let _ = socket.shutdown().await;
             return;
         }
@@ -128,6 +134,9 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         if rbuf.capacity() - rbuf.len() < want / 2 {
             rbuf.reserve(want);
         }
+        // Subscribers are not closed for idleness (as in Redis).
+        let timeout = state.config().timeout;
+        let idle = (timeout > 0 && !conn.subs.any()).then(|| Duration::from_secs(timeout));
         let idle_deadline = async {
             match idle {
                 Some(d) => tokio::time::sleep(d).await,
@@ -138,14 +147,22 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             r = socket.read_buf(&mut rbuf) => r,
             Some(m) = pushes.recv() => {
                 // Messages for a subscriber: sent with the next write.
-                crate::cmd::pubsub::write_push(&mut out, &m);
+                conn.mailbox.taken(&m);
+                crate::cmd::pubsub::write_push(&mut out, &m, conn.subs.any());
                 while out.len() < FLUSH_AT {
                     match pushes.try_recv() {
-                        Ok(m) => crate::cmd::pubsub::write_push(&mut out, &m),
+                        Ok(m) => {
+                            conn.mailbox.taken(&m);
+                            crate::cmd::pubsub::write_push(&mut out, &m, conn.subs.any());
+                        }
                         Err(_) => break,
                     }
                 }
                 continue;
+            }
+            _ = conn.mailbox.kill.notified() => {
+                output_limit_closed(state, "pubsub");
+                return;
             }
             _ = shutdown.wait_for(|v| *v) => return,
             _ = idle_deadline => {
@@ -193,17 +210,21 @@ async fn write_out<S: AsyncWrite + Unpin>(
     socket: &mut S,
     out: &mut ReplyBuf,
     state: &ServerState,
+    conn: &Conn,
 ) -> std::io::Result<()> {
     if out.is_empty() {
         return Ok(());
     }
-    let limit = state.config.output_limit;
+    let subscriber = conn.subs.any();
+    let limit = if subscriber {
+        state.config().output_limit_pubsub
+    } else {
+        state.config().output_limit
+    };
+    let class = if subscriber { "pubsub" } else { "normal" };
     let over = |what: &str| {
-        Stats::add(&state.stats.output_limit_disconnections, 1);
-        tracing::warn!(
-            pending = out.len(),
-            "closing client that exceeded the {what} output buffer limit"
-        );
+        tracing::warn!(pending = out.len(), "{what} limit");
+        output_limit_closed(state, class);
         std::io::Error::other("output buffer limit")
     };
     if limit.hard > 0 && out.len() as u64 > limit.hard {
@@ -223,13 +244,23 @@ async fn write_out<S: AsyncWrite + Unpin>(
             over_soft_since = None;
             None
         };
-        let n = match deadline {
-            None => socket.write(&bytes[sent..]).await?,
-            Some(d) => {
-                match tokio::time::timeout_at(d.into(), socket.write(&bytes[sent..])).await {
-                    Ok(r) => r?,
-                    Err(_) => return Err(over("soft")),
-                }
+        let soft_deadline = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        // A subscriber whose queued messages pass the limit is closed even
+        // while this write waits for it.
+        let n = tokio::select! {
+            r = socket.write(&bytes[sent..]) => r?,
+            _ = soft_deadline => return Err(over("soft")),
+            _ = conn.mailbox.kill.notified() => {
+                output_limit_closed(state, "pubsub");
+                return Err(std::io::Error::other("output buffer limit"));
+            }
+            _ = conn.handle.kill.notified() => {
+                return Err(std::io::Error::other("killed by CLIENT KILL"));
             }
         };
         if n == 0 {
@@ -241,6 +272,12 @@ async fn write_out<S: AsyncWrite + Unpin>(
     Stats::add(&state.stats.net_output_bytes, out.len() as u64);
     out.clear();
     Ok(())
+}
+
+/// Counts and logs a client closed for its output buffer limit.
+fn output_limit_closed(state: &ServerState, class: &str) {
+    Stats::add(&state.stats.output_limit_disconnections, 1);
+    tracing::warn!("closing client that exceeded the {class} output buffer limit");
 }
 
 /// Publishes per-batch counters and client state.

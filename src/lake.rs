@@ -39,7 +39,7 @@ const FOLLOW_EVERY: Duration = Duration::from_millis(100);
 
 /// Storage settings from the server's configuration.
 fn storage_config(state: &ServerState, advertise: &str) -> Result<StorageConfig, String> {
-    let c = &state.config;
+    let c = state.config();
     let url = c
         .storage
         .clone()
@@ -69,7 +69,7 @@ fn storage_config(state: &ServerState, advertise: &str) -> Result<StorageConfig,
     Ok(sc)
 }
 
-fn fsync_policy(a: AppendFsync) -> FsyncPolicy {
+pub(crate) fn fsync_policy(a: AppendFsync) -> FsyncPolicy {
     match a {
         AppendFsync::Always => FsyncPolicy::Always,
         AppendFsync::Everysec => FsyncPolicy::Everysec,
@@ -112,13 +112,13 @@ async fn open_writer(state: &Arc<ServerState>, sc: StorageConfig) -> Result<(), 
         .fence_chain(end, &mut apply)
         .await
         .map_err(|e| e.to_string())?;
-    let dir = state.config.dir.join("wal");
+    let dir = state.config().dir.join("wal");
     if !acquired.resumed {
         set_aside(&dir, &acquired.previous.id)?;
     }
-    let fsync = fsync_policy(state.config.appendfsync);
+    let fsync = fsync_policy(state.config().appendfsync);
     // The object WAL replays local segments left by a run with a local WAL.
-    let local = if !state.config.wal_objects || has_segments(&dir) {
+    let local = if !state.config().wal_objects || has_segments(&dir) {
         Some(
             Wal::open(
                 WalConfig {
@@ -136,7 +136,7 @@ async fn open_writer(state: &Arc<ServerState>, sc: StorageConfig) -> Result<(), 
     };
     let replayed_to = local.as_ref().map_or(end.last_seq, |w| w.next_seq() - 1);
     let wal = match local {
-        Some(local) if !state.config.wal_objects => local,
+        Some(local) if !state.config().wal_objects => local,
         _ => Wal::open_objects(
             ObjectTarget {
                 sink: storage.wal_sink(),
@@ -163,7 +163,7 @@ async fn open_writer(state: &Arc<ServerState>, sc: StorageConfig) -> Result<(), 
     // can go.
     if replayed_to > m.wal.position {
         match storage.flush(&engine, "recover", false).await {
-            Ok(_) if state.config.wal_objects => {
+            Ok(_) if state.config().wal_objects => {
                 let _ = std::fs::remove_dir_all(&dir);
             }
             Ok(_) => {}
@@ -286,7 +286,7 @@ async fn heartbeat(state: Arc<ServerState>, storage: Arc<Storage>) {
 /// Holds an exclusive lock on `<dir>/lock` for the life of the process:
 /// two servers on one data directory would share one WAL.
 fn lock_dir(state: &ServerState) -> Result<(), String> {
-    let path = state.config.dir.join("lock");
+    let path = state.config().dir.join("lock");
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -300,7 +300,7 @@ fn lock_dir(state: &ServerState) -> Result<(), String> {
         }
         Err(std::fs::TryLockError::WouldBlock) => Err(format!(
             "another vexlake process uses the data directory {}",
-            state.config.dir.display()
+            state.config().dir.display()
         )),
         Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
     }

@@ -16,7 +16,12 @@
 //! - [`watch`]: WATCH: watched keys and their invalidation.
 //! - [`script`]: the Lua interpreter behind EVAL.
 //! - [`pubsub`]: Pub/Sub subscriptions and message delivery.
+//! - [`monitor`]: MONITOR's feed of every command.
+//! - [`tracking`]: CLIENT TRACKING (client-side caching invalidation).
+//! - [`notify`]: keyspace notifications (`notify-keyspace-events`).
 //! - [`stats`]: counters for INFO.
+//! - [`memory`]: heap accounting (the counting global allocator).
+//! - [`evict`]: `maxmemory` and its eviction policies.
 //! - [`cmdstats`]: per-command calls, time, latency histogram, error codes.
 //! - [`slowlog`]: the SLOWLOG entries.
 //! - [`error`]: command errors and their Redis texts (the one mapping place).
@@ -37,12 +42,17 @@ pub mod cmdstats;
 pub mod config;
 pub mod connection;
 pub mod error;
+pub mod evict;
 pub mod lake;
+pub mod memory;
 pub mod metrics;
+pub mod monitor;
+pub mod notify;
 pub mod pubsub;
 pub mod script;
 pub mod server;
 pub mod slowlog;
 pub mod stats;
 pub mod tls;
+pub mod tracking;
 pub mod watch;

@@ -78,6 +78,7 @@ fn sample_once(s: &ServerState, vector_sets: bool) {
         ("auth", &st.acl_denied_auth),
         ("command", &st.acl_denied_cmd),
         ("key", &st.acl_denied_key),
+        ("channel", &st.acl_denied_channel),
     ] {
         counter!("vexlake_acl_denied_total", "reason" => kind).absolute(Stats::get(c));
     }

@@ -31,8 +31,23 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// State shared by all connections.
 pub struct ServerState {
-    /// Settings.
-    pub config: Config,
+    /// Settings (CONFIG SET changes the ones that may change at run time).
+    settings: parking_lot::RwLock<Config>,
+    /// Keyspace notifications (`notify-keyspace-events`).
+    pub notify: crate::notify::Notifier,
+    /// `maxmemory` and its eviction policy.
+    pub evictor: crate::evict::Evictor,
+    /// Heap bytes when the state was created (MEMORY STATS).
+    pub startup_memory: u64,
+    /// Active expiry runs (DEBUG SET-ACTIVE-EXPIRE 0 stops it).
+    pub active_expire: std::sync::atomic::AtomicBool,
+    /// MONITOR connections.
+    pub monitors: crate::monitor::Monitors,
+    /// CLIENT TRACKING: tracking clients and the keys they read.
+    pub tracking: crate::tracking::Tracking,
+    /// CLIENT PAUSE: until when, and whether all commands wait (else
+    /// writes only).
+    pub pause: parking_lot::Mutex<Option<(Instant, bool)>>,
     /// The engine.
     pub engine: Arc<Engine>,
     /// SQL (DataFusion on its own runtime).
@@ -91,8 +106,19 @@ impl ServerState {
             .map(|p| p.display().to_string())
             .unwrap_or_default();
         let scripts = crate::script::Scripts::new(config.busy_reply_threshold);
+        let pubsub = crate::pubsub::PubSub::default();
+        pubsub.set_limit(config.output_limit_pubsub);
+        let evictor = crate::evict::Evictor::default();
+        evictor.configure(&config);
         Ok(ServerState {
-            config,
+            tracking: Default::default(),
+            monitors: Default::default(),
+            active_expire: std::sync::atomic::AtomicBool::new(true),
+            startup_memory: crate::memory::used() as u64,
+            evictor,
+            pause: parking_lot::Mutex::new(None),
+            notify: crate::notify::Notifier::new(config.notify_keyspace_events),
+            settings: parking_lot::RwLock::new(config),
             engine,
             sql: OnceLock::new(),
             clients: ClientRegistry::default(),
@@ -109,10 +135,42 @@ impl ServerState {
             bgsave: tokio::sync::Notify::new(),
             watches: Arc::default(),
             scripts,
-            pubsub: Default::default(),
+            pubsub,
             dir_lock: OnceLock::new(),
             shutdown: watch::channel(false).0,
         })
+    }
+
+    /// The current settings (held briefly: CONFIG SET waits for readers).
+    pub fn config(&self) -> parking_lot::RwLockReadGuard<'_, Config> {
+        self.settings.read()
+    }
+
+    /// Publishes keyspace notification `event` for `key` of database `db`
+    /// when its class is switched on and anyone subscribes.
+    pub fn notify_key(&self, class: u32, event: &str, key: &[u8], db: usize) {
+        if self.notify.wants(class) && self.pubsub.any_subscriber() {
+            self.notify.publish(&self.pubsub, class, event, key, db);
+        }
+    }
+
+    /// Whether a CLIENT PAUSE holds commands (all of them, or writes when
+    /// `write` is set) now.
+    pub fn paused(&self, write: bool) -> bool {
+        let mut p = self.pause.lock();
+        match *p {
+            Some((until, _)) if Instant::now() >= until => {
+                *p = None;
+                false
+            }
+            Some((_, all)) => all || write,
+            None => false,
+        }
+    }
+
+    /// Replaces the settings (CONFIG SET, after validation).
+    pub fn replace_config(&self, config: Config) {
+        *self.settings.write() = config;
     }
 
     /// Opens the lake (as its writer, or as a replica), loads its state,
@@ -121,9 +179,9 @@ impl ServerState {
     pub async fn open(self: &Arc<Self>, advertise: &str) -> Result<(), String> {
         crate::lake::open(self, advertise).await?;
         let sql = SqlEngine::new(SqlConfig {
-            memory_limit: self.config.sql_memory_limit as usize,
-            timeout: Duration::from_secs(self.config.sql_timeout),
-            spill_dir: Some(self.config.dir.join("tmp").join("sql")),
+            memory_limit: self.config().sql_memory_limit as usize,
+            timeout: Duration::from_secs(self.config().sql_timeout),
+            spill_dir: Some(self.config().dir.join("tmp").join("sql")),
         })
         .map_err(|e| format!("cannot start the SQL engine: {e}"))?;
         let _ = self.sql.set(Arc::new(sql));
@@ -174,6 +232,7 @@ impl ServerState {
         m.db = conn.db;
         m.last_cmd = conn.last_cmd;
         m.last_active = Some(Instant::now());
+        m.pubsub = conn.subs.any();
         if m.user != conn.user.name {
             m.user.clone_from(&conn.user.name);
         }
@@ -217,8 +276,17 @@ pub async fn serve(config: Config) -> Result<(), String> {
         })
         .collect();
     let state = Arc::new(ServerState::new(config)?);
+    let weak = Arc::downgrade(&state);
+    state.engine.on_expired(Arc::new(move |db, key: &[u8]| {
+        if let Some(s) = weak.upgrade() {
+            s.notify_key(crate::notify::EXPIRED, "expired", key, db);
+            if s.tracking.active() {
+                s.tracking.invalidate(key, None);
+            }
+        }
+    }));
     state.open(addrs.first().map_or("", |a| a.as_str())).await?;
-    if let Some(addr) = state.config.metrics_addr.clone() {
+    if let Some(addr) = state.config().metrics_addr.clone() {
         crate::metrics::start(&addr, state.clone())?;
         tracing::info!("Prometheus metrics on http://{addr}/metrics");
     }
@@ -226,7 +294,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         "VexLake {} ready: listening on {}, data directory {}",
         env!("CARGO_PKG_VERSION"),
         addrs.join(", "),
-        state.config.dir.display()
+        state.config().dir.display()
     );
     run(listeners, state, os_signal()).await;
     Ok(())
@@ -353,13 +421,13 @@ async fn accept_loop(listener: Listener, state: Arc<ServerState>) {
             Ok((socket, peer)) => {
                 backoff = Duration::from_millis(1);
                 Stats::add(&state.stats.connections_received, 1);
-                if state.clients.connected() >= state.config.maxclients {
+                if state.clients.connected() >= state.config().maxclients {
                     Stats::add(&state.stats.rejected_connections, 1);
                     tokio::spawn(reject(socket, b"-ERR max number of clients reached\r\n"));
                     continue;
                 }
                 if protected_refuses(
-                    state.config.protected_mode,
+                    state.config().protected_mode,
                     state.acl.default_user().nopass,
                     peer.ip(),
                 ) {
@@ -434,7 +502,7 @@ async fn flusher(state: Arc<ServerState>) {
     if storage.role() == Role::Replica {
         return;
     }
-    let interval = Duration::from_secs(state.config.flush_interval);
+    let interval = Duration::from_secs(state.config().flush_interval);
     let mut shutdown = state.shutdown_signal();
     let mut last = Instant::now();
     let mut bytes_at_last = state.engine.wal().map_or(0, |w| w.appended_bytes());
@@ -454,8 +522,8 @@ async fn flusher(state: Arc<ServerState>) {
             continue;
         }
         let uncommitted = wal.written_seq() > StorageStats::get(&storage.stats.committed_seq);
-        let big = wal.appended_bytes() - bytes_at_last >= state.config.flush_size;
-        let max_inserts = state.config.flush_vector_inserts;
+        let big = wal.appended_bytes() - bytes_at_last >= state.config().flush_size;
+        let max_inserts = state.config().flush_vector_inserts;
         let inserts = max_inserts > 0 && wal.vector_inserts() - inserts_at_last >= max_inserts;
         let due = requested || (uncommitted && (big || inserts || last.elapsed() >= interval));
         if !due || (!requested && Instant::now() < retry_at) {
@@ -489,7 +557,8 @@ async fn flusher(state: Arc<ServerState>) {
 }
 
 /// Active expiry: every 100 ms, remove keys whose TTL has passed (bounded
-/// work per cycle, so a mass expiry cannot stall commands).
+/// work per cycle, so a mass expiry cannot stall commands). Not while a
+/// CLIENT PAUSE holds writes (the data set must not change).
 async fn active_expiry(state: Arc<ServerState>) {
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -499,7 +568,13 @@ async fn active_expiry(state: Arc<ServerState>) {
             _ = tick.tick() => {}
             _ = shutdown.wait_for(|v| *v) => return,
         }
-        state.engine.active_expire_cycle(Duration::from_millis(25));
+        if !state.paused(true)
+            && state
+                .active_expire
+                .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            state.engine.active_expire_cycle(Duration::from_millis(25));
+        }
     }
 }
 

@@ -32,6 +32,10 @@ pub struct Stats {
     pub acl_denied_cmd: AtomicU64,
     /// Keys refused by the ACL.
     pub acl_denied_key: AtomicU64,
+    /// Channels refused by the ACL.
+    pub acl_denied_channel: AtomicU64,
+    /// Keys evicted under `maxmemory`.
+    pub evicted_keys: AtomicU64,
 }
 
 impl Stats {
@@ -39,6 +43,29 @@ impl Stats {
     pub fn add(counter: &AtomicU64, n: u64) {
         if n > 0 {
             counter.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Zeroes every counter (CONFIG RESETSTAT).
+    pub fn reset(&self) {
+        for c in [
+            &self.connections_received,
+            &self.rejected_connections,
+            &self.commands_processed,
+            &self.error_replies,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+            &self.tls_handshake_failures,
+            &self.output_limit_disconnections,
+            &self.query_limit_disconnections,
+            &self.idle_disconnections,
+            &self.acl_denied_auth,
+            &self.acl_denied_cmd,
+            &self.acl_denied_key,
+            &self.acl_denied_channel,
+            &self.evicted_keys,
+        ] {
+            c.store(0, Ordering::Relaxed);
         }
     }
 

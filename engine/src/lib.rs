@@ -86,6 +86,9 @@ pub struct KeyspaceStats {
     pub expired: u64,
 }
 
+/// Hears `(database, key)` for each key removed because its TTL passed.
+pub type ExpiredFn = dyn Fn(usize, &[u8]) + Send + Sync;
+
 /// The engine: all databases and their settings.
 pub struct Engine {
     dbs: Vec<Db>,
@@ -228,8 +231,32 @@ impl Engine {
         let mut theirs: Vec<_> = other.dbs.iter().flat_map(|db| db.lock_all()).collect();
         for (a, b) in mine.iter_mut().zip(theirs.iter_mut()) {
             let (hits, misses, expired) = (a.hits, a.misses, a.expired);
+            let hook = a.on_expired.take();
             std::mem::swap(&mut **a, &mut **b);
             (a.hits, a.misses, a.expired) = (hits, misses, expired);
+            a.on_expired = hook;
+        }
+    }
+
+    /// Calls `hook(db, key)` for every key removed because its TTL passed,
+    /// lazily or by active expiry (keyspace notifications). It runs under
+    /// a shard lock and must not use the keyspace.
+    pub fn on_expired(&self, hook: Arc<ExpiredFn>) {
+        for (i, db) in self.dbs.iter().enumerate() {
+            let h = hook.clone();
+            let per_db = keyspace::ExpiredHook(Arc::new(move |k: &[u8]| h(i, k)));
+            for mut s in db.lock_all() {
+                s.on_expired = Some(per_db.clone());
+            }
+        }
+    }
+
+    /// Zeroes the keyspace hit/miss/expired counters (CONFIG RESETSTAT).
+    pub fn reset_stats(&self) {
+        for db in &self.dbs {
+            for mut s in db.lock_all() {
+                (s.hits, s.misses, s.expired) = (0, 0, 0);
+            }
         }
     }
 

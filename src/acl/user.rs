@@ -104,6 +104,8 @@ pub enum Denied {
     Command,
     /// A key it names is not covered by the patterns.
     Key,
+    /// A channel it names is not covered by the channel patterns.
+    Channel,
 }
 
 /// A key pattern with the access it grants (`~p` = both, `%R~p`, `%W~p`).
@@ -199,9 +201,9 @@ impl User {
         u
     }
 
-    /// Every command and every key: no per-command check needed.
+    /// Every command, key and channel: no per-command check needed.
     pub fn unrestricted(&self) -> bool {
-        self.allkeys && self.allowed.len() == ALL.len()
+        self.allkeys && self.allchannels && self.allowed.len() == ALL.len()
     }
 
     /// Whether `password` authenticates this user (enabled is checked by
@@ -492,6 +494,9 @@ impl User {
         if !self.allowed.contains(spec.name) {
             return Err(Denied::Command);
         }
+        if !self.allchannels && !self.may_use_channels(spec.name, args) {
+            return Err(Denied::Channel);
+        }
         if self.allkeys {
             return Ok(());
         }
@@ -503,6 +508,27 @@ impl User {
         } else {
             Err(Denied::Key)
         }
+    }
+
+    /// Whether the channels of a Pub/Sub command are covered: a channel
+    /// must match one of the patterns; a PSUBSCRIBE pattern must equal one
+    /// (Redis's rule: a pattern could reach channels the user may not).
+    fn may_use_channels(&self, cmd: &str, args: &[Bytes]) -> bool {
+        let (names, literal): (&[Bytes], bool) = match cmd {
+            "publish" | "spublish" => (&args[1..args.len().min(2)], false),
+            "subscribe" | "ssubscribe" => (&args[1..], false),
+            "psubscribe" => (&args[1..], true),
+            _ => return true,
+        };
+        names.iter().all(|c| {
+            self.channels.iter().any(|p| {
+                if literal {
+                    p.as_bytes() == &c[..]
+                } else {
+                    glob_match(p.as_bytes(), c)
+                }
+            })
+        })
     }
 
     /// Whether `key` may be used by `spec`: write commands need W on their

@@ -332,7 +332,7 @@ fn dryrun(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             spec.name
         )));
     }
-    match user.check(spec, cmd, ctx.state.config.default_vset.as_bytes()) {
+    match user.check(spec, cmd, ctx.state.config().default_vset.as_bytes()) {
         Ok(()) => ctx.out.ok(),
         Err(Denied::Command) => ctx.out.bulk(
             format!(
@@ -343,7 +343,7 @@ fn dryrun(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ),
         Err(Denied::Key) => {
             let key =
-                crate::acl::user::key_args(spec, cmd, ctx.state.config.default_vset.as_bytes())
+                crate::acl::user::key_args(spec, cmd, ctx.state.config().default_vset.as_bytes())
                     .into_iter()
                     .find(|k| !user.may_access_for(spec, k))
                     .map(text)
@@ -351,6 +351,16 @@ fn dryrun(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             ctx.out.bulk(
                 format!(
                     "User {} has no permissions to access the '{key}' key",
+                    user.name
+                )
+                .as_bytes(),
+            )
+        }
+        Err(Denied::Channel) => {
+            let first = cmd.get(1).map(|c| text(c)).unwrap_or_default();
+            ctx.out.bulk(
+                format!(
+                    "User {} has no permissions to access the '{first}' channel",
                     user.name
                 )
                 .as_bytes(),

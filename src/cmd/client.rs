@@ -1,4 +1,5 @@
-//! CLIENT subcommands: ID GETNAME SETNAME SETINFO LIST INFO.
+//! CLIENT subcommands: ID GETNAME SETNAME SETINFO LIST INFO REPLY NO-TOUCH
+//! NO-EVICT.
 
 use bytes::Bytes;
 use vexlake_protocol::args::{is_keyword, lossy, parse_u64};
@@ -118,5 +119,228 @@ pub fn info(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     let mut line = ctx.conn.handle.info_line();
     line.push('\n');
     ctx.out.verbatim("txt", line.as_bytes());
+    Ok(())
+}
+
+/// CLIENT REPLY state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    /// Replies are sent.
+    On,
+    /// No replies until CLIENT REPLY ON.
+    Off,
+    /// Set by CLIENT REPLY SKIP: its own reply and the next command's are
+    /// dropped.
+    SkipThis,
+    /// The next command's reply is dropped.
+    SkipNext,
+}
+
+/// Whether the reply of the command just run is sent (and moves SKIP on).
+pub fn reply_wanted(conn: &mut super::Conn) -> bool {
+    match conn.reply {
+        ReplyMode::On => true,
+        ReplyMode::Off => false,
+        ReplyMode::SkipThis => {
+            conn.reply = ReplyMode::SkipNext;
+            false
+        }
+        ReplyMode::SkipNext => {
+            conn.reply = ReplyMode::On;
+            false
+        }
+    }
+}
+
+/// CLIENT REPLY ON|OFF|SKIP.
+pub fn reply(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let a = &args[2];
+    ctx.conn.reply = if is_keyword(a, "on") {
+        ctx.out.ok();
+        ReplyMode::On
+    } else if is_keyword(a, "off") {
+        ReplyMode::Off
+    } else if is_keyword(a, "skip") {
+        ReplyMode::SkipThis
+    } else {
+        return Err(CmdError::Syntax);
+    };
+    Ok(())
+}
+
+fn on_off(a: &[u8]) -> Result<bool, CmdError> {
+    if is_keyword(a, "on") {
+        Ok(true)
+    } else if is_keyword(a, "off") {
+        Ok(false)
+    } else {
+        Err(CmdError::Syntax)
+    }
+}
+
+/// CLIENT NO-TOUCH ON|OFF: commands (but TOUCH) leave keys' access time
+/// and frequency alone.
+pub fn no_touch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    ctx.conn.no_touch = on_off(&args[2])?;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CLIENT NO-EVICT ON|OFF: recorded; VexLake never evicts clients.
+pub fn no_evict(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    ctx.conn.no_evict = on_off(&args[2])?;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CLIENT KILL addr:port, or CLIENT KILL [ID id] [TYPE type] [USER name]
+/// [ADDR ip:port] [LADDR ip:port] [SKIPME yes|no] [MAXAGE secs]: closes the
+/// matching connections (the caller's after its reply).
+pub fn kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let me = ctx.conn.handle.id;
+    if args.len() == 3 {
+        // Old form: one address, +OK or an error.
+        let addr = lossy(&args[2]);
+        let found = ctx
+            .state
+            .clients
+            .snapshot()
+            .into_iter()
+            .find(|c| c.addr.to_string() == addr);
+        let Some(c) = found else {
+            return Err(CmdError::err("No such client"));
+        };
+        close_client(ctx, &c);
+        ctx.out.ok();
+        return Ok(());
+    }
+    let mut filter = KillFilter {
+        skip_me: true,
+        ..KillFilter::default()
+    };
+    let rest = &args[2..];
+    if !rest.len().is_multiple_of(2) {
+        return Err(CmdError::Syntax);
+    }
+    for pair in rest.chunks(2) {
+        let (k, v) = (&pair[0], &pair[1]);
+        if is_keyword(k, "id") {
+            let id = parse_u64(v)
+                .filter(|&n| n > 0)
+                .ok_or_else(|| CmdError::err("client-id should be greater than 0"))?;
+            filter.id = Some(id);
+        } else if is_keyword(k, "type") {
+            let t = lossy(v).to_ascii_lowercase();
+            if !["normal", "master", "replica", "slave", "pubsub"].contains(&t.as_str()) {
+                return Err(CmdError::err(format!("Unknown client type '{}'", lossy(v))));
+            }
+            filter.kind = Some(t);
+        } else if is_keyword(k, "user") {
+            let name = lossy(v);
+            if ctx.state.acl.get(&name).is_none() {
+                return Err(CmdError::err(format!("No such user '{name}'")));
+            }
+            filter.user = Some(name);
+        } else if is_keyword(k, "addr") {
+            filter.addr = Some(lossy(v));
+        } else if is_keyword(k, "laddr") {
+            filter.laddr = Some(lossy(v));
+        } else if is_keyword(k, "skipme") {
+            filter.skip_me = match lossy(v).to_ascii_lowercase().as_str() {
+                "yes" => true,
+                "no" => false,
+                _ => return Err(CmdError::Syntax),
+            };
+        } else if is_keyword(k, "maxage") {
+            filter.max_age = Some(super::uint_arg(v)?);
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let mut n = 0;
+    for c in ctx.state.clients.snapshot() {
+        if (filter.skip_me && c.id == me) || !filter.matches(&c) {
+            continue;
+        }
+        close_client(ctx, &c);
+        n += 1;
+    }
+    ctx.out.int(n);
+    Ok(())
+}
+
+#[derive(Default)]
+struct KillFilter {
+    id: Option<u64>,
+    kind: Option<String>,
+    user: Option<String>,
+    addr: Option<String>,
+    laddr: Option<String>,
+    skip_me: bool,
+    max_age: Option<u64>,
+}
+
+impl KillFilter {
+    fn matches(&self, c: &crate::client::ClientHandle) -> bool {
+        let m = c.meta.lock().clone();
+        self.id.is_none_or(|id| c.id == id)
+            && self.kind.as_deref().is_none_or(|t| match t {
+                "normal" => !m.pubsub,
+                "pubsub" => m.pubsub,
+                _ => false,
+            })
+            && self.user.as_deref().is_none_or(|u| m.user == u)
+            && self.addr.as_deref().is_none_or(|a| c.addr.to_string() == a)
+            && self
+                .laddr
+                .as_deref()
+                .is_none_or(|a| c.laddr.to_string() == a)
+            && self
+                .max_age
+                .is_none_or(|s| c.created.elapsed().as_secs() >= s)
+    }
+}
+
+fn close_client(ctx: &mut Ctx<'_>, c: &crate::client::ClientHandle) {
+    if c.id == ctx.conn.handle.id {
+        ctx.conn.close = true;
+    } else {
+        c.kill.notify_one();
+    }
+}
+
+/// CLIENT PAUSE timeout [WRITE|ALL]: holds commands (all, or the ones that
+/// write) of every client for `timeout` ms.
+pub fn pause(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let ms = super::int_arg(&args[2])
+        .map_err(|_| CmdError::err("timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(CmdError::err("timeout is negative"));
+    }
+    let all = match args.get(3) {
+        None => true,
+        Some(m) if is_keyword(m, "all") => true,
+        Some(m) if is_keyword(m, "write") => false,
+        Some(_) => return Err(CmdError::Syntax),
+    };
+    if args.len() > 4 {
+        return Err(CmdError::Syntax);
+    }
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(ms as u64);
+    let mut p = ctx.state.pause.lock();
+    // A longer or stricter pause in force stays (as in Redis).
+    *p = Some(match *p {
+        Some((u, a)) => (u.max(until), a || all),
+        None => (until, all),
+    });
+    drop(p);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CLIENT UNPAUSE.
+pub fn unpause(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    *ctx.state.pause.lock() = None;
+    ctx.out.ok();
     Ok(())
 }

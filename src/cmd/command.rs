@@ -1,4 +1,4 @@
-//! COMMAND, COMMAND COUNT / INFO / DOCS / LIST: introspection of the command
+//! COMMAND, COMMAND COUNT / INFO / DOCS / LIST / GETKEYS: introspection of the command
 //! table, in Redis 7's reply shapes.
 
 use bytes::Bytes;
@@ -204,4 +204,36 @@ fn write_args(out: &mut ReplyBuf, args: &[Arg]) {
             write_args(out, &a.children);
         }
     }
+}
+
+/// COMMAND GETKEYS command [arg ...]: the key arguments of a command line.
+pub fn getkeys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let line = &args[2..];
+    let Some(mut spec) = lookup(&line[0]) else {
+        return Err(CmdError::err("Invalid command specified"));
+    };
+    if !spec.subcommands.is_empty()
+        && let Some(sub) = line.get(1).and_then(|s| {
+            spec.subcommands
+                .iter()
+                .find(|c| c.sub_name().as_bytes().eq_ignore_ascii_case(s))
+        })
+    {
+        spec = sub;
+    }
+    if super::check_arity(spec, line.len()).is_err() {
+        return Err(CmdError::err(
+            "Invalid number of arguments specified for command",
+        ));
+    }
+    let default_vset = ctx.state.config().default_vset.clone();
+    let keys = crate::acl::user::key_args(spec, line, default_vset.as_bytes());
+    if keys.is_empty() {
+        return Err(CmdError::err("The command has no key arguments"));
+    }
+    ctx.out.array(keys.len());
+    for k in keys {
+        ctx.out.bulk(k);
+    }
+    Ok(())
 }

@@ -1,4 +1,4 @@
-//! Connection commands: PING ECHO HELLO AUTH SELECT QUIT RESET.
+//! Connection commands: PING ECHO HELLO AUTH SELECT QUIT RESET MONITOR.
 
 use bytes::Bytes;
 use vexlake_protocol::Protocol;
@@ -157,12 +157,34 @@ pub fn quit(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// MONITOR: from now on, every command run by anyone is sent here.
+pub fn monitor(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    if !ctx.conn.monitoring {
+        ctx.conn.monitoring = true;
+        ctx.state
+            .monitors
+            .add(ctx.conn.handle.id, ctx.conn.mailbox.clone());
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
 /// RESET: back to the state of a new connection.
 pub fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     ctx.conn.db = 0;
     ctx.conn.multi = None;
     ctx.conn.watching = None;
     super::pubsub::unsubscribe_all(ctx);
+    if ctx.conn.tracking.take().is_some() {
+        ctx.state.tracking.disable(ctx.conn.handle.id);
+    }
+    ctx.conn.caching = None;
+    if std::mem::take(&mut ctx.conn.monitoring) {
+        ctx.state.monitors.remove(ctx.conn.handle.id);
+    }
+    ctx.conn.no_touch = false;
+    ctx.conn.no_evict = false;
+    ctx.conn.reply = super::client::ReplyMode::On;
     ctx.conn.authenticated = ctx.state.acl.starts_authenticated();
     ctx.conn.user = ctx.state.acl.default_user();
     ctx.conn.acl_gen = ctx.state.acl.generation();

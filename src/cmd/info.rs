@@ -81,15 +81,15 @@ fn write_section(t: &mut String, section: &str, s: &ServerState) {
             kv("multiplexing_api", &"tokio");
             kv("process_id", &std::process::id());
             kv("run_id", &s.run_id);
-            kv("tcp_port", &s.config.port);
-            kv("tls_port", &s.config.tls_port);
+            kv("tcp_port", &s.config().port);
+            kv("tls_port", &s.config().tls_port);
             kv("server_time_usec", &(s.engine.now_ms() * 1000));
             kv("uptime_in_seconds", &uptime);
             kv("uptime_in_days", &(uptime / 86400));
             kv("executable", &s.executable);
             kv(
                 "config_file",
-                &s.config
+                &s.config()
                     .config_file
                     .as_ref()
                     .map(|p| p.display().to_string())
@@ -98,17 +98,20 @@ fn write_section(t: &mut String, section: &str, s: &ServerState) {
         }
         "clients" => {
             kv("connected_clients", &s.clients.connected());
-            kv("maxclients", &s.config.maxclients);
+            kv("maxclients", &s.config().maxclients);
             kv("blocked_clients", &0);
         }
         "memory" => {
             let rss = rss_bytes();
-            kv("used_memory", &rss);
-            kv("used_memory_human", &human(rss));
+            let used = crate::memory::used() as u64;
+            let c = s.config();
+            kv("used_memory", &used);
+            kv("used_memory_human", &human(used));
             kv("used_memory_rss", &rss);
             kv("used_memory_rss_human", &human(rss));
-            kv("maxmemory", &0);
-            kv("maxmemory_policy", &"noeviction");
+            kv("maxmemory", &c.maxmemory);
+            kv("maxmemory_human", &human(c.maxmemory));
+            kv("maxmemory_policy", &c.maxmemory_policy.name());
             kv("mem_allocator", &"system");
         }
         "persistence" => {
@@ -194,7 +197,7 @@ fn write_section(t: &mut String, section: &str, s: &ServerState) {
                 &Stats::get(&s.stats.rejected_connections),
             );
             kv("expired_keys", &ks.expired);
-            kv("evicted_keys", &0);
+            kv("evicted_keys", &Stats::get(&s.stats.evicted_keys));
             kv("keyspace_hits", &ks.hits);
             kv("keyspace_misses", &ks.misses);
             kv("total_error_replies", &Stats::get(&s.stats.error_replies));
@@ -210,7 +213,10 @@ fn write_section(t: &mut String, section: &str, s: &ServerState) {
             kv("acl_access_denied_auth", &Stats::get(&st.acl_denied_auth));
             kv("acl_access_denied_cmd", &Stats::get(&st.acl_denied_cmd));
             kv("acl_access_denied_key", &Stats::get(&st.acl_denied_key));
-            kv("acl_access_denied_channel", &0);
+            kv(
+                "acl_access_denied_channel",
+                &Stats::get(&st.acl_denied_channel),
+            );
             kv(
                 "vexlake_idle_disconnections",
                 &Stats::get(&st.idle_disconnections),
@@ -299,10 +305,10 @@ fn write_section(t: &mut String, section: &str, s: &ServerState) {
             kv("bytes_written", &get(|x| &x.bytes_written));
             kv("last_commit_bytes", &get(|x| &x.last_commit_bytes));
             kv("compactions", &get(|x| &x.compactions));
-            kv("retain_versions", &s.config.retain_versions);
+            kv("retain_versions", &s.config().retain_versions);
             kv(
                 "wal_storage",
-                &if s.config.wal_objects {
+                &if s.config().wal_objects {
                     "object"
                 } else {
                     "local"

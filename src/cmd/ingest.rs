@@ -95,7 +95,7 @@ pub fn ingest(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let Some(storage) = ctx.state.storage.get() else {
         return Err(CmdError::err("storage is not open"));
     };
-    let scratch = ctx.state.config.dir.join("tmp");
+    let scratch = ctx.state.config().dir.join("tmp");
     let err = |IngestError(e)| CmdError::err(e);
     let source = match (data, from) {
         (Some(_), Some(_)) => return Err(CmdError::err("use either DATA or FROM, not both")),
@@ -107,7 +107,7 @@ pub fn ingest(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         (None, Some(uri)) => Source::File {
             path: vexlake_engine::ingest::source::import_path(
                 &uri,
-                ctx.state.config.import_dir.as_deref(),
+                ctx.state.config().import_dir.as_deref(),
             )
             .map_err(err)?,
             temp: false,

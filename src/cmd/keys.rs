@@ -8,11 +8,16 @@ use vexlake_protocol::args::{is_keyword, lossy, parse_cursor};
 
 use super::{CmdResult, Ctx, int_arg};
 use crate::error::CmdError;
+use crate::notify::GENERIC;
 
 /// DEL / UNLINK key [key ...].
 pub fn del(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let n = ctx.db().del(&args[1..], ctx.now())?;
-    ctx.out.int(n as i64);
+    let keys = &args[1..];
+    let deleted = ctx.db().del_each(keys, ctx.now())?;
+    for &i in &deleted {
+        ctx.notify(GENERIC, "del", &keys[i]);
+    }
+    ctx.out.int(deleted.len() as i64);
     Ok(())
 }
 
@@ -107,6 +112,10 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: &[Bytes], spec: TimeSpec, cmd: &str) 
     let now = ctx.now();
     let at = deadline(value, spec.millis, spec.absolute, now, cmd)?;
     let changed = ctx.db().expire(&args[1], at, cond, now)?;
+    if changed {
+        // A deadline already past deletes the key (Redis's events too).
+        ctx.notify(GENERIC, if at <= now { "del" } else { "expire" }, &args[1]);
+    }
     ctx.out.int(i64::from(changed));
     Ok(())
 }
@@ -206,6 +215,9 @@ pub fn pexpiretime(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// PERSIST key.
 pub fn persist(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let changed = ctx.db().persist(&args[1], ctx.now())?;
+    if changed {
+        ctx.notify(GENERIC, "persist", &args[1]);
+    }
     ctx.out.int(i64::from(changed));
     Ok(())
 }
@@ -263,6 +275,7 @@ pub fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// RENAME key newkey.
 pub fn rename(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     ctx.db().rename(&args[1], &args[2], false, ctx.now())?;
+    notify_rename(ctx, args);
     ctx.out.ok();
     Ok(())
 }
@@ -270,8 +283,16 @@ pub fn rename(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// RENAMENX key newkey.
 pub fn renamenx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let renamed = ctx.db().rename(&args[1], &args[2], true, ctx.now())?;
+    if renamed {
+        notify_rename(ctx, args);
+    }
     ctx.out.int(i64::from(renamed));
     Ok(())
+}
+
+fn notify_rename(ctx: &Ctx<'_>, args: &[Bytes]) {
+    ctx.notify(GENERIC, "rename_from", &args[1]);
+    ctx.notify(GENERIC, "rename_to", &args[2]);
 }
 
 /// RANDOMKEY.

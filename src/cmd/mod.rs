@@ -13,12 +13,20 @@
 //! - [`connection`][connection]: PING ECHO HELLO AUTH SELECT QUIT RESET.
 //! - [`acl`][acl]: ACL and its subcommands.
 //! - [`client`][client]: CLIENT subcommands.
-//! - [`server`][server]: DBSIZE FLUSHDB FLUSHALL TIME CONFIG SHUTDOWN.
+//! - [`tracking`][tracking]: CLIENT TRACKING CACHING GETREDIR TRACKINGINFO.
+//! - [`server`][server]: DBSIZE FLUSHDB FLUSHALL TIME SHUTDOWN.
+//! - [`config`][config]: CONFIG GET SET RESETSTAT REWRITE.
 //! - [`info`][info]: INFO.
+//! - [`memory`][memory]: MEMORY USAGE STATS DOCTOR PURGE MALLOC-STATS.
+//! - [`latency`][latency]: LATENCY (the latency monitor is off: no events).
+//! - [`debug`][debug]: DEBUG (SLEEP, DIGEST, RELOAD, ...).
 //! - [`command`][command]: COMMAND and its subcommands.
 //! - [`persistence`][persistence]: SAVE BGSAVE LASTSAVE VERSIONS.
 //! - [`sql`][sql], [`ingest`][ingest]: SQL and INGEST.
 //! - [`keys`][keys]: generic key commands (DEL EXPIRE TTL SCAN RENAME ...).
+//! - [`object`][object]: OBJECT and COPY.
+//! - [`lcs`][lcs]: LCS.
+//! - [`dump`][dump]: DUMP and RESTORE (VexLake's payload format).
 //! - [`strings`][strings]: string commands (GET SET INCR APPEND ...).
 //! - [`vectors`][vectors]: vector-set commands (VADD VSIM ... VSEARCH).
 //! - [`transactions`][transactions]: MULTI EXEC DISCARD WATCH UNWATCH.
@@ -37,11 +45,18 @@
 pub mod acl;
 pub mod client;
 pub mod command;
+pub mod config;
 pub mod connection;
+pub mod debug;
 pub mod docs;
+pub mod dump;
 pub mod info;
 pub mod ingest;
 pub mod keys;
+pub mod latency;
+pub mod lcs;
+pub mod memory;
+pub mod object;
 pub mod persistence;
 pub mod pubsub;
 pub mod scripting;
@@ -50,6 +65,7 @@ pub mod slowlog;
 pub mod sql;
 pub mod strings;
 pub mod table;
+pub mod tracking;
 pub mod transactions;
 pub mod vectors;
 
@@ -106,17 +122,30 @@ pub struct Conn {
     pub nested: bool,
     /// Channels and patterns subscribed to.
     pub subs: crate::pubsub::Subscriptions,
-    /// Where PUBLISH puts messages for this connection.
-    pub push_tx: tokio::sync::mpsc::UnboundedSender<crate::pubsub::Push>,
+    /// CLIENT NO-TOUCH: commands do not change keys' access data.
+    pub no_touch: bool,
+    /// CLIENT NO-EVICT (recorded; clients are never evicted here).
+    pub no_evict: bool,
+    /// CLIENT REPLY mode.
+    pub reply: client::ReplyMode,
+    /// Where PUBLISH and tracking put messages for this connection.
+    pub mailbox: Arc<crate::pubsub::Mailbox>,
     /// The other end, taken by the connection task that sends them.
     pub push_rx: Option<tokio::sync::mpsc::UnboundedReceiver<crate::pubsub::Push>>,
+    /// CLIENT TRACKING settings (None: off).
+    pub tracking: Option<crate::tracking::Mode>,
+    /// CLIENT CACHING yes|no given for the next command.
+    pub caching: Option<bool>,
+    /// MONITOR is on.
+    pub monitoring: bool,
 }
 
 impl Conn {
     /// State of a new connection: the default user, authenticated when it
     /// needs no password.
     pub fn new(handle: Arc<ClientHandle>, acl: &crate::acl::Acl) -> Self {
-        let (push_tx, push_rx) = tokio::sync::mpsc::unbounded_channel();
+        let mailbox = handle.mailbox.clone();
+        let push_rx = handle.pushes.lock().take();
         Conn {
             handle,
             db: 0,
@@ -132,8 +161,14 @@ impl Conn {
             watching: None,
             nested: false,
             subs: Default::default(),
-            push_tx,
-            push_rx: Some(push_rx),
+            no_touch: false,
+            no_evict: false,
+            reply: client::ReplyMode::On,
+            mailbox,
+            push_rx,
+            tracking: None,
+            caching: None,
+            monitoring: false,
         }
     }
 }
@@ -158,6 +193,12 @@ impl Ctx<'_> {
     pub fn now(&self) -> u64 {
         self.state.engine.now_ms()
     }
+
+    /// Publishes keyspace notification `event` (of `class`, see
+    /// [`crate::notify`]) for `key` in the selected database.
+    pub fn notify(&self, class: u32, event: &str, key: &[u8]) {
+        self.state.notify_key(class, event, key, self.conn.db);
+    }
 }
 
 /// Runs one command and writes its reply (or error) into `out`; counts it
@@ -166,7 +207,12 @@ pub fn execute(state: &ServerState, conn: &mut Conn, out: &mut ReplyBuf, args: &
     conn.commands += 1;
     let start = Instant::now();
     let mut ran = None;
-    let result = dispatch(state, conn, out, args, &mut ran);
+    let reply_from = out.len();
+    let result = if conn.no_touch && !args[0].eq_ignore_ascii_case(b"touch") {
+        vexlake_engine::keyspace::access::no_touch(|| dispatch(state, conn, out, args, &mut ran))
+    } else {
+        dispatch(state, conn, out, args, &mut ran)
+    };
     let us = start.elapsed().as_micros() as u64;
     if let Err(e) = &result {
         conn.errors += 1;
@@ -174,15 +220,31 @@ pub fn execute(state: &ServerState, conn: &mut Conn, out: &mut ReplyBuf, args: &
         state.cmdstats.error(&line);
         out.error(&line);
     }
+    if !conn.nested && !client::reply_wanted(conn) {
+        out.truncate(reply_from);
+    }
+    if state.monitors.active()
+        && let Some((name, _)) = ran
+        && let Some(spec) = table::lookup_full(name)
+        && !spec.flags.contains(&"admin")
+        && !matches!(name, "auth" | "hello" | "monitor")
+    {
+        let who = if conn.nested && state.scripts.running.active() {
+            "lua".to_string()
+        } else {
+            conn.handle.addr.to_string()
+        };
+        state.monitors.feed(conn.db, &who, args);
+    }
     match ran {
         Some((name, true)) => state.cmdstats.record(name, us, result.is_err()),
         Some((name, false)) => state.cmdstats.reject(name),
         None => {}
     }
-    let slower_than = state.config.slowlog_log_slower_than;
+    let slower_than = state.config().slowlog_log_slower_than;
     if slower_than >= 0 && us >= slower_than as u64 && ran.is_some_and(|(_, r)| r) {
         state.slowlog.push(
-            state.config.slowlog_max_len as usize,
+            state.config().slowlog_max_len as usize,
             vexlake_engine::storage::unix_ms() / 1000,
             us,
             args,
@@ -241,6 +303,9 @@ fn dispatch(
         return Ok(());
     }
     let write = spec.flags.contains(&"write");
+    if !conn.nested && !matches!(spec.name, "client|unpause" | "client|pause") {
+        wait_while_paused(state, spec, write);
+    }
     if write {
         conn.wrote = true;
     }
@@ -249,20 +314,70 @@ fn dispatch(
     } else {
         None
     };
+    if spec.flags.contains(&"denyoom") {
+        state.evictor.make_room(state)?;
+    }
     let db = conn.db;
     let mut ctx = Ctx { state, conn, out };
     let result = (spec.handler)(&mut ctx, args);
-    if write && result.is_ok() && state.watches.active() {
-        match spec.name {
-            "flushdb" => state.watches.touch_db(Some(db)),
-            "flushall" => state.watches.touch_db(None),
-            _ => state.watches.touch(
-                db,
-                crate::acl::user::key_args(spec, args, state.config.default_vset.as_bytes()),
-            ),
-        }
+    if result.is_ok() && (write || ctx.conn.tracking.is_some()) {
+        changed_or_read(state, ctx.conn, spec, args, db, write);
+    }
+    if spec.name != "client|caching" {
+        ctx.conn.caching = None;
     }
     result
+}
+
+/// After a command succeeded: a write invalidates WATCHes and tracked
+/// keys; a read by a tracking client is remembered.
+fn changed_or_read(
+    state: &ServerState,
+    conn: &Conn,
+    spec: &CommandSpec,
+    args: &[Bytes],
+    db: usize,
+    write: bool,
+) {
+    let tracking = state.tracking.active();
+    if write && !state.watches.active() && !tracking {
+        return;
+    }
+    if matches!(spec.name, "flushdb" | "flushall") {
+        state
+            .watches
+            .touch_db((spec.name == "flushdb").then_some(db));
+        if tracking {
+            state.tracking.flush();
+        }
+        return;
+    }
+    let default_vset = state.config().default_vset.clone();
+    let keys = crate::acl::user::key_args(spec, args, default_vset.as_bytes());
+    if write {
+        if state.watches.active() {
+            state.watches.touch(db, keys.iter().copied());
+        }
+        if tracking {
+            for k in &keys {
+                state.tracking.invalidate(k, Some(conn.handle.id));
+            }
+        }
+    } else if let Some(mode) = &conn.tracking
+        && mode.bcast.is_none()
+        && spec.flags.contains(&"readonly")
+    {
+        let wanted = if mode.optin {
+            conn.caching == Some(true)
+        } else if mode.optout {
+            conn.caching != Some(false)
+        } else {
+            true
+        };
+        if wanted {
+            state.tracking.remember(conn.handle.id, keys);
+        }
+    }
 }
 
 /// The checks before a command runs (or is queued): existence, arity,
@@ -343,6 +458,7 @@ fn gated(spec: &CommandSpec) -> bool {
             | "save"
             | "bgsave"
             | "shutdown"
+            | "debug"
     )
 }
 
@@ -431,7 +547,7 @@ fn check_acl(state: &ServerState, conn: &Conn, spec: &CommandSpec, args: &[Bytes
     }
     match conn
         .user
-        .check(spec, args, state.config.default_vset.as_bytes())
+        .check(spec, args, state.config().default_vset.as_bytes())
     {
         Ok(()) => Ok(()),
         Err(crate::acl::Denied::Command) => {
@@ -445,6 +561,12 @@ fn check_acl(state: &ServerState, conn: &Conn, spec: &CommandSpec, args: &[Bytes
             crate::stats::Stats::add(&state.stats.acl_denied_key, 1);
             Err(CmdError::Line(
                 "NOPERM No permissions to access a key".into(),
+            ))
+        }
+        Err(crate::acl::Denied::Channel) => {
+            crate::stats::Stats::add(&state.stats.acl_denied_channel, 1);
+            Err(CmdError::Line(
+                "NOPERM No permissions to access a channel".into(),
             ))
         }
     }
@@ -520,6 +642,25 @@ pub(crate) fn offload<R>(heavy: bool, f: impl FnOnce() -> R) -> R {
         }
         _ => f(),
     }
+}
+
+/// Holds the command while CLIENT PAUSE applies to it: every command
+/// under `ALL`; under `WRITE` the ones that may write (writes, EVAL and
+/// EXEC, which may hold writes, PUBLISH).
+fn wait_while_paused(state: &ServerState, spec: &CommandSpec, write: bool) {
+    let may_write = write
+        || matches!(
+            spec.name,
+            "eval" | "evalsha" | "exec" | "publish" | "spublish"
+        );
+    if !state.paused(may_write) {
+        return;
+    }
+    offload(true, || {
+        while state.paused(may_write) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    });
 }
 
 /// A transaction or script running this long calls [`wake_idle_worker`].

@@ -65,7 +65,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
 ];
 
-fn storage_error(e: impl std::fmt::Display) -> CmdError {
+pub(crate) fn storage_error(e: impl std::fmt::Display) -> CmdError {
     CmdError::err(format!("storage error: {e}"))
 }
 

@@ -32,8 +32,32 @@ pub fn allowed_while_subscribed(name: &str) -> bool {
 }
 
 /// Writes a message for a subscriber.
-pub fn write_push(out: &mut ReplyBuf, m: &Push) {
+pub fn write_push(out: &mut ReplyBuf, m: &Push, subscribed: bool) {
     match m {
+        Push::Monitor(line) => out.simple(&String::from_utf8_lossy(line)),
+        Push::Invalidate(keys) => {
+            // RESP3: a push of its own; RESP2: a message on the tracking
+            // channel, only to a subscriber (see `crate::tracking`).
+            if out.protocol() == vexlake_protocol::Protocol::Resp3 {
+                out.push(2);
+                out.bulk(b"invalidate");
+            } else if subscribed {
+                out.push(3);
+                out.bulk(b"message");
+                out.bulk(crate::tracking::CHANNEL);
+            } else {
+                return;
+            }
+            match keys {
+                Some(keys) => {
+                    out.array(keys.len());
+                    for k in keys {
+                        out.bulk(k);
+                    }
+                }
+                None => out.null_array(),
+            }
+        }
         Push::Message(ch, payload) => {
             out.push(3);
             out.bulk(b"message");
@@ -77,7 +101,7 @@ fn subscribe_kind(ctx: &mut Ctx<'_>, args: &[Bytes], kind: Kind, what: &str) -> 
             ctx.conn.subs.list(kind).push(name.clone());
             ctx.state
                 .pubsub
-                .subscribe(kind, name, id, &ctx.conn.push_tx);
+                .subscribe(kind, name, id, &ctx.conn.mailbox);
         }
         confirm(ctx, what, Some(name), kind);
     }

@@ -1,5 +1,4 @@
-//! Server commands: DBSIZE FLUSHDB FLUSHALL TIME CONFIG GET SHUTDOWN
-//! MEMORY USAGE.
+//! Server commands: DBSIZE FLUSHDB FLUSHALL TIME SHUTDOWN.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -8,24 +7,6 @@ use vexlake_protocol::args::is_keyword;
 
 use super::{CmdResult, Ctx};
 use crate::error::CmdError;
-
-/// MEMORY USAGE key [SAMPLES count]: bytes of the key and its value, or
-/// null. The whole value is always measured, so SAMPLES is checked and
-/// otherwise has no effect.
-pub fn memory_usage(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    match &args[3..] {
-        [] => {}
-        [k, n] if is_keyword(k, "samples") => {
-            super::int_arg(n)?;
-        }
-        _ => return Err(CmdError::Syntax),
-    }
-    match ctx.db().memory_usage(&args[2], ctx.now()) {
-        Some(n) => ctx.out.int(n as i64),
-        None => ctx.out.null(),
-    }
-    Ok(())
-}
 
 /// DBSIZE.
 pub fn dbsize(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
@@ -66,24 +47,6 @@ pub fn time(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     ctx.out.array(2);
     ctx.out.bulk_int(d.as_secs() as i64);
     ctx.out.bulk_int(i64::from(d.subsec_micros()));
-    Ok(())
-}
-
-/// CONFIG GET pattern [pattern ...]: a map of matching names to values.
-pub fn config_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let mut found: Vec<(&'static str, String)> = Vec::new();
-    for pattern in &args[2..] {
-        for (name, value) in ctx.state.config.matching(pattern) {
-            if !found.iter().any(|(n, _)| *n == name) {
-                found.push((name, value));
-            }
-        }
-    }
-    ctx.out.map(found.len());
-    for (name, value) in found {
-        ctx.out.bulk(name.as_bytes());
-        ctx.out.bulk(value.as_bytes());
-    }
     Ok(())
 }
 

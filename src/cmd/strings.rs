@@ -8,6 +8,15 @@ use vexlake_protocol::args::{is_keyword, parse_f64};
 use super::keys::deadline;
 use super::{CmdResult, Ctx, int_arg};
 use crate::error::CmdError;
+use crate::notify::{GENERIC, STRING};
+
+/// The events of a string write: `set`, then `expire` when it set a TTL.
+fn notify_set(ctx: &Ctx<'_>, key: &[u8], ttl: SetTtl) {
+    ctx.notify(STRING, "set", key);
+    if matches!(ttl, SetTtl::At(_)) {
+        ctx.notify(GENERIC, "expire", key);
+    }
+}
 
 /// GET key.
 pub fn get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
@@ -97,6 +106,9 @@ pub fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let now = ctx.now();
     let parsed = parse_set(args, now)?;
     let outcome = ctx.db().set(&args[1], &args[2], parsed.opts, now)?;
+    if outcome.written {
+        notify_set(ctx, &args[1], parsed.opts.ttl);
+    }
     if parsed.opts.get {
         match outcome.old {
             Some(v) => ctx.out.bulk(&v),
@@ -125,7 +137,15 @@ pub fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         _ => return Err(CmdError::Syntax),
     };
     match ctx.db().getex(&args[1], change, now)? {
-        Some(v) => ctx.out.bulk(&v),
+        Some(v) => {
+            match change {
+                Some(TtlChange::Persist) => ctx.notify(GENERIC, "persist", &args[1]),
+                Some(TtlChange::At(at)) if at <= now => ctx.notify(GENERIC, "del", &args[1]),
+                Some(TtlChange::At(_)) => ctx.notify(GENERIC, "expire", &args[1]),
+                None => {}
+            }
+            ctx.out.bulk(&v)
+        }
         None => ctx.out.null(),
     }
     Ok(())
@@ -134,7 +154,10 @@ pub fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// GETDEL key.
 pub fn getdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     match ctx.db().getdel(&args[1], ctx.now())? {
-        Some(v) => ctx.out.bulk(&v),
+        Some(v) => {
+            ctx.notify(GENERIC, "del", &args[1]);
+            ctx.out.bulk(&v)
+        }
         None => ctx.out.null(),
     }
     Ok(())
@@ -148,6 +171,7 @@ fn set_with_ttl(ctx: &mut Ctx<'_>, args: &[Bytes], millis: bool, cmd: &str) -> C
         ..SetOptions::default()
     };
     ctx.db().set(&args[1], &args[3], opts, now)?;
+    notify_set(ctx, &args[1], opts.ttl);
     ctx.out.ok();
     Ok(())
 }
@@ -169,6 +193,9 @@ pub fn setnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ..SetOptions::default()
     };
     let outcome = ctx.db().set(&args[1], &args[2], opts, ctx.now())?;
+    if outcome.written {
+        ctx.notify(STRING, "set", &args[1]);
+    }
     ctx.out.int(i64::from(outcome.written));
     Ok(())
 }
@@ -200,6 +227,9 @@ fn pairs(args: &[Bytes], cmd: &'static str) -> Result<Vec<(Bytes, Bytes)>, CmdEr
 pub fn mset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let pairs = pairs(args, "mset")?;
     ctx.db().mset(&pairs, false, ctx.now())?;
+    for (k, _) in &pairs {
+        ctx.notify(STRING, "set", k);
+    }
     ctx.out.ok();
     Ok(())
 }
@@ -208,12 +238,18 @@ pub fn mset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 pub fn msetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let pairs = pairs(args, "msetnx")?;
     let written = ctx.db().mset(&pairs, true, ctx.now())?;
+    if written {
+        for (k, _) in &pairs {
+            ctx.notify(STRING, "set", k);
+        }
+    }
     ctx.out.int(i64::from(written));
     Ok(())
 }
 
 fn incr_generic(ctx: &mut Ctx<'_>, key: &[u8], delta: i64) -> CmdResult {
     let v = ctx.db().incr_by(key, delta, ctx.now())?;
+    ctx.notify(STRING, "incrby", key);
     ctx.out.int(v);
     Ok(())
 }
@@ -247,6 +283,7 @@ pub fn decrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 pub fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let delta = parse_f64(&args[2]).ok_or(CmdError::NotFloat)?;
     let v = ctx.db().incr_by_float(&args[1], delta, ctx.now())?;
+    ctx.notify(STRING, "incrbyfloat", &args[1]);
     ctx.out.bulk(&v);
     Ok(())
 }
@@ -255,6 +292,7 @@ pub fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 pub fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let max = ctx.state.engine.config().max_string_len;
     let len = ctx.db().append(&args[1], &args[2], max, ctx.now())?;
+    ctx.notify(STRING, "append", &args[1]);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -284,6 +322,9 @@ pub fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let len = ctx
         .db()
         .setrange(&args[1], offset as usize, &args[3], max, ctx.now())?;
+    if !args[3].is_empty() {
+        ctx.notify(STRING, "setrange", &args[1]);
+    }
     ctx.out.int(len as i64);
     Ok(())
 }

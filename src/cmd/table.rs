@@ -10,8 +10,9 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::{
-    Handler, acl, client, command, connection, info, keys, persistence, pubsub, scripting, server,
-    slowlog, sql, strings, transactions, vectors,
+    Handler, acl, client, command, config, connection, debug, dump, info, keys, latency, lcs,
+    memory, object, persistence, pubsub, scripting, server, slowlog, sql, strings, tracking,
+    transactions, vectors,
 };
 
 /// One command (or subcommand, named `container|sub`).
@@ -174,6 +175,18 @@ pub static COMMANDS: &[CommandSpec] = &[
         ..BASE
     },
     CommandSpec {
+        name: "monitor",
+        arity: 1,
+        flags: &["admin", "noscript", "loading", "stale", "no_multi"],
+        acl: &["@admin", "@slow", "@dangerous"],
+        group: "server",
+        since: "1.0.0",
+        summary: "Listens for all requests received by the server in real-time.",
+        syntax: "",
+        handler: connection::monitor,
+        ..BASE
+    },
+    CommandSpec {
         name: "client",
         arity: -2,
         flags: &[],
@@ -209,32 +222,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         syntax: "",
         handler: command::command,
         subcommands: COMMAND_SUBCOMMANDS,
-        ..BASE
-    },
-    CommandSpec {
-        name: "config",
-        arity: -2,
-        flags: &[],
-        acl: &["@slow"],
-        group: "server",
-        since: "2.0.0",
-        summary: "A container for server configuration commands.",
-        complexity: "Depends on subcommand.",
-        syntax: "",
-        subcommands: CONFIG_SUBCOMMANDS,
-        ..BASE
-    },
-    CommandSpec {
-        name: "memory",
-        arity: -2,
-        flags: &[],
-        acl: &["@slow"],
-        group: "server",
-        since: "4.0.0",
-        summary: "A container for memory diagnostics commands.",
-        complexity: "Depends on subcommand.",
-        syntax: "",
-        subcommands: MEMORY_SUBCOMMANDS,
         ..BASE
     },
     CommandSpec {
@@ -868,36 +855,129 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         handler: client::info,
         ..BASE
     },
+    CommandSpec {
+        name: "client|reply",
+        arity: 3,
+        flags: &["noscript", "loading", "stale"],
+        acl: &["@slow", "@connection"],
+        group: "connection",
+        since: "3.2.0",
+        summary: "Instructs the server whether to reply to commands.",
+        syntax: "(ON | OFF | SKIP)",
+        handler: client::reply,
+        ..BASE
+    },
+    CommandSpec {
+        name: "client|no-touch",
+        arity: 3,
+        flags: &["noscript", "loading", "stale"],
+        acl: &["@slow", "@connection"],
+        group: "connection",
+        since: "7.2.0",
+        summary: "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.",
+        syntax: "(ON | OFF)",
+        handler: client::no_touch,
+        ..BASE
+    },
+    CommandSpec {
+        name: "client|no-evict",
+        arity: 3,
+        flags: &["admin", "noscript", "loading", "stale"],
+        acl: &["@admin", "@slow", "@dangerous", "@connection"],
+        group: "connection",
+        since: "7.0.0",
+        summary: "Sets the client eviction mode of the connection.",
+        syntax: "(ON | OFF)",
+        handler: client::no_evict,
+        ..BASE
+    },
+    CommandSpec {
+        name: "client|kill",
+        arity: -3,
+        flags: &["admin", "noscript", "loading", "stale"],
+        acl: &["@admin", "@slow", "@dangerous", "@connection"],
+        group: "connection",
+        since: "2.4.0",
+        summary: "Terminates open connections.",
+        complexity: "O(N) where N is the number of client connections",
+        syntax: "(ip:port | [ID client-id:integer] [TYPE (NORMAL | MASTER | SLAVE | REPLICA | PUBSUB)] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME (YES | NO)] [MAXAGE maxage:integer])",
+        handler: client::kill,
+        ..BASE
+    },
+    CommandSpec {
+        name: "client|pause",
+        arity: -3,
+        flags: &["admin", "noscript", "loading", "stale"],
+        acl: &["@admin", "@slow", "@dangerous", "@connection"],
+        group: "connection",
+        since: "3.0.0",
+        summary: "Suspends commands processing.",
+        syntax: "timeout:integer [WRITE | ALL]",
+        handler: client::pause,
+        ..BASE
+    },
+    CommandSpec {
+        name: "client|unpause",
+        arity: 2,
+        flags: &["admin", "noscript", "loading", "stale"],
+        acl: &["@admin", "@slow", "@dangerous", "@connection"],
+        group: "connection",
+        since: "6.2.0",
+        summary: "Resumes processing commands from paused clients.",
+        complexity: "O(N) Where N is the number of paused clients",
+        syntax: "",
+        handler: client::unpause,
+        ..BASE
+    },
+    CommandSpec {
+        name: "client|tracking",
+        arity: -3,
+        flags: &["noscript", "loading", "stale"],
+        acl: &["@slow", "@connection"],
+        group: "connection",
+        since: "6.0.0",
+        summary: "Controls server-assisted client-side caching for the connection.",
+        syntax: "(ON | OFF) [REDIRECT client-id:integer] [PREFIX prefix...] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]",
+        handler: tracking::tracking,
+        ..BASE
+    },
+    CommandSpec {
+        name: "client|caching",
+        arity: 3,
+        flags: &["noscript", "loading", "stale"],
+        acl: &["@slow", "@connection"],
+        group: "connection",
+        since: "6.0.0",
+        summary: "Instructs the server whether to track the keys in the next request.",
+        syntax: "(YES | NO)",
+        handler: tracking::caching,
+        ..BASE
+    },
+    CommandSpec {
+        name: "client|getredir",
+        arity: 2,
+        flags: &["noscript", "loading", "stale"],
+        acl: &["@slow", "@connection"],
+        group: "connection",
+        since: "6.0.0",
+        summary: "Returns the client ID to which the connection's tracking notifications are redirected.",
+        syntax: "",
+        handler: tracking::getredir,
+        ..BASE
+    },
+    CommandSpec {
+        name: "client|trackinginfo",
+        arity: 2,
+        flags: &["noscript", "loading", "stale"],
+        acl: &["@slow", "@connection"],
+        group: "connection",
+        since: "6.0.0",
+        summary: "Returns information about server-assisted client-side caching for the connection.",
+        syntax: "",
+        handler: tracking::trackinginfo,
+        ..BASE
+    },
 ];
-
-static MEMORY_SUBCOMMANDS: &[CommandSpec] = &[CommandSpec {
-    name: "memory|usage",
-    arity: -3,
-    flags: RO,
-    keys: (2, 2, 1),
-    acl: &["@read", "@slow"],
-    group: "server",
-    since: "4.0.0",
-    summary: "Estimates the memory usage of a key.",
-    complexity: "O(1) for strings; O(N) for a vector set of N elements.",
-    syntax: "key [SAMPLES count:integer]",
-    handler: server::memory_usage,
-    ..BASE
-}];
-
-static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[CommandSpec {
-    name: "config|get",
-    arity: -3,
-    flags: ADMIN,
-    acl: &["@admin", "@slow", "@dangerous"],
-    group: "server",
-    since: "2.0.0",
-    summary: "Returns the effective values of configuration parameters.",
-    complexity: "O(N) when N is the number of configuration parameters provided",
-    syntax: "parameter:pattern...",
-    handler: server::config_get,
-    ..BASE
-}];
 
 static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec {
@@ -951,6 +1031,19 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
         handler: command::list,
         ..BASE
     },
+    CommandSpec {
+        name: "command|getkeys",
+        arity: -3,
+        flags: &["loading", "stale"],
+        acl: &["@slow", "@connection"],
+        group: "server",
+        since: "2.8.13",
+        summary: "Extracts the key names from an arbitrary command.",
+        complexity: "O(N) where N is the number of arguments to the command",
+        syntax: "command [arg...]",
+        handler: command::getkeys,
+        ..BASE
+    },
 ];
 
 /// Command groups declared outside this file, next to their handlers.
@@ -964,6 +1057,13 @@ static GROUPS: &[&[CommandSpec]] = &[
     transactions::COMMANDS,
     scripting::COMMANDS,
     pubsub::COMMANDS,
+    config::COMMANDS,
+    object::COMMANDS,
+    dump::COMMANDS,
+    lcs::COMMANDS,
+    debug::COMMANDS,
+    memory::COMMANDS,
+    latency::COMMANDS,
 ];
 
 /// Every top-level command, in table order.
@@ -973,6 +1073,17 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
 
 static BY_NAME: LazyLock<HashMap<&'static str, &'static CommandSpec>> =
     LazyLock::new(|| all().map(|c| (c.name, c)).collect());
+
+/// Finds a command or subcommand by its full name (`get`, `config|get`).
+pub fn lookup_full(name: &str) -> Option<&'static CommandSpec> {
+    match name.split_once('|') {
+        None => lookup(name.as_bytes()),
+        Some((container, _)) => lookup(container.as_bytes())?
+            .subcommands
+            .iter()
+            .find(|s| s.name == name),
+    }
+}
 
 /// Finds a top-level command by name, case-insensitively.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {

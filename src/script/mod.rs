@@ -73,6 +73,11 @@ fn now_ms() -> u64 {
 }
 
 impl Running {
+    /// Changes `busy-reply-threshold` (CONFIG SET).
+    pub fn set_threshold(&self, ms: u64) {
+        self.threshold_ms.store(ms, Ordering::Relaxed);
+    }
+
     /// True when a script has run past `busy-reply-threshold`.
     pub fn busy(&self) -> bool {
         self.busy.load(Ordering::Relaxed)

@@ -4,11 +4,15 @@
 //! parser, FILTER compiler and command handlers with random input.
 
 mod cli;
+mod clients;
 mod connection;
+mod eviction;
 mod fuzz;
+mod generic;
 mod keys;
 mod lake;
 mod lifecycle;
+mod notifications;
 mod persistence;
 mod protocol;
 mod pubsub;

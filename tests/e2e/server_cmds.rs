@@ -79,7 +79,9 @@ fn config_get() {
     );
     assert_eq!(
         c.cmd(&["CONFIG", "SET", "port", "1"]),
-        err("ERR unknown subcommand 'SET'. Try CONFIG HELP.")
+        err(
+            "ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config"
+        )
     );
     c.send(&["HELLO", "3"]);
     c.resp3 = true;

@@ -26,6 +26,8 @@ pub struct Server {
     /// Shell commands run before the server is exec'ed (e.g. `ulimit`);
     /// used by the next (re)start.
     pub wrapper: Option<String>,
+    /// The config file given as the first argument, if any.
+    conf: Option<std::path::PathBuf>,
 }
 
 /// A port that was free a moment ago.
@@ -47,13 +49,14 @@ impl Server {
     pub fn with_args(args: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let (child, port) = Server::spawn(dir.path(), &args, None);
+        let (child, port) = Server::spawn(dir.path(), &args, None, None);
         Server {
             child,
             port,
             dir,
             args,
             wrapper: None,
+            conf: None,
         }
     }
 
@@ -61,17 +64,46 @@ impl Server {
     pub fn with_wrapper(wrapper: &str, args: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let (child, port) = Server::spawn(dir.path(), &args, Some(wrapper));
+        let (child, port) = Server::spawn(dir.path(), &args, Some(wrapper), None);
         Server {
             child,
             port,
             dir,
             args,
             wrapper: Some(wrapper.to_string()),
+            conf: None,
         }
     }
 
-    fn spawn(dir: &std::path::Path, args: &[String], wrapper: Option<&str>) -> (Child, u16) {
+    /// Starts a server whose first argument is the config file `conf`
+    /// (written with `text` inside the data directory).
+    pub fn with_config_file(text: &str, args: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("vexlake.conf");
+        std::fs::write(&conf, text).unwrap();
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let (child, port) = Server::spawn(dir.path(), &args, None, Some(&conf));
+        Server {
+            child,
+            port,
+            dir,
+            args,
+            wrapper: None,
+            conf: Some(conf),
+        }
+    }
+
+    /// The config file the server started from, if any.
+    pub fn conf(&self) -> Option<&std::path::Path> {
+        self.conf.as_deref()
+    }
+
+    fn spawn(
+        dir: &std::path::Path,
+        args: &[String],
+        wrapper: Option<&str>,
+        conf: Option<&std::path::Path>,
+    ) -> (Child, u16) {
         for _ in 0..5 {
             let port = free_port();
             let mut command = match wrapper {
@@ -85,6 +117,7 @@ impl Server {
             let mut child = command
                 .env("AWS_ACCESS_KEY_ID", S3_KEY)
                 .env("AWS_SECRET_ACCESS_KEY", S3_SECRET)
+                .args(conf)
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--dir"])
                 .arg(dir)
                 .args(args)
@@ -132,7 +165,12 @@ impl Server {
     /// Starts the server again on the same data directory (after
     /// [`Server::kill9`] or [`Server::stop`]), on a new port.
     pub fn restart(&mut self) {
-        let (child, port) = Server::spawn(self.dir.path(), &self.args, self.wrapper.as_deref());
+        let (child, port) = Server::spawn(
+            self.dir.path(),
+            &self.args,
+            self.wrapper.as_deref(),
+            self.conf.as_deref(),
+        );
         self.child = child;
         self.port = port;
     }

@@ -156,6 +156,11 @@ impl Db {
         self.shards.iter().map(|s| s.lock()).collect()
     }
 
+    /// Locks shard number `i` (`i < SHARDS`).
+    pub(crate) fn lock_shard(&self, i: usize) -> MutexGuard<'_, Shard> {
+        self.shards[i].lock()
+    }
+
     /// The shard (index into [`Db::lock_all`]'s guards) of `key`, and its hash.
     pub(crate) fn place(&self, key: &[u8]) -> (usize, u64) {
         let h = self.hash(key);
@@ -248,6 +253,12 @@ impl Db {
 
     /// Deletes `keys`; returns how many existed.
     pub fn del(&self, keys: &[Bytes], now: u64) -> Result<usize, EngineError> {
+        Ok(self.del_each(keys, now)?.len())
+    }
+
+    /// Deletes `keys`; returns the positions in `keys` of those that
+    /// existed (a key named twice is deleted once).
+    pub fn del_each(&self, keys: &[Bytes], now: u64) -> Result<Vec<usize>, EngineError> {
         let (hashes, mut locked) = self.lock_many(keys.iter().map(|k| &k[..]));
         let live: Vec<bool> = keys
             .iter()
@@ -259,15 +270,15 @@ impl Db {
                 r.push(&Op::Del { key: k });
             }
         })?;
-        let mut n = 0;
-        for (key, &h) in keys.iter().zip(&hashes) {
+        let mut deleted = Vec::new();
+        for (i, (key, &h)) in keys.iter().zip(&hashes).enumerate() {
             let shard = locked.shard(h);
             if let Some(idx) = shard.lookup(h, key, now) {
                 shard.remove(idx);
-                n += 1;
+                deleted.push(i);
             }
         }
-        Ok(n)
+        Ok(deleted)
     }
 
     /// Counts how many of `keys` exist (a key named twice counts twice).

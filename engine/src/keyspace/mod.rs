@@ -1,6 +1,9 @@
 //! The keyspace: numbered databases of keys with optional expiry.
 //!
 //! # Layout
+//! - [`access`]: last access and access frequency of each key (LRU/LFU).
+//! - [`object`]: OBJECT, COPY and RESTORE on whole values.
+//! - [`evict`]: picking and removing keys under `maxmemory`.
 //! - [`db`]: [`Db`], one database of sharded keys; generic key commands
 //!   (DEL, EXPIRE, RENAME, SCAN, ...).
 //! - [`strings`]: string commands on a [`Db`] (GET, SET, INCR, APPEND, ...).
@@ -8,13 +11,17 @@
 //! - [`value`]: [`Value`], what a key holds.
 //! - [`vsets`]: finding or creating the vector set at a key.
 
+pub mod access;
 pub mod db;
+pub mod evict;
+pub mod object;
 mod shard;
 pub mod strings;
 pub mod value;
 pub mod vsets;
 
 pub use db::{Db, ExpireCond, SHARDS, Ttl};
+pub(crate) use shard::ExpiredHook;
 pub use strings::{SetCond, SetOptions, SetOutcome, SetTtl, TtlChange};
 pub use value::Value;
 pub use vsets::{SharedSet, next_set_uid, note_set_uid, set_from_params};

@@ -36,6 +36,8 @@ pub(crate) struct Entry {
     pub expire_at: Option<u64>,
     /// Changed since the changes were last taken (listed in `Changes::slots`).
     dirty: bool,
+    /// Last access and access frequency (eviction, OBJECT).
+    pub access: super::access::Access,
 }
 
 impl Entry {
@@ -81,6 +83,23 @@ pub(crate) struct Shard {
     pub misses: u64,
     /// Keys removed because their TTL passed.
     pub expired: u64,
+    /// Called with each key removed because its TTL passed.
+    pub on_expired: Option<ExpiredHook>,
+}
+
+/// Hears about keys removed because their TTL passed (keyspace
+/// notifications); runs under the shard's lock, so it must not call back
+/// into the keyspace.
+#[derive(Clone)]
+pub struct ExpiredHook(pub std::sync::Arc<KeyFn>);
+
+/// A callback with a key.
+pub type KeyFn = dyn Fn(&[u8]) + Send + Sync;
+
+impl std::fmt::Debug for ExpiredHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ExpiredHook")
+    }
 }
 
 impl Shard {
@@ -196,9 +215,16 @@ impl Shard {
     /// found here is removed (lazy expiry).
     pub fn lookup(&mut self, hash: u64, key: &[u8], now: u64) -> Option<u32> {
         let idx = self.find(hash, key)?;
+        let e = self.slots[idx as usize].as_mut().expect("live slot");
+        if !e.is_expired(now) && super::access::touching() {
+            e.access.hit();
+        }
         if self.entry(idx).is_expired(now) {
-            self.remove(idx);
+            let gone = self.remove(idx);
             self.expired += 1;
+            if let Some(h) = &self.on_expired {
+                (h.0)(&gone.key);
+            }
             return None;
         }
         Some(idx)
@@ -219,6 +245,11 @@ impl Shard {
         self.slots[idx as usize].as_ref().expect("live slot")
     }
 
+    /// The access data of the entry in slot `idx` (not a change).
+    pub fn entry_access(&mut self, idx: u32) -> &mut super::access::Access {
+        &mut self.slots[idx as usize].as_mut().expect("live slot").access
+    }
+
     /// The entry in slot `idx`, to change it (which marks it changed).
     pub fn entry_mut(&mut self, idx: u32) -> &mut Entry {
         self.touch(idx);
@@ -233,6 +264,7 @@ impl Shard {
             value,
             expire_at,
             dirty: false,
+            access: super::access::Access::new(),
         };
         let idx = loop {
             match self.free.pop() {
@@ -303,8 +335,11 @@ impl Shard {
         while n < budget {
             match self.expires.first() {
                 Some(&(t, idx)) if t <= now => {
-                    self.remove(idx);
+                    let gone = self.remove(idx);
                     self.expired += 1;
+                    if let Some(h) = &self.on_expired {
+                        (h.0)(&gone.key);
+                    }
                     n += 1;
                 }
                 _ => break,
@@ -345,6 +380,38 @@ impl Shard {
             .filter(move |e| !e.is_expired(now))
     }
 
+    /// Up to `n` live entries picked at random (only ones with a TTL when
+    /// `volatile`), for eviction.
+    pub fn sample(&self, n: usize, volatile: bool, now: u64) -> Vec<&Entry> {
+        let mut out = Vec::with_capacity(n);
+        if self.table.is_empty() || (volatile && self.expires.is_empty()) {
+            return out;
+        }
+        for _ in 0..n * 3 {
+            if out.len() == n {
+                break;
+            }
+            let i = fastrand::usize(..self.slots.len());
+            if let Some(e) = &self.slots[i]
+                && !e.is_expired(now)
+                && (!volatile || e.expire_at.is_some())
+            {
+                out.push(e);
+            }
+        }
+        if out.is_empty() && volatile {
+            // Few keys with a TTL: take the soonest to expire.
+            out.extend(
+                self.expires
+                    .iter()
+                    .take(n)
+                    .map(|&(_, i)| self.entry(i))
+                    .filter(|e| !e.is_expired(now)),
+            );
+        }
+        out
+    }
+
     /// A random live entry, if any.
     pub fn random(&self, now: u64) -> Option<&Entry> {
         if self.table.is_empty() {
@@ -368,6 +435,7 @@ impl Shard {
             hits: self.hits,
             misses: self.misses,
             expired: self.expired,
+            on_expired: self.on_expired.take(),
             track: self.track,
             changes: Changes {
                 cleared: self.track,

@@ -41,6 +41,7 @@ use super::segment;
 
 /// When appended records reach stable storage (Redis's `appendfsync`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(u8)]
 pub enum FsyncPolicy {
     /// Before [`Wal::wait_durable`] returns (group commit).
     #[default]
@@ -184,6 +185,9 @@ struct SyncState {
 /// The write-ahead log of one server.
 pub struct Wal {
     config: WalConfig,
+    /// The fsync policy now (`config.fsync` at start; CONFIG SET appendfsync
+    /// changes it).
+    policy: std::sync::atomic::AtomicU8,
     current: Mutex<Current>,
     /// Highest sequence written to the current file (read by the syncer).
     written: AtomicU64,
@@ -352,29 +356,31 @@ impl Wal {
             stop: stop.clone(),
             objects,
             retry: Mutex::new(None),
+            policy: std::sync::atomic::AtomicU8::new(config.fsync as u8),
             config,
         });
-        // An object WAL uploads at least once a second under every policy
-        // but `always` (which uploads before acknowledging).
-        let once_a_second = wal.config.fsync == FsyncPolicy::Everysec
-            || (wal.config.fsync == FsyncPolicy::No && wal.objects.is_some());
-        if wal.config.fsync == FsyncPolicy::Always {
-            let weak = Arc::downgrade(&wal);
-            std::thread::Builder::new()
-                .name("wal-sync".into())
-                .spawn(move || Self::sync_loop(&weak, &stop))?;
-        } else if once_a_second {
-            let weak = Arc::downgrade(&wal);
-            std::thread::Builder::new()
-                .name("wal-everysec".into())
-                .spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        std::thread::sleep(Duration::from_secs(1));
-                        let Some(w) = weak.upgrade() else { return };
+        // Both threads run whatever the policy, so it can change at run
+        // time: the group-commit thread serves `always`; the other syncs
+        // once a second under `everysec`, and under every policy but
+        // `always` for an object WAL (which uploads before acknowledging).
+        let weak = Arc::downgrade(&wal);
+        let stop_sync = stop.clone();
+        std::thread::Builder::new()
+            .name("wal-sync".into())
+            .spawn(move || Self::sync_loop(&weak, &stop_sync))?;
+        let weak = Arc::downgrade(&wal);
+        std::thread::Builder::new()
+            .name("wal-everysec".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_secs(1));
+                    let Some(w) = weak.upgrade() else { return };
+                    let p = w.policy();
+                    if p == FsyncPolicy::Everysec || (p == FsyncPolicy::No && w.objects.is_some()) {
                         w.sync_now();
                     }
-                })?;
-        }
+                }
+            })?;
         Ok(wal)
     }
 
@@ -488,7 +494,7 @@ impl Wal {
     /// (blocking; the server waits without blocking through
     /// [`Wal::set_listener`] and [`Wal::request_sync`]).
     pub fn wait_durable(&self, seq: u64) -> Result<(), WalError> {
-        if self.config.fsync != FsyncPolicy::Always {
+        if self.policy() != FsyncPolicy::Always {
             return Ok(());
         }
         let mut s = self.sync.lock();
@@ -519,7 +525,7 @@ impl Wal {
     /// Asks the sync thread for an fsync of everything written so far
     /// (Always); the listener hears when it is done.
     pub fn request_sync(&self) {
-        if self.config.fsync != FsyncPolicy::Always {
+        if self.policy() != FsyncPolicy::Always {
             return;
         }
         let mut s = self.sync.lock();
@@ -701,7 +707,7 @@ impl Wal {
 
     /// Highest sequence known durable.
     pub fn durable_seq(&self) -> u64 {
-        if self.config.fsync == FsyncPolicy::Always {
+        if self.policy() == FsyncPolicy::Always {
             self.sync.lock().durable
         } else {
             self.written_seq()
@@ -710,7 +716,21 @@ impl Wal {
 
     /// The fsync policy.
     pub fn policy(&self) -> FsyncPolicy {
-        self.config.fsync
+        match self.policy.load(Ordering::Relaxed) {
+            0 => FsyncPolicy::Always,
+            1 => FsyncPolicy::Everysec,
+            _ => FsyncPolicy::No,
+        }
+    }
+
+    /// Changes the fsync policy (CONFIG SET appendfsync). Records already
+    /// written are fsynced first when moving to `always`, so a later
+    /// acknowledgement covers them.
+    pub fn set_policy(&self, policy: FsyncPolicy) {
+        self.policy.store(policy as u8, Ordering::Relaxed);
+        if policy == FsyncPolicy::Always {
+            self.request_sync();
+        }
     }
 
     /// Total bytes of the segment files.

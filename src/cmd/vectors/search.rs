@@ -183,7 +183,7 @@ pub fn vsearch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let seed = args[1].first() == Some(&b'[');
     let (key, vstart) = if seed {
         (
-            Bytes::copy_from_slice(ctx.state.config.default_vset.as_bytes()),
+            Bytes::copy_from_slice(ctx.state.config().default_vset.as_bytes()),
             1,
         )
     } else {
