@@ -164,6 +164,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                 output_limit_closed(state, "pubsub");
                 return;
             }
+            _ = conn.handle.kill.notified() => return,
             _ = shutdown.wait_for(|v| *v) => return,
             _ = idle_deadline => {
                 Stats::add(&state.stats.idle_disconnections, 1);

@@ -48,6 +48,8 @@ pub struct ServerState {
     /// CLIENT PAUSE: until when, and whether all commands wait (else
     /// writes only).
     pub pause: parking_lot::Mutex<Option<(Instant, bool)>>,
+    /// A pause is set (checked before taking the lock on every command).
+    pub pausing: std::sync::atomic::AtomicBool,
     /// The engine.
     pub engine: Arc<Engine>,
     /// SQL (DataFusion on its own runtime).
@@ -117,6 +119,7 @@ impl ServerState {
             startup_memory: crate::memory::used() as u64,
             evictor,
             pause: parking_lot::Mutex::new(None),
+            pausing: std::sync::atomic::AtomicBool::new(false),
             notify: crate::notify::Notifier::new(config.notify_keyspace_events),
             settings: parking_lot::RwLock::new(config),
             engine,
@@ -157,15 +160,28 @@ impl ServerState {
     /// Whether a CLIENT PAUSE holds commands (all of them, or writes when
     /// `write` is set) now.
     pub fn paused(&self, write: bool) -> bool {
+        if !self.pausing.load(std::sync::atomic::Ordering::Relaxed) {
+            return false;
+        }
         let mut p = self.pause.lock();
         match *p {
             Some((until, _)) if Instant::now() >= until => {
                 *p = None;
+                self.pausing
+                    .store(false, std::sync::atomic::Ordering::Relaxed);
                 false
             }
             Some((_, all)) => all || write,
             None => false,
         }
+    }
+
+    /// Sets or clears the CLIENT PAUSE state.
+    pub fn set_pause(&self, pause: Option<(Instant, bool)>) {
+        let mut p = self.pause.lock();
+        *p = pause;
+        self.pausing
+            .store(pause.is_some(), std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Replaces the settings (CONFIG SET, after validation).
@@ -568,6 +584,7 @@ async fn active_expiry(state: Arc<ServerState>) {
             _ = tick.tick() => {}
             _ = shutdown.wait_for(|v| *v) => return,
         }
+        vexlake_engine::keyspace::access::tick();
         if !state.paused(true)
             && state
                 .active_expire

@@ -327,20 +327,19 @@ pub fn pause(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Err(CmdError::Syntax);
     }
     let until = std::time::Instant::now() + std::time::Duration::from_millis(ms as u64);
-    let mut p = ctx.state.pause.lock();
+    let current = *ctx.state.pause.lock();
     // A longer or stricter pause in force stays (as in Redis).
-    *p = Some(match *p {
+    ctx.state.set_pause(Some(match current {
         Some((u, a)) => (u.max(until), a || all),
         None => (until, all),
-    });
-    drop(p);
+    }));
     ctx.out.ok();
     Ok(())
 }
 
 /// CLIENT UNPAUSE.
 pub fn unpause(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    *ctx.state.pause.lock() = None;
+    ctx.state.set_pause(None);
     ctx.out.ok();
     Ok(())
 }

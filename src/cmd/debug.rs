@@ -181,7 +181,7 @@ fn reload(ctx: &mut Ctx<'_>) -> CmdResult {
     }
     let previous = *state.pause.lock();
     let hold = std::time::Instant::now() + std::time::Duration::from_secs(3600);
-    *state.pause.lock() = Some((hold, previous.is_some_and(|(_, all)| all)));
+    state.set_pause(Some((hold, previous.is_some_and(|(_, all)| all))));
     // Commands already past the pause check finish first.
     let _ = state.engine.atomically(|| ());
     let result = (|| {
@@ -209,7 +209,7 @@ fn reload(ctx: &mut Ctx<'_>) -> CmdResult {
         }
         Ok(())
     })();
-    *state.pause.lock() = previous;
+    state.set_pause(previous);
     result?;
     ctx.out.ok();
     Ok(())

@@ -1,7 +1,7 @@
 """redis-py's own test files (from its PyPI sdist, the installed client's
 version) for the commands VexLake has built, against VexLake with
 protocol=2 and protocol=3: transactions/pipelines, locks, scripting,
-pub/sub.
+pub/sub, MONITOR, keyspace notifications, client-side caching.
 
 Tests of commands not built yet are deselected by the explicit list below,
 each with its reason; every other test in these files must pass. Each
@@ -14,7 +14,15 @@ import pytest
 from conftest import SUITE_TOTALS, VexLake
 from test_redis_py_vsets import _sdist_tests
 
-FILES = ["tests/test_lock.py", "tests/test_pipeline.py", "tests/test_scripting.py", "tests/test_pubsub.py"]
+FILES = [
+    "tests/test_lock.py",
+    "tests/test_pipeline.py",
+    "tests/test_scripting.py",
+    "tests/test_pubsub.py",
+    "tests/test_monitor.py",
+    "tests/test_keyspace_notifications.py",
+    "tests/test_cache.py",
+]
 
 DESELECTED = {
     # Sorted sets, lists, hashes, bitfields: issue 14.
@@ -22,16 +30,23 @@ DESELECTED = {
     "tests/test_pipeline.py::TestPipeline::test_exec_error_in_response": "LPUSH",
     "tests/test_pipeline.py::TestPipeline::test_pipeline_with_bitfield": "BITFIELD",
     "tests/test_pipeline.py::TestPipeline::test_send_set_commands_over_pipeline": "HSET",
-    # MONITOR is not built.
-    "tests/test_pipeline.py::TestPipeline::test_watch_exec_no_unwatch": "MONITOR",
-    "tests/test_pipeline.py::TestPipeline::test_watch_reset_unwatch": "MONITOR",
     # Redis 8.4's MSETEX is not built.
     "tests/test_pipeline.py::TestPipeline::test_pipeline_with_msetex": "MSETEX",
     # The cmsgpack Lua library is not provided (docs/commands.md).
     "tests/test_scripting.py::TestScripting::test_eval_msgpack": "cmsgpack",
     "tests/test_scripting.py::TestScripting::test_eval_msgpack_pipeline_error_in_lua": "cmsgpack",
-    # CLIENT KILL is not built.
-    "tests/test_pubsub.py::TestPubSubConnectionKilled::test_connection_error_raised_when_connection_dies": "CLIENT KILL",
+    # Client-side caching of hash commands: HSET/HRANDFIELD are issue 14.
+    "tests/test_cache.py::TestCache::test_hash_get_from_given_cache[single]": "HSET",
+    "tests/test_cache.py::TestCache::test_hash_get_from_given_cache[pool]": "HSET",
+    "tests/test_cache.py::TestCache::test_hash_get_from_given_cache[decoded]": "HSET",
+    "tests/test_cache.py::TestCache::test_cache_ignore_not_allowed_command[single]": "HSET",
+    "tests/test_cache.py::TestCache::test_cache_ignore_not_allowed_command[pool]": "HSET",
+    # Broken in the sdist itself: they ask for a fixture `cache` that its
+    # conftest does not define ("fixture 'cache' not found"), on any server.
+    "tests/test_cache.py::TestCache::test_cache_clears_on_disconnect[single]": "no fixture",
+    "tests/test_cache.py::TestCache::test_cache_clears_on_disconnect[pool]": "no fixture",
+    "tests/test_cache.py::TestCache::test_cache_lru_eviction[single]": "no fixture",
+    "tests/test_cache.py::TestCache::test_cache_lru_eviction[pool]": "no fixture",
     # Cluster-only: these fail against a standalone Redis too (checked
     # against Debian's redis-server).
     "tests/test_scripting.py::TestScripting::test_eval_crossslot": "cluster only",
@@ -41,6 +56,18 @@ DESELECTED = {
     "tests/test_pubsub.py::TestPubSubSubcommands::test_pubsub_shardnumsub": "cluster only",
     "tests/test_pubsub.py::TestPubSubSubcommands::test_generator_handles_concurrent_mapping_changes": "cluster only",
     "tests/test_pubsub.py::TestClusterPubSubResubscribe::test_resubscribe_shard_channels_different_slots_same_node": "cluster only",
+    "tests/test_keyspace_notifications.py::TestClusterKeyspaceNotifications::test_keyspace_subscribe": "cluster only",
+    "tests/test_keyspace_notifications.py::TestClusterKeyspaceNotifications::test_keyspace_subscribe_with_handler": "cluster only",
+    "tests/test_keyspace_notifications.py::TestClusterKeyspaceNotifications::test_keyevent_subscribe": "cluster only",
+}
+
+# Whole classes that need another deployment: a cluster (the client object
+# they get has no `nodes_manager`/`get_primaries`), Sentinel, or a TLS
+# port; they fail before reaching any server command.
+DESELECTED_CLASSES = {
+    "tests/test_cache.py::TestClusterCache": "cluster only",
+    "tests/test_cache.py::TestSentinelCache": "needs Sentinel",
+    "tests/test_cache.py::TestSSLCache": "needs a TLS port",
 }
 
 
@@ -51,10 +78,10 @@ def test_redis_py_suite(protocol):
     args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
             "-W", "ignore::pytest.PytestConfigWarning", *FILES,
             f"--redis-url=redis://127.0.0.1:{server.port}", f"--protocol={protocol}"]
-    for node in DESELECTED:
+    for node in list(DESELECTED) + list(DESELECTED_CLASSES):
         args += ["--deselect", node]
     try:
-        result = subprocess.run(args, cwd=root, capture_output=True, text=True, timeout=600)
+        result = subprocess.run(args, cwd=root, capture_output=True, text=True, timeout=900)
     finally:
         server.stop()
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""

@@ -387,6 +387,14 @@ impl Shard {
         if self.table.is_empty() || (volatile && self.expires.is_empty()) {
             return out;
         }
+        if self.table.len() <= n {
+            // A small shard: every candidate, each once.
+            out.extend(
+                self.iter_live(now)
+                    .filter(|e| !volatile || e.expire_at.is_some()),
+            );
+            return out;
+        }
         for _ in 0..n * 3 {
             if out.len() == n {
                 break;
