@@ -6,8 +6,11 @@
 //! VexLake and redis-server.
 //!
 //! ```text
-//! cargo run --release --example compat_load -- --port 6379 --mode multi --clients 50 --requests 200000
+//! rustc --edition 2024 -O -o compat_load examples/compat_load.rs   # std only
+//! ./compat_load --port 6379 --mode multi --clients 50 --requests 200000
 //! ```
+//!
+//! (`benches/compat_bench.sh` builds it this way and runs it side by side.)
 //!
 //! Modes: `multi` (MULTI; SET k v; INCR n; GET k; EXEC: one request),
 //! `evalsha` (a script doing GET + SET on one key, loaded with SCRIPT LOAD),

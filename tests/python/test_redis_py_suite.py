@@ -22,6 +22,13 @@ FILES = [
     "tests/test_monitor.py",
     "tests/test_keyspace_notifications.py",
     "tests/test_cache.py",
+    # The asyncio client's twins (pytest-asyncio).
+    "tests/test_asyncio/test_lock.py",
+    "tests/test_asyncio/test_pipeline.py",
+    "tests/test_asyncio/test_scripting.py",
+    "tests/test_asyncio/test_pubsub.py",
+    "tests/test_asyncio/test_monitor.py",
+    "tests/test_asyncio/test_keyspace_notifications.py",
 ]
 
 DESELECTED = {
@@ -60,6 +67,22 @@ DESELECTED = {
     "tests/test_keyspace_notifications.py::TestClusterKeyspaceNotifications::test_keyspace_subscribe_with_handler": "cluster only",
     "tests/test_keyspace_notifications.py::TestClusterKeyspaceNotifications::test_keyevent_subscribe": "cluster only",
 }
+
+# The asyncio twins of deselected tests, for the same reasons.
+for _mode in ("single", "pool"):
+    for _test, _why in [
+        ("test_pipeline.py::TestPipeline::test_pipeline", "ZADD"),
+        ("test_pipeline.py::TestPipeline::test_exec_error_in_response", "LPUSH"),
+        ("test_pipeline.py::TestPipeline::test_pipeline_with_bitfield", "BITFIELD"),
+        ("test_pipeline.py::TestPipeline::test_send_set_commands_over_async_pipeline", "HSET"),
+        ("test_pipeline.py::TestPipeline::test_pipeline_with_msetex", "MSETEX"),
+        ("test_scripting.py::TestScripting::test_eval_msgpack_pipeline_error_in_lua", "cmsgpack"),
+        (
+            "test_pubsub.py::TestClusterPubSubResubscribe::test_resubscribe_shard_channels_different_slots_same_node",
+            "cluster only",
+        ),
+    ]:
+        DESELECTED[f"tests/test_asyncio/{_test}[{_mode}]"] = _why
 
 # Whole classes that need another deployment: a cluster (the client object
 # they get has no `nodes_manager`/`get_primaries`), Sentinel, or a TLS
