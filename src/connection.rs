@@ -82,6 +82,10 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                 match parser.parse(&mut rbuf, conn.authenticated) {
                     Ok(Parsed::Command(args)) => {
                         cmd::execute(state, conn, &mut out, &args);
+                        // Invalidations this command caused for its own
+                        // client follow its reply, before the next one's
+                        // (as in Redis).
+                        drain_pushes(conn, &mut out, pushes);
                         if conn.close {
                             close = true;
                             break;
@@ -149,15 +153,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                 // Messages for a subscriber: sent with the next write.
                 conn.mailbox.taken(&m);
                 crate::cmd::pubsub::write_push(&mut out, &m, conn.subs.any());
-                while out.len() < FLUSH_AT {
-                    match pushes.try_recv() {
-                        Ok(m) => {
-                            conn.mailbox.taken(&m);
-                            crate::cmd::pubsub::write_push(&mut out, &m, conn.subs.any());
-                        }
-                        Err(_) => break,
-                    }
-                }
+                drain_pushes(conn, &mut out, pushes);
                 continue;
             }
             _ = conn.mailbox.kill.notified() => {
@@ -175,6 +171,20 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         match read {
             Ok(0) | Err(_) => return,
             Ok(n) => Stats::add(&state.stats.net_input_bytes, n as u64),
+        }
+    }
+}
+
+/// Moves the messages already queued for this client into its output
+/// (up to the flush size; the rest follow with the next write).
+fn drain_pushes(conn: &mut Conn, out: &mut ReplyBuf, pushes: &mut UnboundedReceiver<Push>) {
+    while out.len() < FLUSH_AT {
+        match pushes.try_recv() {
+            Ok(m) => {
+                conn.mailbox.taken(&m);
+                crate::cmd::pubsub::write_push(out, &m, conn.subs.any());
+            }
+            Err(_) => break,
         }
     }
 }

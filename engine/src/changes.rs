@@ -16,6 +16,7 @@
 //! set now, that is every live set, found without walking the keyspace.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -36,6 +37,8 @@ pub struct Changes {
     pub removed: Vec<(u32, Bytes)>,
     /// Every live vector set: (db, key, set, expiry).
     pub sets: Vec<(u32, Bytes, SharedSet, Option<u64>)>,
+    /// The function libraries as of `seq`.
+    pub functions: Arc<Vec<crate::functions::Library>>,
 }
 
 impl Changes {
@@ -52,14 +55,19 @@ impl Engine {
         // Never in the middle of a transaction: its record is not written yet.
         let _gate = self.gate.read_recursive();
         let now = self.now_ms();
+        // Before the position: a library change is logged and applied
+        // under this lock, so it is either in `functions` or after `seq`.
+        let functions = self.functions().read();
         let mut guards: Vec<_> = self.dbs.iter().map(|db| db.lock_all()).collect();
         let seq = self.wal().map_or(0, |w| w.written_seq());
         let full = guards.iter().flatten().any(|s| s.was_cleared());
         let mut out = Changes {
             seq,
             full,
+            functions: functions.1.clone(),
             ..Changes::default()
         };
+        drop(functions);
         let mut seen: HashSet<(u32, Bytes)> = HashSet::new();
         let mut add_set = |out: &mut Changes, db: u32, key: &Bytes, v: &Value, exp: Option<u64>| {
             if let Value::VectorSet(set) = v

@@ -9,6 +9,8 @@
 //! - [`keyspace`]: numbered databases of keys with TTLs, sharded for
 //!   concurrency; string commands.
 //! - [`changes`]: what changed since the last commit (incremental flushes).
+//! - [`functions`]: the code of the server's function libraries (FUNCTION
+//!   LOAD), journaled and committed with the keyspace.
 //! - [`vector`]: vector sets (HNSW graph, quantization, SIMD distances,
 //!   FILTER expressions).
 //! - [`wal`]: write-ahead log on local disk (records, segments, group
@@ -30,6 +32,7 @@
 pub mod changes;
 pub mod clock;
 pub mod error;
+pub mod functions;
 pub mod glob;
 pub mod ingest;
 pub mod journal;
@@ -97,6 +100,8 @@ pub struct Engine {
     /// Commands hold it shared; a transaction or script exclusively (see
     /// [`Engine::atomically`]); taking the changes for a commit shared.
     gate: RwLock<()>,
+    /// The server's function libraries.
+    functions: functions::Functions,
 }
 
 impl Engine {
@@ -111,7 +116,13 @@ impl Engine {
             config,
             journal,
             gate: RwLock::new(()),
+            functions: functions::Functions::default(),
         }
+    }
+
+    /// The server's function libraries (see [`functions`]).
+    pub fn functions(&self) -> &functions::Functions {
+        &self.functions
     }
 
     /// From now on every change is logged to `wal` before it is applied
@@ -219,6 +230,7 @@ impl Engine {
             config: self.config.clone(),
             journal: JournalSlot::default(),
             gate: RwLock::new(()),
+            functions: functions::Functions::default(),
         }
     }
 
@@ -236,6 +248,8 @@ impl Engine {
             (a.hits, a.misses, a.expired) = (hits, misses, expired);
             a.on_expired = hook;
         }
+        let (_, libs) = other.functions.get();
+        self.functions.replace(libs.to_vec());
     }
 
     /// Calls `hook(db, key)` for every key removed because its TTL passed,

@@ -7,7 +7,9 @@
 //! type: u8 (0 = string) | value bytes | version: u16 LE (1) | crc32: u32 LE
 //! ```
 //!
-//! The CRC-32 (IEEE) covers every byte before it. RESTORE refuses a payload
+//! The CRC-32 (IEEE) covers every byte before it. FUNCTION DUMP uses the
+//! same frame with type 245 and the libraries
+//! ([`vexlake_engine::functions::encode`]) as the value. RESTORE refuses a payload
 //! whose version or checksum is wrong with Redis's
 //! `-ERR DUMP payload version or checksum are wrong`. Vector sets cannot be
 //! dumped yet (`-ERR`); everything else about RESTORE follows Redis:
@@ -58,10 +60,13 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
 ];
 
-/// The payload of string `v`.
-pub fn encode_string(v: &[u8]) -> Bytes {
+/// Type byte of FUNCTION DUMP's payload.
+pub const FUNCTIONS: u8 = 245;
+
+/// A payload: `kind`, `v`, version, checksum.
+pub fn seal(kind: u8, v: &[u8]) -> Bytes {
     let mut b = BytesMut::with_capacity(v.len() + 7);
-    b.put_u8(STRING);
+    b.put_u8(kind);
     b.put_slice(v);
     b.put_u16_le(VERSION);
     let crc = crc32fast::hash(&b);
@@ -69,8 +74,9 @@ pub fn encode_string(v: &[u8]) -> Bytes {
     b.freeze()
 }
 
-/// The string in `payload`, if its version and checksum are right.
-pub fn decode(payload: &Bytes) -> Option<Bytes> {
+/// The type byte and value of `payload`, if its version and checksum are
+/// right.
+pub fn unseal(payload: &Bytes) -> Option<(u8, Bytes)> {
     if payload.len() < 7 {
         return None;
     }
@@ -79,10 +85,23 @@ pub fn decode(payload: &Bytes) -> Option<Bytes> {
         return None;
     }
     let (data, version) = body.split_at(body.len() - 2);
-    if u16::from_le_bytes([version[0], version[1]]) != VERSION || data[0] != STRING {
+    if u16::from_le_bytes([version[0], version[1]]) != VERSION {
         return None;
     }
-    Some(payload.slice(1..data.len()))
+    Some((data[0], payload.slice(1..data.len())))
+}
+
+/// The payload of string `v`.
+pub fn encode_string(v: &[u8]) -> Bytes {
+    seal(STRING, v)
+}
+
+/// The string in `payload`, if its version and checksum are right.
+pub fn decode(payload: &Bytes) -> Option<Bytes> {
+    match unseal(payload)? {
+        (STRING, v) => Some(v),
+        _ => None,
+    }
 }
 
 /// DUMP key.

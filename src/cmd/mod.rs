@@ -31,6 +31,7 @@
 //! - [`vectors`][vectors]: vector-set commands (VADD VSIM ... VSEARCH).
 //! - [`transactions`][transactions]: MULTI EXEC DISCARD WATCH UNWATCH.
 //! - [`scripting`][scripting]: EVAL EVALSHA EVAL_RO EVALSHA_RO SCRIPT.
+//! - [`functions`][functions]: FUNCTION and FCALL FCALL_RO.
 //! - [`pubsub`][pubsub]: SUBSCRIBE PUBLISH PUBSUB and friends.
 //!
 //! # Atomicity
@@ -50,6 +51,7 @@ pub mod connection;
 pub mod debug;
 pub mod docs;
 pub mod dump;
+pub mod functions;
 pub mod info;
 pub mod ingest;
 pub mod keys;
@@ -452,7 +454,11 @@ fn gated(spec: &CommandSpec) -> bool {
             | "evalsha"
             | "eval_ro"
             | "evalsha_ro"
+            | "fcall"
+            | "fcall_ro"
             | "script|kill"
+            | "function|kill"
+            | "function|stats"
             | "sql"
             | "ingest"
             | "save"
@@ -479,7 +485,7 @@ fn enter<'s>(
                 if spec.flags.contains(&"allow_busy") {
                     return Ok(None);
                 }
-                return Err(busy_error());
+                return Err(busy_error(state));
             }
             if let Some(g) = state
                 .engine
@@ -491,12 +497,17 @@ fn enter<'s>(
     })
 }
 
-/// The reply while a script runs past `busy-reply-threshold`.
-pub(crate) fn busy_error() -> CmdError {
-    CmdError::Line(
-        "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
-            .into(),
-    )
+/// The reply while a script runs past `busy-reply-threshold` (a function
+/// is stopped by FUNCTION KILL, an EVAL script by SCRIPT KILL).
+pub(crate) fn busy_error(state: &ServerState) -> CmdError {
+    let kill = if state.scripts.running.function().is_some() {
+        "FUNCTION KILL"
+    } else {
+        "SCRIPT KILL"
+    };
+    CmdError::Line(format!(
+        "BUSY Redis is busy running a script. You can only call {kill} or SHUTDOWN NOSAVE."
+    ))
 }
 
 /// Runs `f` with [`Engine::atomically`](vexlake_engine::Engine::atomically)
@@ -507,7 +518,7 @@ pub(crate) fn alone<R>(
     f: impl FnOnce() -> R,
 ) -> Result<(R, Result<u64, EngineError>), CmdError> {
     if state.scripts.running.busy() {
-        return Err(busy_error());
+        return Err(busy_error(state));
     }
     Ok(offload(state.scripts.running.active(), || {
         state.engine.atomically(f)
@@ -651,7 +662,7 @@ fn wait_while_paused(state: &ServerState, spec: &CommandSpec, write: bool) {
     let may_write = write
         || matches!(
             spec.name,
-            "eval" | "evalsha" | "exec" | "publish" | "spublish"
+            "eval" | "evalsha" | "fcall" | "exec" | "publish" | "spublish"
         );
     if !state.paused(may_write) {
         return;

@@ -19,6 +19,7 @@ use super::table::{BASE, CommandSpec};
 use super::{CmdResult, Conn, Ctx, int_arg};
 use crate::error::CmdError;
 use crate::script::convert::{error_line, error_text, frame_to_lua, write_reply};
+use crate::script::functions::FunctionInfo;
 use crate::script::redis_lib::{CallError, command_args, script_line};
 use crate::script::{KILLED, Kill, first_line, function_name};
 use crate::server::ServerState;
@@ -44,7 +45,7 @@ pub fn evalsha_ro(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// The keys and arguments after `numkeys` (Redis's errors).
-fn split_keys(args: &[Bytes]) -> Result<(&[Bytes], &[Bytes]), CmdError> {
+pub(crate) fn split_keys(args: &[Bytes]) -> Result<(&[Bytes], &[Bytes]), CmdError> {
     let n = int_arg(&args[2])?;
     if n < 0 {
         return Err(CmdError::err("Number of keys can't be negative"));
@@ -72,17 +73,47 @@ fn run(ctx: &mut Ctx<'_>, args: &[Bytes], by_sha: bool, read_only: bool) -> CmdR
     } else {
         scripts.load(&args[1]).map_err(CmdError::Line)?
     };
+    run_alone(ctx, &Target::Script(&sha), keys, argv, read_only)
+}
+
+/// What a run calls: an EVAL script (by SHA1) or a library's function.
+pub(crate) enum Target<'a> {
+    /// A script of the script cache.
+    Script(&'a str),
+    /// A function, and the FCALL command calling it.
+    Function(&'a FunctionInfo, &'a [Bytes]),
+}
+
+impl Target<'_> {
+    /// The name errors give, and the chunk its lines are in.
+    fn names(&self) -> (&str, &str) {
+        match self {
+            Target::Script(sha) => (sha, "user_script"),
+            Target::Function(f, _) => (&f.name, "user_function"),
+        }
+    }
+}
+
+/// Runs `target` alone (one WAL record of its effects), or as part of the
+/// transaction that runs it.
+pub(crate) fn run_alone(
+    ctx: &mut Ctx<'_>,
+    target: &Target<'_>,
+    keys: &[Bytes],
+    argv: &[Bytes],
+    read_only: bool,
+) -> CmdResult {
     let state = ctx.state;
     let conn = &mut *ctx.conn;
     let out = &mut *ctx.out;
     if conn.nested {
         // Inside EXEC: already alone, and part of the transaction's record.
-        return execute_script(state, conn, out, &sha, keys, argv, read_only);
+        return execute_script(state, conn, out, target, keys, argv, read_only);
     }
     let start = out.len();
     let (result, written) = super::alone(state, || {
         conn.nested = true;
-        let r = execute_script(state, conn, out, &sha, keys, argv, read_only);
+        let r = execute_script(state, conn, out, target, keys, argv, read_only);
         conn.nested = false;
         r
     })?;
@@ -158,12 +189,16 @@ fn execute_script(
     state: &ServerState,
     conn: &mut Conn,
     out: &mut ReplyBuf,
-    sha: &str,
+    target: &Target<'_>,
     keys: &[Bytes],
     argv: &[Bytes],
     read_only: bool,
 ) -> CmdResult {
     let db = conn.db;
+    let function = match target {
+        Target::Function(f, command) => Some((f.name.clone(), command.to_vec())),
+        Target::Script(_) => None,
+    };
     let caller = Caller {
         state,
         conn: RefCell::new(conn),
@@ -172,8 +207,7 @@ fn execute_script(
     };
     let outcome = state
         .scripts
-        .with_lua(|lua| -> mlua::Result<Result<(), String>> {
-            let f: Function = lua.named_registry_value(&function_name(sha))?;
+        .with_lua(function, |lua| -> mlua::Result<Result<(), String>> {
             let g = lua.globals();
             let list = |items: &[Bytes]| -> mlua::Result<mlua::Table> {
                 let t = lua.create_table_with_capacity(items.len(), 0)?;
@@ -182,8 +216,23 @@ fn execute_script(
                 }
                 Ok(t)
             };
-            g.raw_set("KEYS", list(keys)?)?;
-            g.raw_set("ARGV", list(argv)?)?;
+            // A script reads KEYS and ARGV; a function gets them as its
+            // two arguments (and has no KEYS/ARGV globals).
+            let (f, call_args) = match target {
+                Target::Script(sha) => {
+                    g.raw_set("KEYS", list(keys)?)?;
+                    g.raw_set("ARGV", list(argv)?)?;
+                    let f: Function = lua.named_registry_value(&function_name(sha))?;
+                    (f, Variadic::new())
+                }
+                Target::Function(info, _) => {
+                    g.raw_set("KEYS", Value::Nil)?;
+                    g.raw_set("ARGV", Value::Nil)?;
+                    let args =
+                        Variadic::from_iter([Value::Table(list(keys)?), Value::Table(list(argv)?)]);
+                    (info.func.clone(), args)
+                }
+            };
             let redis: mlua::Table = g.raw_get("redis")?;
             let result = lua.scope(|scope| {
                 redis.raw_set(
@@ -217,12 +266,12 @@ fn execute_script(
                         _ => Err(mlua::Error::runtime("RESP version must be 2 or 3.")),
                     })?,
                 )?;
-                match f.call::<Value>(()) {
+                match f.call::<Value>(call_args) {
                     Ok(v) => {
                         write_reply(out, &v, caller.resp3.get());
                         Ok(Ok(()))
                     }
-                    Err(e) => Ok(Err(script_error(&e, sha))),
+                    Err(e) => Ok(Err(script_error(&e, target))),
                 }
             });
             for name in ["call", "pcall", "setresp"] {
@@ -242,9 +291,10 @@ fn execute_script(
 }
 
 /// Redis's text for a script that failed: the error, then where.
-fn script_error(e: &mlua::Error, sha: &str) -> String {
+fn script_error(e: &mlua::Error, target: &Target<'_>) -> String {
+    let (name, chunk) = target.names();
     let at = |line: Option<usize>| match line {
-        Some(l) => format!(" script: {sha}, on @user_script:{l}."),
+        Some(l) => format!(" script: {name}, on @{chunk}:{l}."),
         None => String::new(),
     };
     if let Some(c) = e.downcast_ref::<CallError>() {
@@ -256,7 +306,8 @@ fn script_error(e: &mlua::Error, sha: &str) -> String {
     }
     // "user_script:LINE: message" from Lua itself.
     let line = msg
-        .strip_prefix("user_script:")
+        .strip_prefix(chunk)
+        .and_then(|r| r.strip_prefix(':'))
         .and_then(|r| r.split(':').next())
         .and_then(|n| n.parse().ok());
     error_line(&format!("ERR {msg}{}", at(line)))
@@ -297,6 +348,10 @@ pub fn script_flush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// SCRIPT KILL
 pub fn script_kill(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    if ctx.state.scripts.running.function().is_some() {
+        // A function: FUNCTION KILL stops it.
+        return Err(super::busy_error(ctx.state));
+    }
     match ctx.state.scripts.kill() {
         Kill::Killed => {
             ctx.out.ok();
@@ -305,9 +360,7 @@ pub fn script_kill(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         Kill::NotBusy => Err(CmdError::Line(
             "NOTBUSY No scripts in execution right now.".into(),
         )),
-        Kill::Unkillable => Err(CmdError::Line(
-            "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.".into(),
-        )),
+        Kill::Unkillable => Err(CmdError::Line(crate::script::UNKILLABLE.into())),
     }
 }
 

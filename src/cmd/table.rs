@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::{
-    Handler, acl, client, command, config, connection, debug, dump, info, keys, latency, lcs,
-    memory, object, persistence, pubsub, scripting, server, slowlog, sql, strings, tracking,
+    Handler, acl, client, command, config, connection, debug, dump, functions, info, keys, latency,
+    lcs, memory, object, persistence, pubsub, scripting, server, slowlog, sql, strings, tracking,
     transactions, vectors,
 };
 
@@ -1056,6 +1056,7 @@ static GROUPS: &[&[CommandSpec]] = &[
     slowlog::COMMANDS,
     transactions::COMMANDS,
     scripting::COMMANDS,
+    functions::COMMANDS,
     pubsub::COMMANDS,
     config::COMMANDS,
     object::COMMANDS,

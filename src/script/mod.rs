@@ -22,8 +22,10 @@
 //! - [`redis_lib`]: the `redis` table scripts call.
 //! - [`convert`]: command replies to Lua values and Lua values to replies.
 //! - [`libs`]: `cjson` and `bit`.
+//! - [`functions`]: function libraries (FUNCTION LOAD, FCALL).
 
 pub mod convert;
+pub mod functions;
 pub mod libs;
 pub mod redis_lib;
 
@@ -64,7 +66,16 @@ pub struct Running {
     handed_off: AtomicBool,
     /// `busy-reply-threshold` in ms.
     threshold_ms: AtomicU64,
+    /// While a library's top level runs (FUNCTION LOAD): when it must
+    /// stop, ms since `epoch` (0: not loading).
+    load_deadline_ms: AtomicU64,
+    /// The running function and the command that called it (FUNCTION
+    /// STATS); None while an EVAL script runs.
+    function: Mutex<Option<(String, Vec<Bytes>)>>,
 }
+
+/// How long a library's top level may run at FUNCTION LOAD (Redis's).
+const LOAD_TIMEOUT_MS: u64 = 500;
 
 static EPOCH: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::now);
 
@@ -93,9 +104,30 @@ impl Running {
         self.wrote.store(true, Ordering::Relaxed);
     }
 
+    /// The running function's name and command (None for EVAL scripts and
+    /// when nothing runs).
+    pub fn function(&self) -> Option<(String, Vec<Bytes>)> {
+        if !self.active() {
+            return None;
+        }
+        self.function.lock().clone()
+    }
+
+    /// Milliseconds the running script has run.
+    pub fn duration_ms(&self) -> u64 {
+        now_ms().saturating_sub(self.started_ms.load(Ordering::Relaxed))
+    }
+
     /// Called by the hook: marks the script busy past the threshold, and
     /// fails it when SCRIPT KILL asked.
     fn check(&self) -> mlua::Result<VmState> {
+        let deadline = self.load_deadline_ms.load(Ordering::Relaxed);
+        if deadline != 0 {
+            if now_ms() > deadline {
+                return Err(mlua::Error::runtime("FUNCTION LOAD timeout"));
+            }
+            return Ok(VmState::Continue);
+        }
         if !self.busy.load(Ordering::Relaxed) {
             let ran = now_ms().saturating_sub(self.started_ms.load(Ordering::Relaxed));
             if ran >= crate::cmd::WAKE_WORKER_AFTER.as_millis() as u64
@@ -117,6 +149,9 @@ impl Running {
     }
 }
 
+/// SCRIPT KILL / FUNCTION KILL of a script that already wrote.
+pub const UNKILLABLE: &str = "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
+
 /// The error a killed script ends with.
 pub const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
 
@@ -135,6 +170,8 @@ pub struct Scripts {
     lua: Mutex<Lua>,
     /// SHA1 → body of every loaded script (SCRIPT EXISTS, EVALSHA).
     bodies: Mutex<HashMap<String, Bytes>>,
+    /// The compiled function libraries.
+    registry: Mutex<functions::Registry>,
     /// The running script.
     pub running: Arc<Running>,
 }
@@ -154,8 +191,67 @@ impl Scripts {
         Scripts {
             lua: Mutex::new(new_lua(&running).expect("the Lua interpreter starts")),
             bodies: Mutex::new(HashMap::new()),
+            registry: Mutex::new(functions::Registry::default()),
             running,
         }
+    }
+
+    /// The compiled function libraries, rebuilt first when the engine's
+    /// libraries changed since (a load elsewhere, a restart, a replica's
+    /// refresh). A library that no longer loads is left out, with a
+    /// warning.
+    pub fn functions(
+        &self,
+        engine: &vexlake_engine::Engine,
+    ) -> parking_lot::MutexGuard<'_, functions::Registry> {
+        let mut reg = self.registry.lock();
+        let (generation, libs) = engine.functions().get();
+        if reg.generation != Some(generation) {
+            *reg = match self.build_functions(&libs, generation) {
+                Ok(built) => built,
+                Err(_) => {
+                    let mut kept = Vec::with_capacity(libs.len());
+                    for lib in libs.iter() {
+                        kept.push(lib.clone());
+                        if let Err(e) = self.build_functions(&kept, generation) {
+                            tracing::warn!(library = %lib.name, error = %e, "function library left out");
+                            kept.pop();
+                        }
+                    }
+                    self.build_functions(&kept, generation).unwrap_or_default()
+                }
+            };
+        }
+        reg
+    }
+
+    /// Compiles `libs` (each library's top level run once, at most
+    /// 500 ms each) into a registry for engine generation `generation`.
+    pub fn build_functions(
+        &self,
+        libs: &[vexlake_engine::functions::Library],
+        generation: u64,
+    ) -> Result<functions::Registry, String> {
+        let lua = self.lua.lock();
+        let r = &self.running;
+        r.load_deadline_ms
+            .store(now_ms() + LOAD_TIMEOUT_MS, Ordering::Relaxed);
+        let built = functions::build(&lua, libs, generation);
+        r.load_deadline_ms.store(0, Ordering::Relaxed);
+        built
+    }
+
+    /// Libraries and functions of the compiled copy as it is (no
+    /// rebuild: for FUNCTION STATS while a function runs).
+    pub fn function_counts(&self) -> (usize, usize) {
+        let reg = self.registry.lock();
+        (reg.libraries.len(), reg.function_count())
+    }
+
+    /// Installs a registry built by [`Scripts::build_functions`] for the
+    /// engine's current generation.
+    pub fn set_functions(&self, reg: functions::Registry) {
+        *self.registry.lock() = reg;
     }
 
     /// Compiles `body` and remembers it; returns its SHA1, or the compile
@@ -184,6 +280,9 @@ impl Scripts {
             *lua = fresh;
         }
         self.bodies.lock().clear();
+        drop(lua);
+        // The functions lived in the old interpreter: compile them again.
+        self.registry.lock().generation = None;
     }
 
     /// Number of loaded scripts and their total size (INFO memory).
@@ -206,10 +305,16 @@ impl Scripts {
     }
 
     /// Runs `f` with the interpreter, marking a script as running for its
-    /// duration (the hook's clock starts now).
-    pub fn with_lua<R>(&self, f: impl FnOnce(&Lua) -> R) -> R {
+    /// duration (the hook's clock starts now); `function`: the function
+    /// and the command calling it, for FUNCTION STATS.
+    pub fn with_lua<R>(
+        &self,
+        function: Option<(String, Vec<Bytes>)>,
+        f: impl FnOnce(&Lua) -> R,
+    ) -> R {
         let lua = self.lua.lock();
         let r = &self.running;
+        *r.function.lock() = function;
         r.started_ms.store(now_ms(), Ordering::Relaxed);
         r.busy.store(false, Ordering::Relaxed);
         r.kill.store(false, Ordering::Relaxed);

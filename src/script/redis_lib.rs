@@ -30,7 +30,11 @@ pub fn script_line(lua: &Lua) -> Option<usize> {
     (0..32).find_map(|level| {
         lua.inspect_stack(level, |d| {
             let src = d.source();
-            (src.short_src.as_deref() == Some("user_script")).then(|| d.current_line())
+            matches!(
+                src.short_src.as_deref(),
+                Some("user_script" | "user_function")
+            )
+            .then(|| d.current_line())
         })
         .flatten()
         .flatten()

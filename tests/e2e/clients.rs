@@ -72,6 +72,27 @@ fn tracking_default_mode_tells_each_reader_once() {
 }
 
 #[test]
+fn own_invalidation_follows_the_reply_that_caused_it() {
+    // A client that changes a key it reads gets the invalidation after
+    // that command's reply and before the next one's, even when both
+    // commands arrive in one packet (redis-py's cache relies on it).
+    let s = Server::start();
+    let mut c = resp3(&s);
+    assert_eq!(c.cmd(&["CLIENT", "TRACKING", "ON"]), simple("OK"));
+    c.cmd(&["SET", "foo", "1"]);
+    assert_eq!(c.cmd(&["MGET", "foo", "bar"]).items().len(), 2);
+    for round in 0..20 {
+        let v = round.to_string();
+        let mut batch = Client::encode(&[b"SET", b"foo", v.as_bytes()]);
+        batch.extend(Client::encode(&[b"GET", b"foo"]));
+        c.send_raw(&batch);
+        assert_eq!(c.read(), simple("OK"));
+        assert_eq!(c.read(), invalidate(&["foo"]), "round {round}");
+        assert_eq!(c.read(), bulk(&v));
+    }
+}
+
+#[test]
 fn tracking_bcast_noloop_optin_and_errors() {
     let s = Server::start();
     let mut a = resp3(&s);

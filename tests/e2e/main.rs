@@ -7,6 +7,7 @@ mod cli;
 mod clients;
 mod connection;
 mod eviction;
+mod functions;
 mod fuzz;
 mod generic;
 mod keys;

@@ -1,7 +1,7 @@
 """redis-py's own test files (from its PyPI sdist, the installed client's
 version) for the commands VexLake has built, against VexLake with
 protocol=2 and protocol=3: transactions/pipelines, locks, scripting,
-pub/sub, MONITOR, keyspace notifications, client-side caching.
+functions, pub/sub, MONITOR, keyspace notifications, client-side caching.
 
 Tests of commands not built yet are deselected by the explicit list below,
 each with its reason; every other test in these files must pass. Each
@@ -18,6 +18,7 @@ FILES = [
     "tests/test_lock.py",
     "tests/test_pipeline.py",
     "tests/test_scripting.py",
+    "tests/test_function.py",
     "tests/test_pubsub.py",
     "tests/test_monitor.py",
     "tests/test_keyspace_notifications.py",
@@ -57,6 +58,7 @@ DESELECTED = {
     # Cluster-only: these fail against a standalone Redis too (checked
     # against Debian's redis-server).
     "tests/test_scripting.py::TestScripting::test_eval_crossslot": "cluster only",
+    "tests/test_function.py::TestFunction::test_function_list_on_cluster": "cluster only",
     "tests/test_pubsub.py::TestPubSubSubscribeUnsubscribe::test_shard_channel_subscribe_unsubscribe_cluster": "cluster only",
     "tests/test_pubsub.py::TestPubSubSubscribeUnsubscribe::test_subscribe_property_with_shard_channels_cluster": "cluster only",
     "tests/test_pubsub.py::TestPubSubSubcommands::test_pubsub_shardchannels_cluster": "cluster only",

@@ -27,6 +27,7 @@
 //! | 12 | VRem | key bytes, uid u64, element bytes |
 //! | 13 | VSetAttr | uid u64, element bytes, attributes bytes |
 //! | 14 | Select | db u8: later operations apply to this database |
+//! | 15 | Functions | libraries bytes (every function library, [`crate::functions::encode`]) |
 //!
 //! `Select` appears only in the record of a transaction or script (one
 //! record for all its commands) whose commands touched several databases.
@@ -48,6 +49,7 @@ const VADD: u8 = 11;
 const VREM: u8 = 12;
 const VSETATTR: u8 = 13;
 const SELECT: u8 = 14;
+const FUNCTIONS: u8 = 15;
 
 /// Parameters of a new vector set (VCreate).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +127,8 @@ pub enum Op<'a> {
     },
     /// Later operations of the record apply to database `db`.
     Select { db: u8 },
+    /// The server's function libraries are now these (all of them).
+    Functions { libraries: &'a [u8] },
 }
 
 /// Builds one record.
@@ -279,6 +283,10 @@ impl RecordBuf {
                 self.buf.push(SELECT);
                 self.buf.push(db);
             }
+            Op::Functions { libraries } => {
+                self.buf.push(FUNCTIONS);
+                self.bytes(libraries);
+            }
         }
         self
     }
@@ -388,6 +396,9 @@ pub fn decode(rec: &[u8]) -> Result<(u8, Vec<Op<'_>>), Malformed> {
                 attributes: r.bytes()?,
             },
             SELECT => Op::Select { db: r.u8()? },
+            FUNCTIONS => Op::Functions {
+                libraries: r.bytes()?,
+            },
             _ => return Err(Malformed("unknown operation")),
         };
         ops.push(op);

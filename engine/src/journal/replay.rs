@@ -215,6 +215,11 @@ impl Replayer {
             }
             // Switches the database; handled by `apply`.
             Op::Select { .. } => {}
+            Op::Functions { libraries } => {
+                let libs = crate::functions::decode(libraries)
+                    .ok_or_else(|| "malformed function libraries".to_string())?;
+                engine.functions().replace(libs);
+            }
         }
         Ok(())
     }

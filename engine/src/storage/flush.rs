@@ -233,6 +233,11 @@ impl Storage {
                     None => {}
                 }
                 next.vsets = vsets.clone();
+                next.functions = changes
+                    .functions
+                    .iter()
+                    .map(crate::functions::LibraryEntry::of)
+                    .collect();
                 Ok(())
             })
             .await?;

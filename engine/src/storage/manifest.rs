@@ -195,6 +195,9 @@ pub struct Manifest {
     /// Ingested tables by name.
     #[serde(default)]
     pub tables: BTreeMap<String, TableEntry>,
+    /// The server's function libraries (FUNCTION LOAD), in load order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<crate::functions::LibraryEntry>,
 }
 
 impl Manifest {
@@ -211,6 +214,7 @@ impl Manifest {
             kv: Vec::new(),
             vsets: Vec::new(),
             tables: BTreeMap::new(),
+            functions: Vec::new(),
         }
     }
 

@@ -115,6 +115,16 @@ impl Storage {
                 .put(&key, Value::VectorSet(shared), v.expire_at, 0);
             out.vsets += 1;
         }
+        let libs = manifest
+            .functions
+            .iter()
+            .map(|e| {
+                e.library().ok_or_else(|| {
+                    StorageError::Format(format!("function library {} has no code", e.name))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        engine.functions().replace(libs);
         engine.forget_changes();
         Ok(out)
     }
