@@ -395,6 +395,25 @@ fn replicas_follow_the_writer() {
         assert_eq!(table_count(c), table_count(&mut cw));
         assert_eq!(c.cmd(&["GET", "x"]), Reply::Nil);
     }
+    // Function libraries follow too (a WAL record of their own).
+    let lib = "#!lua name=rlib\nredis.register_function{function_name='rget', callback=function(k) return redis.call('GET', k[1]) end, flags={'no-writes'}}";
+    assert_eq!(
+        cw.cmd(&["FUNCTION", "LOAD", lib]),
+        Reply::Bulk(b"rlib".to_vec())
+    );
+    for c in [&mut c1, &mut c2] {
+        let start = Instant::now();
+        while c.cmd(&["FCALL_RO", "rget", "1", "k0"]) != Reply::Bulk(b"v0".to_vec()) {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "the library never reached the replica"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(
+            matches!(c.cmd(&["FUNCTION", "DELETE", "rlib"]), Reply::Error(e) if e.starts_with("READONLY"))
+        );
+    }
     // The writer restarts (a new epoch, a fence in the WAL chain): the
     // replicas keep following.
     drop(cw);
