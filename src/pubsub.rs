@@ -38,6 +38,9 @@ pub enum Push {
     Invalidate(Option<Vec<Bytes>>),
     /// A MONITOR line (without the leading `+`).
     Monitor(Bytes),
+    /// CLIENT TRACKING's REDIRECT client is gone (its id): an
+    /// invalidation could not be delivered.
+    RedirBroken(u64),
 }
 
 impl Push {
@@ -48,6 +51,7 @@ impl Push {
             Push::PMessage(pat, c, p) => pat.len() + c.len() + p.len(),
             Push::Invalidate(keys) => keys.iter().flatten().map(|k| k.len() + 16).sum(),
             Push::Monitor(line) => line.len(),
+            Push::RedirBroken(_) => 8,
         };
         (b + 40) as u64
     }
@@ -109,6 +113,11 @@ impl Mailbox {
         }
         self.queued.fetch_add(m.size(), Ordering::Relaxed);
         let _ = self.tx.send(m);
+    }
+
+    /// Whether the connection reading this mailbox is gone.
+    pub fn is_gone(&self) -> bool {
+        self.tx.is_closed()
     }
 
     /// The connection took `m` from the queue.

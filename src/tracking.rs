@@ -13,7 +13,9 @@
 //! Messages go to the client's [`Mailbox`] (or to the REDIRECT client's):
 //! a RESP3 connection writes `>2 invalidate [keys]`; a RESP2 connection
 //! subscribed to `__redis__:invalidate` gets them as Pub/Sub messages on
-//! that channel; other RESP2 connections get nothing (as in Redis). Keys
+//! that channel; other RESP2 connections get nothing (as in Redis). When
+//! the REDIRECT client is gone, the tracking client gets a
+//! `tracking-redir-broken` push (RESP3) instead of each invalidation. Keys
 //! are tracked by name across databases, as Redis does.
 
 use std::collections::{HashMap, HashSet};
@@ -47,7 +49,19 @@ pub struct Mode {
 struct Client {
     /// Where its invalidations go (its own mailbox or the redirect's).
     target: Arc<Mailbox>,
+    /// Its own mailbox (told when the redirect is gone).
+    own: Arc<Mailbox>,
     mode: Mode,
+}
+
+impl Client {
+    fn tell(&self, m: Push) {
+        if self.mode.redirect != 0 && self.target.is_gone() {
+            self.own.send(Push::RedirBroken(self.mode.redirect));
+        } else {
+            self.target.send(m);
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -74,8 +88,9 @@ impl Tracking {
         self.any.load(Ordering::Relaxed)
     }
 
-    /// Turns tracking on for client `id` (or changes its prefixes).
-    pub fn enable(&self, id: u64, target: Arc<Mailbox>, mode: Mode) {
+    /// Turns tracking on for client `id` (or changes its prefixes);
+    /// `own` is its mailbox, `target` where invalidations go.
+    pub fn enable(&self, id: u64, own: Arc<Mailbox>, target: Arc<Mailbox>, mode: Mode) {
         let mut inner = self.inner.lock();
         let bcast = mode.bcast.is_some();
         let merged = match (inner.clients.remove(&id), &mode.bcast) {
@@ -94,6 +109,7 @@ impl Tracking {
             id,
             Client {
                 target,
+                own,
                 mode: merged,
             },
         );
@@ -150,8 +166,7 @@ impl Tracking {
             if let Some(c) = inner.clients.get(&id)
                 && !(c.mode.noloop && writer == Some(id))
             {
-                c.target
-                    .send(Push::Invalidate(Some(vec![Bytes::copy_from_slice(key)])));
+                c.tell(Push::Invalidate(Some(vec![Bytes::copy_from_slice(key)])));
             }
         };
         for id in readers {
@@ -182,7 +197,7 @@ impl Tracking {
         let mut inner = self.inner.lock();
         inner.keys.clear();
         for c in inner.clients.values() {
-            c.target.send(Push::Invalidate(None));
+            c.tell(Push::Invalidate(None));
         }
     }
 }
@@ -204,9 +219,10 @@ mod tests {
         let t = Tracking::default();
         let (a, mut ra) = Mailbox::new();
         let (b, mut rb) = Mailbox::new();
-        t.enable(1, a, Mode::default());
+        t.enable(1, a.clone(), a, Mode::default());
         t.enable(
             2,
+            b.clone(),
             b,
             Mode {
                 bcast: Some(vec![Bytes::from_static(b"user:")]),

@@ -288,10 +288,18 @@ fn multi_key_ops() {
     let pairs: Vec<(Bytes, Bytes)> = (0..100)
         .map(|i| (b(&format!("k{i}")), b(&i.to_string())))
         .collect();
-    assert!(db.mset(&pairs, false, now).unwrap());
     assert!(
-        !db.mset(&[(b("new"), b("1")), (b("k5"), b("x"))], true, now)
-            .unwrap(),
+        db.mset(&pairs, SetCond::Always, SetTtl::Clear, now)
+            .unwrap()
+    );
+    assert!(
+        !db.mset(
+            &[(b("new"), b("1")), (b("k5"), b("x"))],
+            SetCond::IfMissing,
+            SetTtl::Clear,
+            now
+        )
+        .unwrap(),
         "MSETNX all or nothing"
     );
     assert_eq!(db.get(b"new", now).unwrap(), None);

@@ -571,6 +571,20 @@ pub fn key_args<'a>(spec: &CommandSpec, args: &'a [Bytes], default_key: &'a [u8]
             .unwrap_or(0);
         return args.iter().skip(3).take(n).map(|a| &a[..]).collect();
     }
+    if spec.name == "msetex" {
+        // numkeys key value [key value ...] [options]
+        let n = args
+            .get(1)
+            .and_then(|n| std::str::from_utf8(n).ok()?.parse::<usize>().ok())
+            .unwrap_or(0);
+        return args
+            .iter()
+            .skip(2)
+            .step_by(2)
+            .take(n)
+            .map(|a| &a[..])
+            .collect();
+    }
     let (first, last, step) = spec.keys;
     if first <= 0 || step <= 0 {
         return Vec::new();

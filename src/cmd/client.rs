@@ -24,6 +24,26 @@ pub fn id(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// CLIENT UNBLOCK client-id [TIMEOUT | ERROR]: 0, as no command blocks
+/// yet (the blocking list, sorted-set and stream commands are not built).
+pub fn unblock(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    super::int_arg(&args[2])?;
+    match args.get(3) {
+        None => {}
+        Some(r) if r.eq_ignore_ascii_case(b"timeout") || r.eq_ignore_ascii_case(b"error") => {}
+        Some(_) => {
+            return Err(CmdError::err(
+                "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ));
+        }
+    }
+    if args.len() > 4 {
+        return Err(CmdError::Syntax);
+    }
+    ctx.out.int(0);
+    Ok(())
+}
+
 /// CLIENT GETNAME.
 pub fn getname(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     let name = ctx.conn.handle.meta.lock().name.clone();

@@ -32,6 +32,7 @@
 //! - [`transactions`][transactions]: MULTI EXEC DISCARD WATCH UNWATCH.
 //! - [`scripting`][scripting]: EVAL EVALSHA EVAL_RO EVALSHA_RO SCRIPT.
 //! - [`functions`][functions]: FUNCTION and FCALL FCALL_RO.
+//! - [`replication`][replication]: ROLE REPLICAOF SLAVEOF CLUSTER (standalone answers).
 //! - [`pubsub`][pubsub]: SUBSCRIBE PUBLISH PUBSUB and friends.
 //!
 //! # Atomicity
@@ -61,6 +62,7 @@ pub mod memory;
 pub mod object;
 pub mod persistence;
 pub mod pubsub;
+pub mod replication;
 pub mod scripting;
 pub mod server;
 pub mod slowlog;

@@ -35,6 +35,14 @@ pub fn allowed_while_subscribed(name: &str) -> bool {
 pub fn write_push(out: &mut ReplyBuf, m: &Push, subscribed: bool) {
     match m {
         Push::Monitor(line) => out.simple(&String::from_utf8_lossy(line)),
+        Push::RedirBroken(id) => {
+            // RESP3 only, as in Redis.
+            if out.protocol() == vexlake_protocol::Protocol::Resp3 {
+                out.push(2);
+                out.bulk(b"tracking-redir-broken");
+                out.int(*id as i64);
+            }
+        }
         Push::Invalidate(keys) => {
             // RESP3: a push of its own; RESP2: a message on the tracking
             // channel, only to a subscriber (see `crate::tracking`).

@@ -1,8 +1,10 @@
 //! String commands: GET SET GETEX GETDEL SETEX PSETEX SETNX MGET MSET MSETNX
-//! INCR INCRBY DECR DECRBY INCRBYFLOAT APPEND STRLEN GETRANGE SETRANGE.
+//! MSETEX INCR INCRBY DECR DECRBY INCRBYFLOAT APPEND STRLEN GETRANGE
+//! SETRANGE, and Redis 8.4's DELEX and DIGEST (SET's IFEQ/IFNE/IFDEQ/IFDNE
+//! compare the current value, or its XXH3 digest, before writing).
 
 use bytes::Bytes;
-use vexlake_engine::keyspace::{SetCond, SetOptions, SetTtl, TtlChange};
+use vexlake_engine::keyspace::{SetCond, SetOptions, SetTtl, TtlChange, ValueCond, digest};
 use vexlake_protocol::args::{is_keyword, parse_f64};
 
 use super::keys::deadline;
@@ -57,22 +59,59 @@ fn expiry_value(
 }
 
 /// Parsed SET arguments.
-struct SetArgs {
-    opts: SetOptions,
+struct SetArgs<'a> {
+    opts: SetOptions<'a>,
 }
 
-fn parse_set(args: &[Bytes], now: u64) -> Result<SetArgs, CmdError> {
+/// Length of a DIGEST (hex digits).
+const DIGEST_LEN: usize = 16;
+
+/// The condition keyword (IFEQ, IFNE, IFDEQ, IFDNE) with its argument.
+fn value_cond<'a>(keyword: &[u8], arg: &'a [u8]) -> Option<ValueCond<'a>> {
+    match () {
+        _ if is_keyword(keyword, "ifeq") => Some(ValueCond::Eq(arg)),
+        _ if is_keyword(keyword, "ifne") => Some(ValueCond::Ne(arg)),
+        _ if is_keyword(keyword, "ifdeq") => Some(ValueCond::DigestEq(arg)),
+        _ if is_keyword(keyword, "ifdne") => Some(ValueCond::DigestNe(arg)),
+        _ => None,
+    }
+}
+
+/// Redis checks a digest's length only against a key that exists.
+fn check_digest(ctx: &Ctx<'_>, key: &[u8], cond: Option<ValueCond<'_>>) -> CmdResult {
+    if let Some(ValueCond::DigestEq(d) | ValueCond::DigestNe(d)) = cond
+        && d.len() != DIGEST_LEN
+        && ctx.db().key_type(key, ctx.now()).is_some()
+    {
+        return Err(CmdError::err(format!(
+            "must be exactly {DIGEST_LEN} hexadecimal characters"
+        )));
+    }
+    Ok(())
+}
+
+/// SET's options (Redis's mutual exclusions: NX/XX, one IF* condition
+/// and neither NX nor XX with it).
+fn parse_set(args: &[Bytes], now: u64) -> Result<SetArgs<'_>, CmdError> {
     let mut opts = SetOptions::default();
     let mut ttl_given = false;
     let mut i = 3;
     while i < args.len() {
         let a = &args[i];
+        let cond_free = opts.cond == SetCond::Always && opts.value.is_none();
         if is_keyword(a, "nx") && opts.cond != SetCond::IfExists {
             opts.cond = SetCond::IfMissing;
         } else if is_keyword(a, "xx") && opts.cond != SetCond::IfMissing {
             opts.cond = SetCond::IfExists;
         } else if is_keyword(a, "get") {
             opts.get = true;
+        } else if let Some(c) = args
+            .get(i + 1)
+            .filter(|_| cond_free)
+            .and_then(|v| value_cond(a, v))
+        {
+            opts.value = Some(c);
+            i += 1;
         } else if is_keyword(a, "keepttl") && !ttl_given {
             opts.ttl = SetTtl::Keep;
             ttl_given = true;
@@ -105,6 +144,7 @@ pub fn getset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 pub fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let now = ctx.now();
     let parsed = parse_set(args, now)?;
+    check_digest(ctx, &args[1], parsed.opts.value)?;
     let outcome = ctx.db().set(&args[1], &args[2], parsed.opts, now)?;
     if outcome.written {
         notify_set(ctx, &args[1], parsed.opts.ttl);
@@ -226,7 +266,8 @@ fn pairs(args: &[Bytes], cmd: &'static str) -> Result<Vec<(Bytes, Bytes)>, CmdEr
 /// MSET key value [key value ...].
 pub fn mset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let pairs = pairs(args, "mset")?;
-    ctx.db().mset(&pairs, false, ctx.now())?;
+    ctx.db()
+        .mset(&pairs, SetCond::Always, SetTtl::Clear, ctx.now())?;
     for (k, _) in &pairs {
         ctx.notify(STRING, "set", k);
     }
@@ -237,13 +278,121 @@ pub fn mset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// MSETNX key value [key value ...].
 pub fn msetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let pairs = pairs(args, "msetnx")?;
-    let written = ctx.db().mset(&pairs, true, ctx.now())?;
+    let written = ctx
+        .db()
+        .mset(&pairs, SetCond::IfMissing, SetTtl::Clear, ctx.now())?;
     if written {
         for (k, _) in &pairs {
             ctx.notify(STRING, "set", k);
         }
     }
     ctx.out.int(i64::from(written));
+    Ok(())
+}
+
+/// MSETEX numkeys key value [key value ...] [NX | XX]
+/// [EX s | PX ms | EXAT ts | PXAT ts | KEEPTTL]: all or none, 1 or 0.
+pub fn msetex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let n = std::str::from_utf8(&args[1])
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .filter(|n| (1..=i64::from(i32::MAX)).contains(n))
+        .ok_or_else(|| CmdError::err("invalid numkeys value"))? as usize;
+    if n * 2 + 2 > args.len() {
+        return Err(CmdError::err("wrong number of key-value pairs"));
+    }
+    let now = ctx.now();
+    let (mut cond, mut ttl, mut ttl_given) = (SetCond::Always, SetTtl::Clear, false);
+    let mut i = n * 2 + 2;
+    while i < args.len() {
+        let a = &args[i];
+        if is_keyword(a, "nx") && cond != SetCond::IfExists {
+            cond = SetCond::IfMissing;
+        } else if is_keyword(a, "xx") && cond != SetCond::IfMissing {
+            cond = SetCond::IfExists;
+        } else if is_keyword(a, "keepttl") && !ttl_given {
+            ttl = SetTtl::Keep;
+            ttl_given = true;
+        } else if let Some((millis, absolute)) =
+            expiry_keyword(a).filter(|_| !ttl_given && i + 1 < args.len())
+        {
+            i += 1;
+            ttl = SetTtl::At(expiry_value(&args[i], millis, absolute, now, "msetex")?);
+            ttl_given = true;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    let pairs: Vec<(Bytes, Bytes)> = args[2..2 + n * 2]
+        .chunks(2)
+        .map(|kv| (kv[0].clone(), kv[1].clone()))
+        .collect();
+    let written = ctx.db().mset(&pairs, cond, ttl, now)?;
+    if written {
+        for (k, _) in &pairs {
+            notify_set(ctx, k, ttl);
+        }
+    }
+    ctx.out.int(i64::from(written));
+    Ok(())
+}
+
+/// DELEX key [IFEQ value | IFNE value | IFDEQ digest | IFDNE digest]: 1
+/// when deleted.
+pub fn delex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    if args.len() == 2 {
+        let n = ctx.db().del(&args[1..], ctx.now())?;
+        if n > 0 {
+            ctx.notify(GENERIC, "del", &args[1]);
+        }
+        ctx.out.int(n as i64);
+        return Ok(());
+    }
+    if args.len() != 4 {
+        return Err(CmdError::WrongArity("delex"));
+    }
+    let now = ctx.now();
+    // Redis's order: a missing key, then the type, then the condition.
+    match ctx.db().key_type(&args[1], now) {
+        None => {
+            ctx.out.int(0);
+            return Ok(());
+        }
+        Some("string") => {}
+        Some(_) => {
+            return Err(CmdError::err(
+                "Key should be of string type if conditions are specified",
+            ));
+        }
+    }
+    let Some(cond) = value_cond(&args[2], &args[3]) else {
+        return Err(CmdError::err(
+            "Invalid condition. Use IFEQ, IFNE, IFDEQ, or IFDNE",
+        ));
+    };
+    check_digest(ctx, &args[1], Some(cond))?;
+    let deleted = match ctx.db().del_if(&args[1], cond, now) {
+        Err(vexlake_engine::EngineError::WrongType) => {
+            return Err(CmdError::err(
+                "Key should be of string type if conditions are specified",
+            ));
+        }
+        r => r?,
+    };
+    if deleted {
+        ctx.notify(GENERIC, "del", &args[1]);
+    }
+    ctx.out.int(i64::from(deleted));
+    Ok(())
+}
+
+/// DIGEST key: the XXH3-64 digest of a string value, as 16 hex digits.
+pub fn digest_cmd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    match ctx.db().get(&args[1], ctx.now())? {
+        Some(v) => ctx.out.bulk(digest(&v).as_bytes()),
+        None => ctx.out.null(),
+    }
     Ok(())
 }
 

@@ -11,8 +11,8 @@ use std::sync::LazyLock;
 
 use super::{
     Handler, acl, client, command, config, connection, debug, dump, functions, info, keys, latency,
-    lcs, memory, object, persistence, pubsub, scripting, server, slowlog, sql, strings, tracking,
-    transactions, vectors,
+    lcs, memory, object, persistence, pubsub, replication, scripting, server, slowlog, sql,
+    strings, tracking, transactions, vectors,
 };
 
 /// One command (or subcommand, named `container|sub`).
@@ -257,6 +257,19 @@ pub static COMMANDS: &[CommandSpec] = &[
         complexity: "O(N) where N is the total number of keys in all databases",
         syntax: "[ASYNC | SYNC]",
         handler: server::flushall,
+        ..BASE
+    },
+    CommandSpec {
+        name: "lolwut",
+        arity: -1,
+        flags: &["readonly", "fast"],
+        acl: &["@read", "@fast"],
+        group: "server",
+        since: "5.0.0",
+        summary: "Displays computer art and the server version.",
+        complexity: "O(N)",
+        syntax: "[VERSION version:integer] [columns [squares [rows]]]",
+        handler: server::lolwut,
         ..BASE
     },
     CommandSpec {
@@ -544,7 +557,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: &["@write", "@string", "@slow"],
         group: "string",
         summary: "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
-        syntax: "key value [NX | XX] [GET] [EX seconds:integer | PX milliseconds:integer | EXAT unix-time-seconds:unix-time | PXAT unix-time-milliseconds:unix-time | KEEPTTL]",
+        syntax: "key value [NX | XX | IFEQ match-value | IFNE match-value | IFDEQ match-digest | IFDNE match-digest] [GET] [EX seconds:integer | PX milliseconds:integer | EXAT unix-time-seconds:unix-time | PXAT unix-time-milliseconds:unix-time | KEEPTTL]",
         handler: strings::set,
         ..BASE
     },
@@ -767,6 +780,61 @@ pub static COMMANDS: &[CommandSpec] = &[
         ..BASE
     },
     CommandSpec {
+        name: "digest",
+        arity: 2,
+        flags: RO_FAST,
+        keys: K1,
+        acl: &["@read", "@string", "@fast"],
+        group: "string",
+        since: "8.4.0",
+        summary: "Returns the XXH3 hash of a string value.",
+        complexity: "O(N) where N is the length of the string value.",
+        syntax: "key",
+        handler: strings::digest_cmd,
+        ..BASE
+    },
+    CommandSpec {
+        name: "delex",
+        arity: -2,
+        flags: W_FAST,
+        keys: K1,
+        acl: &["@write", "@string", "@fast"],
+        group: "string",
+        since: "8.4.0",
+        summary: "Conditionally removes the specified key based on value or digest comparison.",
+        complexity: "O(1) for IFEQ/IFNE, O(N) for IFDEQ/IFDNE where N is the length of the string value.",
+        syntax: "key [IFEQ match-value | IFNE match-value | IFDEQ match-digest | IFDNE match-digest]",
+        handler: strings::delex,
+        ..BASE
+    },
+    CommandSpec {
+        name: "msetex",
+        arity: -4,
+        flags: &["write", "denyoom", "movablekeys"],
+        acl: &["@write", "@string", "@slow"],
+        group: "string",
+        since: "8.4.0",
+        summary: "Atomically sets multiple string keys with a shared expiration in a single operation.",
+        complexity: "O(N) where N is the number of keys to set.",
+        syntax: "numkeys:integer key value [key value ...] [NX | XX] [EX seconds:integer | PX milliseconds:integer | EXAT unix-time-seconds:unix-time | PXAT unix-time-milliseconds:unix-time | KEEPTTL]",
+        handler: strings::msetex,
+        ..BASE
+    },
+    CommandSpec {
+        name: "substr",
+        arity: 4,
+        flags: RO,
+        keys: K1,
+        acl: &["@read", "@string", "@slow"],
+        group: "string",
+        since: "1.0.0",
+        summary: "Returns a substring from a string value (GETRANGE's old name).",
+        complexity: "O(N) where N is the length of the returned string.",
+        syntax: "key start:integer end:integer",
+        handler: strings::getrange,
+        ..BASE
+    },
+    CommandSpec {
         name: "setrange",
         arity: 4,
         flags: W_OOM,
@@ -804,6 +872,19 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         summary: "Returns the name of the connection.",
         syntax: "",
         handler: client::getname,
+        ..BASE
+    },
+    CommandSpec {
+        name: "client|unblock",
+        arity: -3,
+        flags: &["admin", "noscript", "loading", "stale"],
+        acl: &["@admin", "@slow", "@dangerous", "@connection"],
+        group: "connection",
+        since: "5.0.0",
+        summary: "Unblocks a client blocked by a blocking command from a different connection.",
+        complexity: "O(log N) where N is the number of client connections",
+        syntax: "client-id:integer [TIMEOUT | ERROR]",
+        handler: client::unblock,
         ..BASE
     },
     CommandSpec {
@@ -1056,6 +1137,7 @@ static GROUPS: &[&[CommandSpec]] = &[
     slowlog::COMMANDS,
     transactions::COMMANDS,
     scripting::COMMANDS,
+    replication::COMMANDS,
     functions::COMMANDS,
     pubsub::COMMANDS,
     config::COMMANDS,

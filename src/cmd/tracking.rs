@@ -109,7 +109,8 @@ pub fn tracking(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     } else {
         ctx.conn.mailbox.clone()
     };
-    ctx.state.tracking.enable(id, target, mode.clone());
+    let own = ctx.conn.mailbox.clone();
+    ctx.state.tracking.enable(id, own, target, mode.clone());
     ctx.conn.tracking = Some(mode);
     ctx.out.ok();
     Ok(())

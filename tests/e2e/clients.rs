@@ -185,6 +185,42 @@ fn tracking_redirect_to_a_resp2_subscriber() {
             Reply::Array(vec![bulk("k")])
         ])
     );
+    // The redirect goes away: a RESP3 tracking client is told instead.
+    let mut sink2 = s.client();
+    let sink2_id = id(&mut sink2);
+    let mut r3 = resp3(&s);
+    assert_eq!(
+        r3.cmd(&[
+            "CLIENT",
+            "TRACKING",
+            "ON",
+            "REDIRECT",
+            &sink2_id.to_string()
+        ]),
+        simple("OK")
+    );
+    assert_eq!(r3.cmd(&["GET", "k2"]), Reply::Nil);
+    drop(sink2);
+    let start = Instant::now();
+    while s
+        .client()
+        .cmd(&["CLIENT", "LIST", "ID", &sink2_id.to_string()])
+        != bulk("")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the redirect never left"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    s.client().cmd(&["SET", "k2", "v"]);
+    assert_eq!(
+        r3.read(),
+        Reply::Push(vec![bulk("tracking-redir-broken"), Reply::Int(sink2_id)])
+    );
+    let info = r3.cmd(&["CLIENT", "TRACKINGINFO"]);
+    let flags = info.get("flags").unwrap().items();
+    assert!(flags.contains(&bulk("broken_redirect")), "{flags:?}");
 }
 
 #[test]

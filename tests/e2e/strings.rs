@@ -280,3 +280,168 @@ fn getset_touch_and_wait() {
         err("ERR value is not an integer or out of range")
     );
 }
+
+/// Redis 8.4's conditional writes: SET IFEQ/IFNE/IFDEQ/IFDNE, DELEX,
+/// DIGEST (XXH3-64; the vectors are the reference implementation's, as
+/// Python's xxhash computes them), MSETEX.
+#[test]
+fn conditional_sets_delex_digest_and_msetex() {
+    let s = Server::start();
+    let mut c = s.client();
+    assert_eq!(c.cmd(&["SET", "e", ""]), simple("OK"));
+    assert_eq!(c.cmd(&["DIGEST", "e"]), bulk("2d06800538d394c2"));
+    assert_eq!(c.cmd(&["SET", "k", "abc"]), simple("OK"));
+    assert_eq!(c.cmd(&["DIGEST", "k"]), bulk("78af5f94892f3950"));
+    assert_eq!(c.cmd(&["DIGEST", "missing"]), Reply::Nil);
+    // IFEQ / IFNE compare the value; a missing key fails IFEQ, passes IFNE.
+    assert_eq!(c.cmd(&["SET", "k", "v2", "IFEQ", "nope"]), Reply::Nil);
+    assert_eq!(
+        c.cmd(&["SET", "k", "v2", "IFEQ", "abc", "GET"]),
+        bulk("abc")
+    );
+    assert_eq!(
+        c.cmd(&["SET", "k", "v3", "IFEQ", "abc", "GET"]),
+        bulk("v2"),
+        "GET returns the value even when nothing is set"
+    );
+    assert_eq!(c.cmd(&["GET", "k"]), bulk("v2"));
+    assert_eq!(c.cmd(&["SET", "k", "v3", "IFNE", "v2"]), Reply::Nil);
+    assert_eq!(c.cmd(&["SET", "k", "v3", "IFNE", "x"]), simple("OK"));
+    assert_eq!(c.cmd(&["SET", "new1", "x", "IFEQ", "x"]), Reply::Nil);
+    assert_eq!(c.cmd(&["EXISTS", "new1"]), Reply::Int(0));
+    assert_eq!(
+        c.cmd(&["SET", "new2", "x", "IFNE", "x", "PX", "100000"]),
+        simple("OK")
+    );
+    assert!(matches!(c.cmd(&["PTTL", "new2"]), Reply::Int(t) if t > 90_000));
+    // IFDEQ / IFDNE compare the digest, in any case.
+    assert_eq!(c.cmd(&["SET", "k", "abc"]), simple("OK"));
+    assert_eq!(
+        c.cmd(&["SET", "k", "x", "IFDEQ", "0000000000000000"]),
+        Reply::Nil
+    );
+    assert_eq!(
+        c.cmd(&["SET", "k", "x", "IFDEQ", "78AF5F94892F3950"]),
+        simple("OK")
+    );
+    assert_eq!(
+        c.cmd(&["SET", "k", "y", "IFDNE", "78af5f94892f3950"]),
+        simple("OK")
+    );
+    assert_eq!(
+        c.cmd(&["SET", "k", "z", "IFDEQ", "abc"]),
+        err("ERR must be exactly 16 hexadecimal characters")
+    );
+    assert_eq!(
+        c.cmd(&["SET", "nokey", "z", "IFDEQ", "abc"]),
+        Reply::Nil,
+        "checked only against a key"
+    );
+    // One condition at most, and none with NX/XX.
+    for bad in [
+        &["SET", "k", "v", "NX", "IFEQ", "y"][..],
+        &["SET", "k", "v", "XX", "IFEQ", "y"],
+        &["SET", "k", "v", "IFEQ", "y", "IFNE", "z"],
+        &["SET", "k", "v", "IFEQ"],
+    ] {
+        assert_eq!(c.cmd(bad), err(SYNTAX), "{bad:?}");
+    }
+    assert_eq!(c.cmd(&["GET", "k"]), bulk("y"));
+    // DELEX.
+    assert_eq!(c.cmd(&["DELEX", "k", "IFEQ", "no"]), Reply::Int(0));
+    assert_eq!(c.cmd(&["DELEX", "k", "IFNE", "y"]), Reply::Int(0));
+    assert_eq!(
+        c.cmd(&["DELEX", "k", "IFDEQ", "1234"]),
+        err("ERR must be exactly 16 hexadecimal characters")
+    );
+    assert_eq!(
+        c.cmd(&["DELEX", "k", "IFXX", "y"]),
+        err("ERR Invalid condition. Use IFEQ, IFNE, IFDEQ, or IFDNE")
+    );
+    assert_eq!(
+        c.cmd(&["DELEX", "k", "IFEQ"]),
+        err("ERR wrong number of arguments for 'delex' command")
+    );
+    assert_eq!(c.cmd(&["DELEX", "k", "IFEQ", "y"]), Reply::Int(1));
+    assert_eq!(c.cmd(&["DELEX", "k", "IFEQ", "y"]), Reply::Int(0));
+    assert_eq!(c.cmd(&["DELEX", "e"]), Reply::Int(1), "no condition: DEL");
+    assert_eq!(
+        c.cmd(&["VADD", "vs", "VALUES", "2", "1", "0", "a"]),
+        Reply::Int(1)
+    );
+    assert_eq!(
+        c.cmd(&["DELEX", "vs", "IFEQ", "a"]),
+        err("ERR Key should be of string type if conditions are specified")
+    );
+    assert!(matches!(c.cmd(&["DIGEST", "vs"]), Reply::Error(e) if e.starts_with("WRONGTYPE")));
+    assert!(
+        matches!(c.cmd(&["SET", "vs", "x", "IFEQ", "a"]), Reply::Error(e) if e.starts_with("WRONGTYPE"))
+    );
+    // XX after a condition is accepted, as in Redis (not before one).
+    assert!(
+        matches!(c.cmd(&["SET", "vs", "x", "IFNE", "a", "XX"]), Reply::Error(e) if e.starts_with("WRONGTYPE"))
+    );
+    // MSETEX: all or nothing, one TTL for all.
+    assert_eq!(
+        c.cmd(&["MSETEX", "2", "m1", "a", "m2", "b", "EX", "100"]),
+        Reply::Int(1)
+    );
+    assert!(matches!(c.cmd(&["TTL", "m2"]), Reply::Int(t) if (90..=100).contains(&t)));
+    assert_eq!(
+        c.cmd(&["MSETEX", "2", "m1", "x", "m3", "c", "NX"]),
+        Reply::Int(0)
+    );
+    assert_eq!(c.cmd(&["EXISTS", "m3"]), Reply::Int(0));
+    assert_eq!(
+        c.cmd(&["MSETEX", "2", "m1", "x", "m3", "c", "XX"]),
+        Reply::Int(0)
+    );
+    assert_eq!(
+        c.cmd(&["MSETEX", "2", "m1", "x", "m2", "y", "XX", "KEEPTTL"]),
+        Reply::Int(1)
+    );
+    assert!(
+        matches!(c.cmd(&["TTL", "m1"]), Reply::Int(t) if t > 0),
+        "KEEPTTL kept it"
+    );
+    assert_eq!(
+        c.cmd(&["MGET", "m1", "m2"]).items(),
+        vec![bulk("x"), bulk("y")]
+    );
+    assert_eq!(c.cmd(&["MSETEX", "1", "m1", "z"]), Reply::Int(1));
+    assert_eq!(
+        c.cmd(&["TTL", "m1"]),
+        Reply::Int(-1),
+        "no TTL option clears it"
+    );
+    assert_eq!(
+        c.cmd(&["MSETEX", "0", "a", "b"]),
+        err("ERR invalid numkeys value")
+    );
+    assert_eq!(
+        c.cmd(&["MSETEX", "x", "a", "b"]),
+        err("ERR invalid numkeys value")
+    );
+    assert_eq!(
+        c.cmd(&["MSETEX", "2", "a", "b", "c"]),
+        err("ERR wrong number of key-value pairs")
+    );
+    assert_eq!(
+        c.cmd(&["MSETEX", "1", "a", "b", "EX", "0"]),
+        err("ERR invalid expire time in 'msetex' command")
+    );
+    assert_eq!(c.cmd(&["MSETEX", "1", "a", "b", "GET"]), err(SYNTAX));
+    assert_eq!(c.cmd(&["MSETEX", "1", "a", "b", "NX", "XX"]), err(SYNTAX));
+    assert_eq!(
+        c.cmd(&["EXISTS", "a"]),
+        Reply::Int(0),
+        "refused commands change nothing"
+    );
+    assert_eq!(
+        c.cmd(&[
+            "COMMAND", "GETKEYS", "MSETEX", "2", "k1", "v1", "k2", "v2", "PX", "5"
+        ])
+        .items(),
+        vec![bulk("k1"), bulk("k2")]
+    );
+}

@@ -22,6 +22,6 @@ pub mod vsets;
 
 pub use db::{Db, ExpireCond, SHARDS, Ttl};
 pub(crate) use shard::ExpiredHook;
-pub use strings::{SetCond, SetOptions, SetOutcome, SetTtl, TtlChange};
+pub use strings::{SetCond, SetOptions, SetOutcome, SetTtl, TtlChange, ValueCond, digest};
 pub use value::Value;
 pub use vsets::{SharedSet, next_set_uid, note_set_uid, set_from_params};

@@ -67,6 +67,7 @@ impl Db {
             },
             ttl: info.expire_at.map_or(SetTtl::Clear, SetTtl::At),
             get: false,
+            value: None,
         };
         Ok(Ok(to.set(dst, &v, opts, now)?.written))
     }
@@ -92,6 +93,7 @@ impl Db {
             },
             ttl: expire_at.map_or(SetTtl::Clear, SetTtl::At),
             get: false,
+            value: None,
         };
         if !replace && self.object(key, now).is_some() {
             return Ok(false);

@@ -33,11 +33,47 @@ pub enum SetTtl {
     At(u64),
 }
 
+/// IFEQ / IFNE / IFDEQ / IFDNE (Redis 8.4): a condition on the key's
+/// current string value, or on its [`digest`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueCond<'a> {
+    /// The value equals this.
+    Eq(&'a [u8]),
+    /// The value differs from this (a missing key passes).
+    Ne(&'a [u8]),
+    /// The value's digest equals this hex (any case).
+    DigestEq(&'a [u8]),
+    /// The value's digest differs (a missing key passes).
+    DigestNe(&'a [u8]),
+}
+
+impl ValueCond<'_> {
+    /// Whether a key holding `current` (None: missing) passes.
+    pub fn holds(&self, current: Option<&[u8]>) -> bool {
+        match (*self, current) {
+            (ValueCond::Eq(_) | ValueCond::DigestEq(_), None) => false,
+            (ValueCond::Ne(_) | ValueCond::DigestNe(_), None) => true,
+            (ValueCond::Eq(m), Some(c)) => c == m,
+            (ValueCond::Ne(m), Some(c)) => c != m,
+            (ValueCond::DigestEq(m), Some(c)) => digest(c).as_bytes().eq_ignore_ascii_case(m),
+            (ValueCond::DigestNe(m), Some(c)) => !digest(c).as_bytes().eq_ignore_ascii_case(m),
+        }
+    }
+}
+
+/// A string's digest (DIGEST): its XXH3-64 hash as 16 lowercase hex
+/// digits, as Redis 8.4.
+pub fn digest(v: &[u8]) -> String {
+    format!("{:016x}", twox_hash::XxHash3_64::oneshot(v))
+}
+
 /// Options of SET.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct SetOptions {
+pub struct SetOptions<'a> {
     /// NX / XX.
     pub cond: SetCond,
+    /// IFEQ / IFNE / IFDEQ / IFDNE.
+    pub value: Option<ValueCond<'a>>,
     /// EX/PX/EXAT/PXAT/KEEPTTL.
     pub ttl: SetTtl,
     /// `GET`: return the old value.
@@ -84,7 +120,7 @@ impl Db {
         &self,
         key: &[u8],
         value: &[u8],
-        opts: SetOptions,
+        opts: SetOptions<'_>,
         now: u64,
     ) -> Result<SetOutcome, EngineError> {
         let (h, mut s) = self.lock(key);
@@ -93,11 +129,18 @@ impl Db {
             (true, Some(idx)) => Some(as_str(&s.entry(idx).value)?.clone()),
             _ => None,
         };
-        let allowed = match opts.cond {
+        let mut allowed = match opts.cond {
             SetCond::Always => true,
             SetCond::IfMissing => found.is_none(),
             SetCond::IfExists => found.is_some(),
         };
+        if let Some(cond) = opts.value {
+            let current = match found {
+                Some(idx) => Some(as_str(&s.entry(idx).value)?),
+                None => None,
+            };
+            allowed &= cond.holds(current.map(|v| &v[..]));
+        }
         if !allowed {
             return Ok(SetOutcome {
                 written: false,
@@ -192,6 +235,21 @@ impl Db {
         Ok(Some(value))
     }
 
+    /// DELEX key IFEQ/IFNE/IFDEQ/IFDNE value: deletes a string key when
+    /// `cond` holds; true when deleted. `WrongType` for another type.
+    pub fn del_if(&self, key: &[u8], cond: ValueCond<'_>, now: u64) -> Result<bool, EngineError> {
+        let (h, mut s) = self.lock(key);
+        let Some(idx) = s.lookup(h, key, now) else {
+            return Ok(false);
+        };
+        if !cond.holds(Some(as_str(&s.entry(idx).value)?)) {
+            return Ok(false);
+        }
+        self.log_op(&Op::Del { key })?;
+        s.remove(idx);
+        Ok(true)
+    }
+
     /// MGET: values of string keys, `None` for missing keys and other types.
     pub fn mget(&self, keys: &[Bytes], now: u64) -> Vec<Option<Bytes>> {
         let (hashes, mut locked) = self.lock_many(keys.iter().map(|k| &k[..]));
@@ -210,37 +268,64 @@ impl Db {
     pub fn mset(
         &self,
         pairs: &[(Bytes, Bytes)],
-        only_if_none_exist: bool,
+        cond: SetCond,
+        ttl: SetTtl,
         now: u64,
     ) -> Result<bool, EngineError> {
         let (hashes, mut locked) = self.lock_many(pairs.iter().map(|(k, _)| &k[..]));
-        if only_if_none_exist
-            && pairs
-                .iter()
-                .zip(&hashes)
-                .any(|((k, _), &h)| locked.shard(h).lookup(h, k, now).is_some())
-        {
+        let exists = |locked: &mut super::db::Locked<'_>, (k, h): (&Bytes, u64)| {
+            locked.shard(h).lookup(h, k, now).is_some()
+        };
+        let keys = || pairs.iter().map(|(k, _)| k).zip(hashes.iter().copied());
+        let allowed = match cond {
+            SetCond::Always => true,
+            SetCond::IfMissing => !keys().any(|kh| exists(&mut locked, kh)),
+            SetCond::IfExists => keys().all(|kh| exists(&mut locked, kh)),
+        };
+        if !allowed {
             return Ok(false);
         }
+        // Each key's deadline after the write (KEEPTTL: its own).
+        let deadlines: Vec<Option<u64>> = pairs
+            .iter()
+            .zip(&hashes)
+            .map(|((k, _), &h)| match ttl {
+                SetTtl::Clear => None,
+                SetTtl::At(t) => Some(t),
+                SetTtl::Keep => {
+                    let s = locked.shard(h);
+                    s.lookup(h, k, now).and_then(|idx| s.entry(idx).expire_at)
+                }
+            })
+            .collect();
         self.log(|r| {
-            for (key, value) in pairs {
-                r.push(&Op::Set {
-                    key,
-                    value,
-                    expire_at: None,
-                });
+            for ((key, value), &expire_at) in pairs.iter().zip(&deadlines) {
+                if expire_at.is_some_and(|t| t <= now) {
+                    r.push(&Op::Del { key });
+                } else {
+                    r.push(&Op::Set {
+                        key,
+                        value,
+                        expire_at,
+                    });
+                }
             }
         })?;
-        for ((k, v), &h) in pairs.iter().zip(&hashes) {
+        for (((k, v), &h), &expire_at) in pairs.iter().zip(&hashes).zip(&deadlines) {
             let s = locked.shard(h);
             let value = Value::Str(Bytes::copy_from_slice(v));
+            let past = expire_at.is_some_and(|t| t <= now);
             match s.lookup(h, k, now) {
+                Some(idx) if past => {
+                    s.remove(idx);
+                }
                 Some(idx) => {
                     s.entry_mut(idx).value = value;
-                    s.set_expire(idx, None);
+                    s.set_expire(idx, expire_at);
                 }
+                None if past => {}
                 None => {
-                    s.insert(Bytes::copy_from_slice(k), h, value, None);
+                    s.insert(Bytes::copy_from_slice(k), h, value, expire_at);
                 }
             }
         }
