@@ -19,7 +19,6 @@ use super::scripting::{Target, run_alone, split_keys};
 use super::table::{BASE, CommandSpec};
 use super::{CmdResult, Ctx};
 use crate::error::CmdError;
-use crate::script::Kill;
 use crate::script::functions::{FLAGS, NO_WRITES, metadata};
 
 /// FCALL function numkeys [key ...] [arg ...]
@@ -342,16 +341,7 @@ pub fn function_kill(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         // An EVAL script: SCRIPT KILL stops it.
         return Err(super::busy_error(ctx.state));
     }
-    match ctx.state.scripts.kill() {
-        Kill::Killed => {
-            ctx.out.ok();
-            Ok(())
-        }
-        Kill::NotBusy => Err(CmdError::Line(
-            "NOTBUSY No scripts in execution right now.".into(),
-        )),
-        Kill::Unkillable => Err(CmdError::Line(crate::script::UNKILLABLE.into())),
-    }
+    super::scripting::kill(ctx)
 }
 
 const FCALL_FLAGS: &[&str] = &[

@@ -352,6 +352,11 @@ pub fn script_kill(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         // A function: FUNCTION KILL stops it.
         return Err(super::busy_error(ctx.state));
     }
+    kill(ctx)
+}
+
+/// Stops the running script or function (SCRIPT KILL, FUNCTION KILL).
+pub(crate) fn kill(ctx: &mut Ctx<'_>) -> CmdResult {
     match ctx.state.scripts.kill() {
         Kill::Killed => {
             ctx.out.ok();
