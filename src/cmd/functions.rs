@@ -62,21 +62,22 @@ fn call(ctx: &mut Ctx<'_>, args: &[Bytes], ro: bool) -> CmdResult {
     )
 }
 
-/// Builds `next` (refusing it with the first library's error), makes it
-/// the engine's libraries (one WAL record) and installs the compiled copy.
-fn commit(ctx: &mut Ctx<'_>, next: Vec<Library>) -> CmdResult {
+/// Changes the libraries: `edit` turns the current list into the next one
+/// (or refuses), which is built (refused with the first library's error),
+/// made the engine's libraries (one WAL record) and installed compiled.
+/// Changes run one at a time, so none is lost to a concurrent one.
+fn change(
+    ctx: &mut Ctx<'_>,
+    edit: impl FnOnce(Vec<Library>) -> Result<Vec<Library>, CmdError>,
+) -> CmdResult {
     let scripts = &ctx.state.scripts;
+    let _one_at_a_time = scripts.lock_changes();
+    let next = edit(ctx.state.engine.functions().get().1.to_vec())?;
     let mut built = scripts.build_functions(&next, 0).map_err(CmdError::Line)?;
     let generation = ctx.state.engine.set_functions(next)?;
     built.generation = Some(generation);
     scripts.set_functions(built);
     Ok(())
-}
-
-/// The engine's libraries now (the compiled copy brought up to date).
-fn current(ctx: &Ctx<'_>) -> Vec<Library> {
-    drop(ctx.state.scripts.functions(&ctx.state.engine));
-    ctx.state.engine.functions().get().1.to_vec()
 }
 
 /// FUNCTION LOAD [REPLACE] function-code
@@ -98,33 +99,35 @@ pub fn function_load(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Err(CmdError::err("Function code is missing"));
     };
     let (name, _) = metadata(code).map_err(CmdError::Line)?;
-    let mut next = current(ctx);
     let lib = Library {
         name: name.clone(),
         code: code.clone(),
     };
-    match next.iter().position(|l| l.name == name) {
-        Some(_) if !replace => {
-            return Err(CmdError::Line(format!(
-                "ERR Library '{name}' already exists"
-            )));
+    change(ctx, |mut next| {
+        match next.iter().position(|l| l.name == name) {
+            Some(_) if !replace => {
+                return Err(CmdError::Line(format!(
+                    "ERR Library '{name}' already exists"
+                )));
+            }
+            Some(p) => next[p] = lib,
+            None => next.push(lib),
         }
-        Some(p) => next[p] = lib,
-        None => next.push(lib),
-    }
-    commit(ctx, next)?;
+        Ok(next)
+    })?;
     ctx.out.bulk(name.as_bytes());
     Ok(())
 }
 
 /// FUNCTION DELETE library-name
 pub fn function_delete(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let mut next = current(ctx);
-    let Some(p) = next.iter().position(|l| l.name.as_bytes() == &args[2][..]) else {
-        return Err(CmdError::err("Library not found"));
-    };
-    next.remove(p);
-    commit(ctx, next)?;
+    change(ctx, |mut next| {
+        let Some(p) = next.iter().position(|l| l.name.as_bytes() == &args[2][..]) else {
+            return Err(CmdError::err("Library not found"));
+        };
+        next.remove(p);
+        Ok(next)
+    })?;
     ctx.out.ok();
     Ok(())
 }
@@ -150,7 +153,7 @@ pub fn function_flush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             "FUNCTION FLUSH only supports SYNC|ASYNC option",
         ));
     }
-    commit(ctx, Vec::new())?;
+    change(ctx, |_| Ok(Vec::new()))?;
     ctx.out.ok();
     Ok(())
 }
@@ -223,7 +226,7 @@ pub fn function_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// FUNCTION DUMP
 pub fn function_dump(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    let libs = current(ctx);
+    let (_, libs) = ctx.state.engine.functions().get();
     ctx.out.bulk(&seal(FUNCTIONS, &store::encode(&libs)));
     Ok(())
 }
@@ -268,24 +271,26 @@ pub fn function_restore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             Err(e) => return Err(CmdError::Line(e)),
         }
     }
-    let mut next = if policy == Policy::Flush {
-        Vec::new()
-    } else {
-        current(ctx)
-    };
-    for lib in restored {
-        match next.iter().position(|l| l.name == lib.name) {
-            Some(p) if policy == Policy::Replace => next[p] = lib,
-            Some(_) => {
-                return Err(CmdError::Line(format!(
-                    "ERR Library {} already exists",
-                    lib.name
-                )));
+    change(ctx, |current| {
+        let mut next = if policy == Policy::Flush {
+            Vec::new()
+        } else {
+            current
+        };
+        for lib in restored {
+            match next.iter().position(|l| l.name == lib.name) {
+                Some(p) if policy == Policy::Replace => next[p] = lib,
+                Some(_) => {
+                    return Err(CmdError::Line(format!(
+                        "ERR Library {} already exists",
+                        lib.name
+                    )));
+                }
+                None => next.push(lib),
             }
-            None => next.push(lib),
         }
-    }
-    commit(ctx, next)?;
+        Ok(next)
+    })?;
     ctx.out.ok();
     Ok(())
 }

@@ -172,6 +172,9 @@ pub struct Scripts {
     bodies: Mutex<HashMap<String, Bytes>>,
     /// The compiled function libraries.
     registry: Mutex<functions::Registry>,
+    /// Held by a change to the libraries from reading them to committing
+    /// the new list, so concurrent changes do not lose each other's.
+    changing: Mutex<()>,
     /// The running script.
     pub running: Arc<Running>,
 }
@@ -192,6 +195,7 @@ impl Scripts {
             lua: Mutex::new(new_lua(&running).expect("the Lua interpreter starts")),
             bodies: Mutex::new(HashMap::new()),
             registry: Mutex::new(functions::Registry::default()),
+            changing: Mutex::new(()),
             running,
         }
     }
@@ -239,6 +243,11 @@ impl Scripts {
         let built = functions::build(&lua, libs, generation);
         r.load_deadline_ms.store(0, Ordering::Relaxed);
         built
+    }
+
+    /// Serializes changes to the libraries (FUNCTION LOAD, DELETE, ...).
+    pub fn lock_changes(&self) -> parking_lot::MutexGuard<'_, ()> {
+        self.changing.lock()
     }
 
     /// Libraries and functions of the compiled copy as it is (no
