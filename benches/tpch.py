@@ -12,7 +12,9 @@ the table shows the median wall time per engine (VexLake's includes the
 RESP round trip and encoding the result as Arrow IPC):
 
 - vexlake: `SQL FORMAT arrow <query>` over tables INGESTed FROM the files
-  (kept decoded in memory between queries);
+  (scanned from the lake's Parquet files; footers and byte ranges cached
+  up to --sql-cache-size); "cold" is the first run of the query in a
+  freshly started server (one restart per query, empty caches);
 - duckdb-parquet: DuckDB views over read_parquet() of the same files;
 - duckdb-memory: DuckDB tables loaded from the files into memory;
 - datafusion-python: SessionContext.register_parquet() on the files.
@@ -58,11 +60,16 @@ def timed(f, runs):
     return statistics.median(out)
 
 
-def start(binary, data_dir, import_dir):
+def peak_rss(proc):
+    with open(f"/proc/{proc.pid}/status") as f:
+        return next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmHWM:"))
+
+
+def start(binary, data_dir, import_dir, extra=()):
     port = free_port()
     proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", data_dir,
                              "--import-dir", import_dir, "--sql-memory-limit", "16gb", "--sql-timeout", "3600",
-                             "--loglevel", "warning"])
+                             "--loglevel", "warning", *extra])
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
@@ -81,6 +88,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--data", default=None)
     ap.add_argument("--queries", default="1-22")
+    ap.add_argument("--cold", action="store_true", help="also time each query's first run after a restart")
+    ap.add_argument("--server-arg", action="append", default=[], help="extra server argument (repeatable)")
     a = ap.parse_args()
     lo, hi = (int(x) for x in a.queries.split("-"))
     data = a.data or os.path.join(tempfile.gettempdir(), f"tpch-sf{a.sf:g}")
@@ -93,7 +102,8 @@ def main():
           f"duckdb {duckdb.__version__}, datafusion-python {datafusion.__version__}; median of {a.runs} runs")
 
     work = tempfile.mkdtemp(prefix="vexlake-tpch-")
-    proc, port = start(a.bin, os.path.join(work, "vl"), data)
+    vl_dir = os.path.join(work, "vl")
+    proc, port = start(a.bin, vl_dir, data, a.server_arg)
     c = redis.Redis(host="127.0.0.1", port=port, protocol=3, socket_timeout=None)
     try:
         t = time.perf_counter()
@@ -101,11 +111,24 @@ def main():
             c.execute_command("INGEST", name, "FORMAT", "parquet", "MODE", "overwrite", "FROM",
                               f"parquet/{name}.parquet")
         print(f"vexlake INGEST of the 8 Parquet files: {time.perf_counter() - t:.2f} s")
-        # Decode every table once (the first query of a table loads it).
-        t = time.perf_counter()
-        for name in TABLES:
-            c.execute_command("SQL", f"SELECT count(*) FROM {name}")
-        print(f"vexlake first load of the tables: {time.perf_counter() - t:.2f} s")
+        def restart():
+            c.close()
+            proc.terminate()
+            proc.wait()
+            p, port = start(a.bin, vl_dir, data, a.server_arg)
+            return p, redis.Redis(host="127.0.0.1", port=port, protocol=3, socket_timeout=None)
+
+        cold = {}
+        if a.cold:
+            for n in range(lo, hi + 1):
+                sql = open(os.path.join(HERE, "tpch", f"q{n:02}.sql")).read()
+                proc, c = restart()
+                t = time.perf_counter()
+                pyarrow.ipc.open_stream(c.execute_command("SQL", "FORMAT", "arrow", sql)).read_all()
+                cold[n] = time.perf_counter() - t
+                print(f"q{n:02}  vexlake cold {cold[n] * 1000:8.1f} ms", flush=True)
+            print(f"vexlake cold total: {sum(cold.values()) * 1000:.0f} ms")
+            proc, c = restart()
 
         duck_pq = duckdb.connect()
         duck_mem = duckdb.connect()
@@ -140,6 +163,7 @@ def main():
               f"| {tot[0] / tot[1]:.2f}x |")
         print(f"| geometric mean | {geo[0] * 1000:.1f} | {geo[1] * 1000:.1f} | {geo[2] * 1000:.1f} "
               f"| {geo[3] * 1000:.1f} | {geo[0] / geo[1]:.2f}x |")
+        print(f"vexlake peak RSS over the warm runs: {peak_rss(proc) / 1e6:.0f} MB")
 
         if a.csv_sf > 0:
             csv_dir = os.path.join(data, f"csv-sf{a.csv_sf:g}")

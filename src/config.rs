@@ -113,6 +113,11 @@ pub struct Config {
     pub sql_memory_limit: u64,
     /// Longest a SQL query may run, seconds (`sql-timeout`).
     pub sql_timeout: u64,
+    /// Table data SQL keeps in memory across queries (`sql-cache-size`).
+    pub sql_cache_size: u64,
+    /// Size table compaction merges small files into
+    /// (`table-target-file-size`).
+    pub table_target_file_size: u64,
     /// Directory `INGEST ... FROM` may read server files from
     /// (`import-dir`); `None` = server files cannot be ingested.
     pub import_dir: Option<PathBuf>,
@@ -242,6 +247,8 @@ impl Default for Config {
             lake_upgrade_writer: None,
             sql_memory_limit: 1024 * 1024 * 1024,
             sql_timeout: 60,
+            sql_cache_size: 256 * 1024 * 1024,
+            table_target_file_size: 128 * 1024 * 1024,
             import_dir: None,
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
@@ -301,6 +308,8 @@ pub const NAMES: &[&str] = &[
     "lake-upgrade-writer",
     "sql-memory-limit",
     "sql-timeout",
+    "sql-cache-size",
+    "table-target-file-size",
     "import-dir",
     "slowlog-log-slower-than",
     "slowlog-max-len",
@@ -487,6 +496,8 @@ impl Config {
             "lake-upgrade-writer" => self.lake_upgrade_writer = opt(one()?),
             "sql-memory-limit" => self.sql_memory_limit = parse_memory(name, one()?)?,
             "sql-timeout" => self.sql_timeout = parse_num(name, one()?)?,
+            "sql-cache-size" => self.sql_cache_size = parse_memory(name, one()?)?,
+            "table-target-file-size" => self.table_target_file_size = parse_memory(name, one()?)?,
             "import-dir" => self.import_dir = opt(one()?).map(PathBuf::from),
             "slowlog-log-slower-than" => {
                 self.slowlog_log_slower_than = one()?.parse().map_err(|_| {
@@ -671,6 +682,8 @@ impl Config {
             "lake-upgrade-writer" => s(&self.lake_upgrade_writer),
             "sql-memory-limit" => self.sql_memory_limit.to_string(),
             "sql-timeout" => self.sql_timeout.to_string(),
+            "sql-cache-size" => self.sql_cache_size.to_string(),
+            "table-target-file-size" => self.table_target_file_size.to_string(),
             "slowlog-log-slower-than" => self.slowlog_log_slower_than.to_string(),
             "slowlog-max-len" => self.slowlog_max_len.to_string(),
             "busy-reply-threshold" | "lua-time-limit" => self.busy_reply_threshold.to_string(),

@@ -198,6 +198,7 @@ impl ServerState {
             memory_limit: self.config().sql_memory_limit as usize,
             timeout: Duration::from_secs(self.config().sql_timeout),
             spill_dir: Some(self.config().dir.join("tmp").join("sql")),
+            cache_size: self.config().sql_cache_size as usize,
         })
         .map_err(|e| format!("cannot start the SQL engine: {e}"))?;
         let _ = self.sql.set(Arc::new(sql));
@@ -359,6 +360,7 @@ pub async fn run(
     }
     tokio::spawn(active_expiry(state.clone()));
     tokio::spawn(flusher(state.clone()));
+    tokio::spawn(table_compactor(state.clone()));
     let mut requested = state.shutdown_signal();
     tokio::select! {
         _ = shutdown => tracing::info!("signal received, shutting down"),
@@ -568,6 +570,33 @@ async fn flusher(state: Arc<ServerState>) {
                 retry_at = Instant::now() + backoff;
                 backoff = (backoff * 2).min(Duration::from_secs(60));
             }
+        }
+    }
+}
+
+/// Table compaction: every 5 s, small files of tables are merged into
+/// files of `table-target-file-size` (engine/src/sql/compact.rs), each
+/// merge a commit of its own. Not on a replica, nor on a fenced writer.
+async fn table_compactor(state: Arc<ServerState>) {
+    let (Some(storage), Some(sql)) = (state.storage.get().cloned(), state.sql.get().cloned())
+    else {
+        return;
+    };
+    if storage.role() == Role::Replica {
+        return;
+    }
+    let mut shutdown = state.shutdown_signal();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = shutdown.wait_for(|v| *v) => return,
+        }
+        if storage.fenced().is_some() {
+            continue;
+        }
+        let target = state.config().table_target_file_size;
+        if let Err(e) = sql.compact_tables(storage.clone(), target).await {
+            tracing::warn!(error = %e, "table compaction failed; the next round retries");
         }
     }
 }

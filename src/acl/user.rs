@@ -482,6 +482,11 @@ impl User {
         parts.join(" ")
     }
 
+    /// May this user run the command `name` (at all)?
+    pub fn may_run(&self, name: &str) -> bool {
+        self.allowed.contains(name)
+    }
+
     /// May this user run `spec` with `args`? `default_key` is the key a
     /// command without a key argument works on (`VSEARCH [..] k` searches
     /// the default set).

@@ -6,6 +6,7 @@
 //! latencystats).
 
 use std::fmt::Write;
+use vexlake_engine::sql::lake_store::ScanStats;
 use vexlake_engine::storage::StorageStats;
 
 use bytes::Bytes;
@@ -305,6 +306,15 @@ fn write_section(t: &mut String, section: &str, s: &ServerState) {
             kv("bytes_written", &get(|x| &x.bytes_written));
             kv("last_commit_bytes", &get(|x| &x.last_commit_bytes));
             kv("compactions", &get(|x| &x.compactions));
+            // What SQL read from the store, and from its range cache.
+            let scan = s.sql.get().map(|q| q.scan_stats());
+            let read = |f: fn(&ScanStats) -> &std::sync::atomic::AtomicU64| {
+                scan.map_or(0, |st| ScanStats::get(f(st)))
+            };
+            kv("sql_store_requests", &read(|x| &x.requests));
+            kv("sql_store_bytes", &read(|x| &x.bytes));
+            kv("sql_cache_hits", &read(|x| &x.cache_hits));
+            kv("sql_cache_hit_bytes", &read(|x| &x.cache_hit_bytes));
             kv("retain_versions", &s.config().retain_versions);
             kv(
                 "wal_storage",

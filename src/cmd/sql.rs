@@ -119,6 +119,7 @@ pub fn sql(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         sql: query,
         params,
         version,
+        may_write: may_write_tables(ctx),
     }));
     crate::metrics::timed(
         "vexlake_sql_query_duration_seconds",
@@ -126,7 +127,10 @@ pub fn sql(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         started,
         result.is_ok(),
     );
-    let result = result.map_err(|SqlError(e)| CmdError::err(e))?;
+    let result = result.map_err(|e| match e {
+        SqlError::Err(e) => CmdError::err(e),
+        SqlError::Line(e) => CmdError::Line(e),
+    })?;
     match output {
         Output::Resp => write_rows(ctx, &result),
         Output::Arrow => {
@@ -153,6 +157,21 @@ pub fn sql(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             }
             ctx.out.bulk(&text);
         }
+    }
+    Ok(())
+}
+
+/// Whether SQL may write tables for this client: as for INGEST, the server
+/// must write to the lake and the user must be allowed INGEST.
+fn may_write_tables(ctx: &Ctx<'_>) -> Result<(), String> {
+    if let Err(e) = ctx.state.check_writable() {
+        return Err(e.line().into_owned());
+    }
+    if !ctx.conn.user.may_run("ingest") {
+        return Err(format!(
+            "NOPERM User {} has no permissions to write tables (it may not run 'ingest')",
+            ctx.conn.user.name
+        ));
     }
     Ok(())
 }

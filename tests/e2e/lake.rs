@@ -389,11 +389,46 @@ fn replicas_follow_the_writer() {
             matches!(c.cmd(&["INGEST", "t", "FORMAT", "csv", "DATA", "a\n1\n"]), Reply::Error(e) if e.starts_with("READONLY"))
         );
         assert!(matches!(c.cmd(&["SAVE"]), Reply::Error(e) if e.starts_with("READONLY")));
+        for write in [
+            "CREATE TABLE r AS SELECT 1 AS x",
+            "INSERT INTO people VALUES (5, 'e')",
+            "DELETE FROM people",
+            "DROP TABLE people",
+            "ALTER TABLE people ADD COLUMN z INT",
+        ] {
+            assert_eq!(
+                c.cmd(&["SQL", write]),
+                Reply::Error("READONLY You can't write against a read only replica.".into()),
+                "{write}"
+            );
+        }
         assert_eq!(info_field(c, "replication", "role"), "slave");
         assert_eq!(info_field(c, "replication", "master_link_status"), "up");
         assert_eq!(c.cmd(&["VCARD", "vs"]), Reply::Int(1));
         assert_eq!(table_count(c), table_count(&mut cw));
         assert_eq!(c.cmd(&["GET", "x"]), Reply::Nil);
+    }
+    // A table written by SQL on the writer is read by the replicas from
+    // the bucket.
+    let created = cw.cmd(&[
+        "SQL",
+        "CREATE TABLE sq AS SELECT value AS v FROM range(0, 1000)",
+    ]);
+    assert_eq!(
+        created,
+        Reply::Array(vec![
+            Reply::Array(vec![Reply::Bulk(b"count".to_vec())]),
+            Reply::Array(vec![Reply::Int(1000)])
+        ])
+    );
+    for c in [&mut c1, &mut c2] {
+        assert_eq!(
+            c.cmd(&["SQL", "SELECT sum(v) AS s FROM sq"]),
+            Reply::Array(vec![
+                Reply::Array(vec![Reply::Bulk(b"s".to_vec())]),
+                Reply::Array(vec![Reply::Int(499500)])
+            ])
+        );
     }
     // Function libraries follow too (a WAL record of their own).
     let lib = "#!lua name=rlib\nredis.register_function{function_name='rget', callback=function(k) return redis.call('GET', k[1]) end, flags={'no-writes'}}";

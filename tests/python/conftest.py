@@ -34,6 +34,11 @@ class VexLake:
     def __init__(self, *args, env=None, ready_port=None):
         self.dir = tempfile.mkdtemp(prefix="vexlake-py-")
         self.log = os.path.join(self.dir, "server.log")
+        self.args, self.env, self.ready_port = args, env, ready_port
+        self._start()
+
+    def _start(self):
+        args, env, ready_port = self.args, self.env, self.ready_port
         for _ in range(5):
             self.port = _free_port()
             with open(self.log, "ab") as log:
@@ -53,6 +58,24 @@ class VexLake:
             self.proc.kill()
             self.proc.wait()
         raise RuntimeError("vexlake did not start")
+
+    def restart(self, kill=False):
+        """A new process on the same directory (and arguments), after a
+        `kill -9` when `kill`, else a clean shutdown."""
+        if kill:
+            self.proc.kill()
+        else:
+            self.proc.terminate()
+        self.proc.wait()
+        self._start()
+
+    def peak_rss(self):
+        """The process's peak resident memory (VmHWM), bytes."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmHWM")
 
     def log_text(self):
         with open(self.log, errors="replace") as f:

@@ -31,8 +31,8 @@ use arrow_array::RecordBatch;
 use arrow_schema::{Schema, SchemaRef};
 use datafusion::arrow::compute::{CastOptions, cast_with_options};
 
-use crate::storage::manifest::{ColumnDef, FileRef, TableEntry};
-use crate::storage::{Storage, StorageError, unix_ms};
+use crate::storage::tables::{columns, new_entry};
+use crate::storage::{Storage, StorageError};
 pub use decode::{DecodeOptions, Format, parse_schema};
 use parts::{Part, PartWriter};
 pub use source::Source;
@@ -158,18 +158,6 @@ pub fn table_name(name: &[u8]) -> Result<String, IngestError> {
         ));
     }
     Ok(s.to_ascii_lowercase())
-}
-
-fn columns(schema: &Schema) -> Vec<ColumnDef> {
-    schema
-        .fields()
-        .iter()
-        .map(|f| ColumnDef {
-            name: f.name().clone(),
-            data_type: f.data_type().to_string(),
-            nullable: f.is_nullable(),
-        })
-        .collect()
 }
 
 /// Checks that data of schema `data` fits `table` (same column names) and
@@ -359,25 +347,7 @@ impl Storage {
         .map_err(|e| IngestError(e.to_string()))??;
         let rows = running.1.rows.load(Ordering::Relaxed);
         let bytes = total;
-        let mut files = Vec::new();
-        for part in &parts {
-            let path = crate::storage::layout::table_file(table, unix_ms());
-            let size = match self.store().upload(&path, &part.path).await {
-                Ok(size) => size,
-                Err(e) => {
-                    for f in &files {
-                        let f: &FileRef = f;
-                        let _ = self.store().delete(&f.path).await;
-                    }
-                    return Err(StorageError::from(e).into());
-                }
-            };
-            files.push(FileRef {
-                path,
-                size,
-                rows: part.rows,
-            });
-        }
+        let files = self.upload_parts(table, &parts).await?;
         drop(scratch);
         let mut refused: Option<IngestError> = None;
         let table_schema = schema.as_ref().clone();
@@ -420,17 +390,8 @@ impl Storage {
                         t.changed_in = version;
                     }
                     (None, _) => {
-                        next.tables.insert(
-                            table.to_string(),
-                            TableEntry {
-                                columns: columns(&table_schema),
-                                arrow_schema: table_schema.clone(),
-                                files: files.clone(),
-                                rows,
-                                created_in: version,
-                                changed_in: version,
-                            },
-                        );
+                        let entry = new_entry(&table_schema, files.clone(), version);
+                        next.tables.insert(table.to_string(), entry);
                     }
                 }
                 match &refused {
@@ -443,9 +404,7 @@ impl Storage {
         let version = match result {
             Ok(v) => v,
             Err(e) => {
-                for f in &files {
-                    let _ = self.store().delete(&f.path).await;
-                }
+                self.discard(&files).await;
                 return Err(refused.unwrap_or_else(|| e.into()));
             }
         };

@@ -1,8 +1,10 @@
 //! Writes the batches of an ingest into local Parquet files ("parts") in a
 //! scratch directory, starting a new file every [`ROWS_PER_FILE`] rows or
 //! [`BYTES_PER_FILE`] bytes, with row groups of [`ROW_GROUP`] rows. Memory
-//! holds one row group at most; the parts are uploaded afterwards.
+//! holds one row group at most; the parts are uploaded afterwards. Each
+//! part's column statistics come from the footer its writer produced.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -11,6 +13,9 @@ use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+
+use crate::storage::manifest::ColumnStats;
+use crate::storage::table_stats;
 
 /// Rows per Parquet file.
 pub const ROWS_PER_FILE: u64 = 4 << 20;
@@ -26,6 +31,8 @@ pub struct Part {
     pub path: PathBuf,
     /// Rows in it.
     pub rows: u64,
+    /// Its column statistics (from its footer).
+    pub columns: BTreeMap<String, ColumnStats>,
 }
 
 /// Batches in, Parquet files out.
@@ -60,7 +67,12 @@ impl PartWriter {
                 .build();
             let w = ArrowWriter::try_new(file, self.schema.clone(), Some(props))
                 .map_err(|e| e.to_string())?;
-            self.current = Some((w, Part { path, rows: 0 }));
+            let part = Part {
+                path,
+                rows: 0,
+                columns: BTreeMap::new(),
+            };
+            self.current = Some((w, part));
         }
         let (w, part) = self.current.as_mut().expect("opened above");
         w.write(batch).map_err(|e| e.to_string())?;
@@ -73,8 +85,9 @@ impl PartWriter {
     }
 
     fn close_current(&mut self) -> Result<(), String> {
-        if let Some((w, part)) = self.current.take() {
-            w.close().map_err(|e| e.to_string())?;
+        if let Some((w, mut part)) = self.current.take() {
+            let footer = w.close().map_err(|e| e.to_string())?;
+            part.columns = table_stats::from_parquet(&footer, &self.schema);
             self.done.push(part);
         }
         Ok(())

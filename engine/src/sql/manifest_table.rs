@@ -1,100 +1,99 @@
-//! The tables of a manifest as DataFusion sees them. Each is registered by
-//! its schema alone and decoded from its Parquet files on its first scan,
-//! then kept while its file list is unchanged, so a query decodes only the
-//! tables it reads (an INGEST into one table does not make queries of
-//! another decode anything). SHOW TABLES, DESCRIBE and information_schema
-//! need only the schema.
+//! The tables of a manifest as DataFusion sees them: each is a Parquet
+//! scan of its files, read straight from the lake through [`LakeStore`]
+//! (registered under [`LAKE_URL`]).
+//!
+//! Planning reads nothing from the store: the file list, sizes, row counts
+//! and per-column min/max/null counts come from the manifest, so files are
+//! pruned by their ranges and the optimizer knows table sizes for join
+//! order. At run time DataFusion's Parquet source prunes row groups by
+//! their statistics and pages by the page index, evaluates pushed-down
+//! predicates while decoding (late materialization) and reads only the
+//! projected columns; footers are kept in the shared metadata cache and
+//! byte ranges in the lake store's cache. A query holds a few batches per
+//! partition in memory, not the table.
+//!
+//! [`LakeStore`]: super::lake_store::LakeStore
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use async_trait::async_trait;
-use datafusion::catalog::{MemTable, Session, TableProvider};
-use datafusion::common::{DataFusionError, Result};
-use datafusion::logical_expr::{Expr, TableType};
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::{Result, Statistics, project_schema};
+use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
-use parking_lot::Mutex;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::physical_plan::empty::EmptyExec;
 
-use crate::storage::Storage;
 use crate::storage::manifest::TableEntry;
+use crate::storage::table_stats;
 
-/// Rows per decoded batch. The Parquet reader's default (1,024 rows) makes
-/// every operator run 8x as many, smaller batches.
-const BATCH_ROWS: usize = 8192;
+/// Where table files are, for DataFusion.
+pub const LAKE_URL: &str = "vexlake://lake/";
 
-/// A decoded table and the files it came from.
-type Decoded = (Vec<String>, Arc<MemTable>);
-
-/// Decoded tables by name, with the file list they were decoded from.
-#[derive(Default)]
-pub struct TableCache {
-    tables: Mutex<HashMap<String, Decoded>>,
-}
-
-impl TableCache {
-    /// The decoded table for `entry`: from the cache when its files are
-    /// the same, else read and decoded now.
-    pub async fn get(
-        &self,
-        storage: &Storage,
-        name: &str,
-        entry: &TableEntry,
-    ) -> Result<Arc<MemTable>> {
-        let files: Vec<String> = entry.files.iter().map(|f| f.path.clone()).collect();
-        if let Some((f, t)) = self.tables.lock().get(name)
-            && *f == files
-        {
-            return Ok(t.clone());
-        }
-        let schema = Arc::new(entry.arrow_schema.clone());
-        let mut batches = Vec::new();
-        for path in &files {
-            let err =
-                |e: &dyn std::fmt::Display| DataFusionError::Execution(format!("{path}: {e}"));
-            let data = storage
-                .store()
-                .read(path)
-                .await
-                .map_err(|e| DataFusionError::Execution(e.to_string()))?;
-            let reader = ParquetRecordBatchReaderBuilder::try_new(data)
-                .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
-                .map_err(|e| err(&e))?;
-            for b in reader {
-                let b = b.map_err(|e| err(&e))?;
-                batches.push(b.with_schema(schema.clone()).map_err(|e| err(&e))?);
-            }
-        }
-        // Two partitions so both cores scan.
-        let half = batches.len().div_ceil(2);
-        let parts: Vec<Vec<RecordBatch>> = if batches.len() > 1 {
-            let rest = batches.split_off(half);
-            vec![batches, rest]
-        } else {
-            vec![batches]
-        };
-        let table = Arc::new(MemTable::try_new(schema, parts)?);
-        self.tables
-            .lock()
-            .insert(name.to_string(), (files, table.clone()));
-        Ok(table)
-    }
-}
-
-/// One table of the manifest, decoded when a query scans it.
+/// One table of the manifest.
 pub struct ManifestTable {
-    /// Decoded tables.
-    pub cache: Arc<TableCache>,
-    /// Where its files are.
-    pub storage: Arc<Storage>,
     /// Table name.
     pub name: String,
     /// Its manifest entry (schema and files).
     pub entry: TableEntry,
     /// Its schema.
     pub schema: SchemaRef,
+}
+
+impl ManifestTable {
+    /// The table `name` of a manifest.
+    pub fn new(name: &str, entry: &TableEntry) -> ManifestTable {
+        ManifestTable {
+            name: name.to_string(),
+            schema: Arc::new(entry.arrow_schema.clone()),
+            entry: entry.clone(),
+        }
+    }
+
+    /// Its files with their statistics.
+    fn files(&self) -> Vec<PartitionedFile> {
+        self.entry
+            .files
+            .iter()
+            .map(|f| {
+                let stats = table_stats::to_datafusion(f, &self.schema);
+                PartitionedFile::new(f.path.clone(), f.size).with_statistics(Arc::new(stats))
+            })
+            .collect()
+    }
+
+    fn merged(&self, files: &[PartitionedFile]) -> Result<Statistics> {
+        Statistics::try_merge_iter(
+            files.iter().filter_map(|f| f.statistics.as_deref()),
+            &self.schema,
+        )
+    }
+}
+
+/// `files` in `n` groups of about equal bytes (largest first, each to the
+/// lightest group), so every core has a share of the scan. DataFusion
+/// splits big files further by byte range.
+fn balanced(mut files: Vec<PartitionedFile>, n: usize) -> Vec<FileGroup> {
+    files.sort_by_key(|f| std::cmp::Reverse(f.object_meta.size));
+    let mut groups: Vec<(u64, Vec<PartitionedFile>)> = vec![(0, Vec::new()); n.max(1)];
+    for f in files {
+        let g = groups
+            .iter_mut()
+            .min_by_key(|(bytes, _)| *bytes)
+            .expect("at least one group");
+        g.0 += f.object_meta.size;
+        g.1.push(f);
+    }
+    groups
+        .into_iter()
+        .filter(|(_, files)| !files.is_empty())
+        .map(|(_, files)| FileGroup::new(files))
+        .collect()
 }
 
 impl std::fmt::Debug for ManifestTable {
@@ -113,17 +112,43 @@ impl TableProvider for ManifestTable {
         TableType::Base
     }
 
+    fn statistics(&self) -> Option<Statistics> {
+        self.merged(&self.files()).ok()
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        // Used to prune and to filter while decoding; DataFusion still
+        // checks every row that comes out.
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
     async fn scan(
         &self,
         state: &dyn Session,
         projection: Option<&Vec<usize>>,
-        filters: &[Expr],
+        _filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let table = self
-            .cache
-            .get(&self.storage, &self.name, &self.entry)
-            .await?;
-        table.scan(state, projection, filters, limit).await
+        let files = self.files();
+        if files.is_empty() {
+            let schema = project_schema(&self.schema, projection)?;
+            return Ok(Arc::new(EmptyExec::new(schema)));
+        }
+        let statistics = self.merged(&files)?;
+        let groups = balanced(files, state.config().target_partitions());
+        let source = Arc::new(ParquetSource::new(self.schema.clone()));
+        let config = FileScanConfigBuilder::new(ObjectStoreUrl::parse(LAKE_URL)?, source)
+            .with_file_groups(groups)
+            .with_statistics(statistics)
+            .with_projection_indices(projection.cloned())?
+            .with_limit(limit)
+            .build();
+        ParquetFormat::default()
+            .with_options(state.table_options().parquet.clone())
+            .create_physical_plan(state, config)
+            .await
     }
 }

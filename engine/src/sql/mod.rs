@@ -2,35 +2,47 @@
 //! DataFusion on its own runtime (never on the RESP I/O threads).
 //!
 //! A query reads one manifest version (the latest, or `VERSION n` for time
-//! travel): every ingested table of it is registered as an in-memory table
-//! (decoded once per set of files and kept warm), and `vset('key')` is a
-//! table function over a vector set (element, vector, attributes). Only
-//! queries run: DDL, DML and statements are refused, so SQL cannot read
-//! files or buckets outside the catalog. Each query has a memory limit and
-//! a timeout.
+//! travel): every table of it is registered as a Parquet scan of its files
+//! straight from the lake ([`manifest_table`], through [`lake_store`]),
+//! and `vset('key')` is a table function over a vector set (element,
+//! vector, attributes). Table writes ([`write`]) commit new versions of
+//! the lake; other DDL, DML and statements are refused, so SQL cannot
+//! read or write files or buckets outside the catalog. Each query has a
+//! memory limit and a timeout.
 //!
 //! # Layout
+//! - [`manifest_table`]: a table of the manifest, scanned from the lake.
+//! - [`lake_store`]: the lake as DataFusion's object store (range cache,
+//!   read counters).
 //! - [`vset_table`]: the `vset('key')` table function.
 //! - [`vsim_table`]: the `vsim('key', vector, k [, filter])` search.
 //! - [`keyspace_table`]: the `keyspace()` table function.
+//! - [`compact`]: small table files merged in the background.
+//! - [`write`]: CREATE TABLE AS, INSERT, DELETE, DROP, TRUNCATE, ALTER.
 //! - [`vector_udf`]: `l2_distance`, `cosine_distance`, ... (SIMD).
 
+pub mod compact;
 pub mod keyspace_table;
+pub mod lake_store;
 pub mod manifest_table;
 pub mod vector_udf;
 pub mod vset_table;
 pub mod vsim_table;
+pub mod write;
 
 use std::num::NonZeroUsize;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use datafusion::catalog::MemTable;
 use datafusion::common::ScalarValue;
+use datafusion::execution::cache::cache_manager::{CacheManagerConfig, FileMetadataCache};
+use datafusion::execution::cache::default_cache::DefaultCache;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
@@ -47,6 +59,16 @@ pub struct SqlConfig {
     pub spill_dir: Option<std::path::PathBuf>,
     /// Longest a query may run.
     pub timeout: Duration,
+    /// Bytes of table data kept in memory across queries: a quarter (at
+    /// most 64 MB) for Parquet footers and page indexes, the rest for byte
+    /// ranges read from the store.
+    pub cache_size: usize,
+}
+
+impl SqlConfig {
+    fn metadata_cache_size(&self) -> usize {
+        (self.cache_size / 4).min(64 << 20)
+    }
 }
 
 /// One query to run.
@@ -65,6 +87,9 @@ pub struct QueryRequest {
     pub params: Vec<ScalarValue>,
     /// Version to read (latest when `None`).
     pub version: Option<u64>,
+    /// Whether the client may write tables (CREATE TABLE AS, INSERT, ...);
+    /// the error reply line when not.
+    pub may_write: Result<(), String>,
 }
 
 /// A query's result.
@@ -75,17 +100,28 @@ pub struct QueryResult {
     pub batches: Vec<RecordBatch>,
 }
 
-/// A query refused or failed; the text is the error reply after `ERR `.
+/// A query refused or failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct SqlError(pub String);
+pub enum SqlError {
+    /// The error reply after `ERR `.
+    #[error("{0}")]
+    Err(String),
+    /// A whole error reply with its own code (`READONLY ...`).
+    #[error("{0}")]
+    Line(String),
+}
 
-/// The SQL engine: a runtime for queries and the cache of decoded tables.
+/// The SQL engine: a runtime for queries and what they share (the lake's
+/// object store with its range cache, the footer cache, read counters).
 pub struct SqlEngine {
     config: SqlConfig,
     runtime: Option<tokio::runtime::Runtime>,
-    /// Table name -> its files and the decoded table.
-    cache: Arc<manifest_table::TableCache>,
+    /// The lake for DataFusion, made on the first query.
+    lake: OnceLock<Arc<lake_store::LakeStore>>,
+    /// Parquet footers and page indexes of table files.
+    footers: Arc<FileMetadataCache>,
+    /// What queries read from the store.
+    stats: Arc<lake_store::ScanStats>,
 }
 
 impl SqlEngine {
@@ -96,15 +132,24 @@ impl SqlEngine {
             .thread_name("sql")
             .enable_all()
             .build()
-            .map_err(|e| SqlError(e.to_string()))?;
+            .map_err(|e| SqlError::Err(e.to_string()))?;
         if let Some(d) = &config.spill_dir {
-            std::fs::create_dir_all(d).map_err(|e| SqlError(format!("spill dir: {e}")))?;
+            std::fs::create_dir_all(d).map_err(|e| SqlError::Err(format!("spill dir: {e}")))?;
         }
+        let footers: Arc<FileMetadataCache> =
+            Arc::new(DefaultCache::new(config.metadata_cache_size()).with_name("vexlake-footers"));
         Ok(SqlEngine {
             config,
             runtime: Some(runtime),
-            cache: Arc::default(),
+            lake: OnceLock::new(),
+            footers,
+            stats: Arc::default(),
         })
+    }
+
+    /// What queries have read from the store so far.
+    pub fn scan_stats(&self) -> &lake_store::ScanStats {
+        &self.stats
     }
 
     /// Starts `q` on the SQL runtime. Await the result from any runtime.
@@ -116,7 +161,7 @@ impl SqlEngine {
             tokio::time::timeout(timeout, me.run(q))
                 .await
                 .unwrap_or_else(|_| {
-                    Err(SqlError(format!(
+                    Err(SqlError::Err(format!(
                         "query timed out after {} ms (sql-timeout)",
                         timeout.as_millis()
                     )))
@@ -124,7 +169,7 @@ impl SqlEngine {
         });
         handle
             .await
-            .map_err(|e| SqlError(format!("query failed: {e}")))?
+            .map_err(|e| SqlError::Err(format!("query failed: {e}")))?
     }
 
     async fn run(&self, q: QueryRequest) -> Result<QueryResult, SqlError> {
@@ -136,6 +181,7 @@ impl SqlEngine {
             sql,
             params,
             version,
+            may_write,
         } = q;
         let gone = |v| {
             crate::storage::StorageError::Format(format!(
@@ -149,25 +195,26 @@ impl SqlEngine {
                 _ => Err(gone(v)),
             },
         }
-        .map_err(|e| SqlError(e.to_string()))?;
+        .map_err(|e| SqlError::Err(e.to_string()))?;
         // Memory a sort keeps back for merging its spill files: DataFusion's
         // 10 MB default would not fit a small --sql-memory-limit.
         let merge_reserve = (self.config.memory_limit / 16).min(10 << 20);
-        let config = SessionConfig::new()
+        let mut config = SessionConfig::new()
             .with_information_schema(true)
             .with_target_partitions(2)
             .with_sort_spill_reservation_bytes(merge_reserve);
-        let ctx = SessionContext::new_with_config_rt(config, self.query_env()?);
+        // Predicates are evaluated while decoding (rows that fail are never
+        // materialized in the other columns), cheapest first.
+        let parquet = &mut config.options_mut().execution.parquet;
+        parquet.pushdown_filters = true;
+        parquet.reorder_filters = true;
+        let env = self.query_env()?;
+        self.register_lake(&storage, &env);
+        let ctx = SessionContext::new_with_config_rt(config, env);
         for (name, entry) in &manifest.tables {
-            let table = manifest_table::ManifestTable {
-                cache: self.cache.clone(),
-                storage: storage.clone(),
-                name: name.clone(),
-                entry: entry.clone(),
-                schema: Arc::new(entry.arrow_schema.clone()),
-            };
+            let table = manifest_table::ManifestTable::new(name, entry);
             ctx.register_table(name.as_str(), Arc::new(table))
-                .map_err(|e| SqlError(e.to_string()))?;
+                .map_err(|e| SqlError::Err(e.to_string()))?;
         }
         let scope = vset_table::KeyScope {
             engine,
@@ -183,26 +230,81 @@ impl SqlEngine {
         for f in vector_udf::functions() {
             ctx.register_udf(f);
         }
-        let options = SQLOptions::new()
+        if let Some(alter) = write::alter_table(&ctx, &sql).await? {
+            check_write(version, &may_write)?;
+            match alter {
+                write::Alter::AddColumn {
+                    table,
+                    field,
+                    if_not_exists,
+                } => write::add_column(&storage, &table, field, if_not_exists).await?,
+                write::Alter::SortKey { table, columns } => {
+                    write::set_sort_key(&storage, &table, columns).await?
+                }
+            }
+            return Ok(count(0));
+        }
+        let plan = ctx
+            .state()
+            .create_logical_plan(&sql)
+            .await
+            .map_err(|e| SqlError::Err(clean(&e.to_string())))?;
+        let plan = if params.is_empty() {
+            plan
+        } else {
+            plan.with_param_values(params)
+                .map_err(|e| SqlError::Err(clean(&e.to_string())))?
+        };
+        if write::is_write(&plan) {
+            check_write(version, &may_write)?;
+            let scratch = self.scratch();
+            let w = write::WriteContext {
+                ctx: &ctx,
+                storage: &storage,
+                manifest: &manifest,
+                scratch: &scratch,
+            };
+            return Ok(count(write::run(&w, plan).await?));
+        }
+        // Anything else that is not a query (external tables, COPY, views,
+        // SET) could reach outside the lake: refused.
+        SQLOptions::new()
             .with_allow_ddl(false)
             .with_allow_dml(false)
-            .with_allow_statements(false);
+            .with_allow_statements(false)
+            .verify_plan(&plan)
+            .map_err(|e| SqlError::Err(clean(&e.to_string())))?;
         let df = ctx
-            .sql_with_options(&sql, options)
+            .execute_logical_plan(plan)
             .await
-            .map_err(|e| SqlError(clean(&e.to_string())))?;
-        let df = if params.is_empty() {
-            df
-        } else {
-            df.with_param_values(params)
-                .map_err(|e| SqlError(clean(&e.to_string())))?
-        };
+            .map_err(|e| SqlError::Err(clean(&e.to_string())))?;
         let schema = Arc::new(df.schema().as_arrow().clone());
         let batches = df
             .collect()
             .await
-            .map_err(|e| SqlError(clean(&e.to_string())))?;
+            .map_err(|e| SqlError::Err(clean(&e.to_string())))?;
         Ok(QueryResult { schema, batches })
+    }
+
+    /// Makes the lake readable as [`manifest_table::LAKE_URL`] in `env`.
+    fn register_lake(&self, storage: &Storage, env: &RuntimeEnv) {
+        let lake = self.lake.get_or_init(|| {
+            Arc::new(lake_store::LakeStore::new(
+                storage.store().operator(),
+                self.config.cache_size - self.config.metadata_cache_size(),
+                self.stats.clone(),
+            ))
+        });
+        let url = ObjectStoreUrl::parse(manifest_table::LAKE_URL).expect("valid URL");
+        env.register_object_store(url.as_ref(), lake.clone());
+    }
+
+    /// Where table writes put their files before upload.
+    fn scratch(&self) -> std::path::PathBuf {
+        self.config
+            .spill_dir
+            .clone()
+            .unwrap_or_else(std::env::temp_dir)
     }
 
     /// A runtime for one query: its own memory pool of `memory_limit`
@@ -212,11 +314,41 @@ impl SqlEngine {
             FairSpillPool::new(self.config.memory_limit),
             NonZeroUsize::new(3).expect("nonzero"),
         );
-        let mut b = RuntimeEnvBuilder::new().with_memory_pool(Arc::new(pool));
+        let caches = CacheManagerConfig::default()
+            .with_file_metadata_cache(Some(self.footers.clone()))
+            .with_metadata_cache_limit(self.config.metadata_cache_size());
+        let mut b = RuntimeEnvBuilder::new()
+            .with_memory_pool(Arc::new(pool))
+            .with_cache_manager(caches);
         if let Some(d) = &self.config.spill_dir {
             b = b.with_temp_file_path(d);
         }
-        b.build_arc().map_err(|e| SqlError(e.to_string()))
+        b.build_arc().map_err(|e| SqlError::Err(e.to_string()))
+    }
+}
+
+/// Refuses a write at `VERSION n` or by a client that may not write.
+fn check_write(version: Option<u64>, allowed: &Result<(), String>) -> Result<(), SqlError> {
+    if version.is_some() {
+        return Err(SqlError::Err(
+            "VERSION reads an older version; table writes go to the latest".into(),
+        ));
+    }
+    allowed.clone().map_err(SqlError::Line)
+}
+
+/// The reply of a write: one row, `count`.
+fn count(n: u64) -> QueryResult {
+    let schema = Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new(
+        "count",
+        arrow_schema::DataType::UInt64,
+        false,
+    )]));
+    let rows = Arc::new(arrow_array::UInt64Array::from(vec![n])) as arrow_array::ArrayRef;
+    let batch = RecordBatch::try_new(schema.clone(), vec![rows]).expect("one u64 column");
+    QueryResult {
+        schema,
+        batches: vec![batch],
     }
 }
 

@@ -153,6 +153,37 @@ pub struct ColumnDef {
     pub nullable: bool,
 }
 
+/// One Parquet file of a table, with the statistics a query plans with
+/// (so planning reads no footers).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableFile {
+    /// Path relative to the storage root.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Rows.
+    pub rows: u64,
+    /// Per column (by name): null count and exact min/max. Absent for
+    /// files committed before statistics were recorded, and for a column
+    /// added to the table after the file was written (all nulls).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub columns: BTreeMap<String, ColumnStats>,
+}
+
+/// Statistics of one column in one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ColumnStats {
+    /// Nulls in the column.
+    pub nulls: u64,
+    /// Smallest value, as text that casts back to the column's type
+    /// (absent when unknown or inexact, e.g. truncated long strings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<String>,
+    /// Largest value, like `min`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<String>,
+}
+
 /// An ingested table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TableEntry {
@@ -161,11 +192,15 @@ pub struct TableEntry {
     /// The Arrow schema every file of the table has.
     pub arrow_schema: arrow_schema::Schema,
     /// Parquet files, in ingest order.
-    pub files: Vec<FileRef>,
+    pub files: Vec<TableFile>,
     /// Total rows.
     pub rows: u64,
     /// Manifest version that created the table.
     pub created_in: u64,
+    /// Columns compaction and SQL inserts sort rows by (`ALTER TABLE t
+    /// CLUSTER BY (c, ...)`); empty = unsorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sort_key: Vec<String>,
     /// Manifest version that last changed it.
     pub changed_in: u64,
 }

@@ -46,6 +46,8 @@ pub mod manifest;
 pub mod parquet_io;
 pub mod restore;
 pub mod store;
+pub mod table_stats;
+pub mod tables;
 pub mod wal_chain;
 
 use std::path::PathBuf;

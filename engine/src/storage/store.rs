@@ -144,6 +144,12 @@ impl Store {
         })
     }
 
+    /// The OpenDAL operator (for readers that bring their own adapter, like
+    /// SQL's object store).
+    pub fn operator(&self) -> Operator {
+        self.op.clone()
+    }
+
     /// The URL the store was opened with.
     pub fn url(&self) -> &str {
         &self.url
