@@ -2,7 +2,8 @@
 import directory, INGEST ... FROM loads each table, and the 22 queries of
 benches/tpch/ run through SQL (FORMAT arrow); every result must equal
 DuckDB's on the same Parquet files (numbers to a relative 1e-9, decimals
-to one unit of their last digit)."""
+to one unit of their last digit). The lake is a local directory and, a
+second time, a SeaweedFS bucket: tables are scanned from the store."""
 
 import datetime
 import decimal
@@ -18,7 +19,7 @@ import pyarrow.ipc
 import pytest
 import redis
 
-from conftest import VexLake
+from conftest import S3_BUCKET, VexLake, Weed
 
 QUERIES = os.path.join(os.path.dirname(__file__), "..", "..", "benches", "tpch")
 TABLES = ["region", "nation", "supplier", "customer", "part", "partsupp", "orders", "lineitem"]
@@ -29,12 +30,18 @@ def tpchgen():
     return exe if os.path.exists(exe) else shutil.which("tpchgen-cli")
 
 
-@pytest.fixture(scope="module")
-def tpch():
+@pytest.fixture(scope="module", params=["local", "seaweedfs"])
+def tpch(request):
     data = tempfile.mkdtemp(prefix="vexlake-tpch-")
     subprocess.run([tpchgen(), "parquet", "-s", "0.1", f"--output-dir={data}"], check=True,
                    stdout=subprocess.DEVNULL)
-    s = VexLake("--import-dir", data, "--sql-timeout", "300")
+    weed = None
+    if request.param == "seaweedfs":
+        weed = Weed()
+        s = VexLake("--import-dir", data, "--sql-timeout", "300", "--storage", f"s3://{S3_BUCKET}/tpch",
+                    "--s3-endpoint", weed.endpoint, env=weed.env)
+    else:
+        s = VexLake("--import-dir", data, "--sql-timeout", "300")
     c = redis.Redis(host="127.0.0.1", port=s.port, protocol=3)
     try:
         db = duckdb.connect()
@@ -46,6 +53,8 @@ def tpch():
     finally:
         c.close()
         s.stop()
+        if weed:
+            weed.stop()
         shutil.rmtree(data, ignore_errors=True)
 
 
