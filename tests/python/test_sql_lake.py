@@ -128,43 +128,116 @@ def test_table_writes_need_permission_to_ingest(lake):
     assert rows(c, "SELECT count(*) FROM t") == [[1]]
 
 
+def big_state(c):
+    """(rows of `big` or None when it does not exist, whether it has the
+    column `extra`)."""
+    try:
+        n = rows(c, "SELECT count(*) FROM big")[0][0]
+    except redis.ResponseError as e:
+        assert "big" in str(e)
+        return None, False
+    cols = [r[0] for r in rows(c, "DESCRIBE big")]
+    return n, "extra" in cols
+
+
 def test_a_write_killed_midway_is_whole_or_nothing():
     s = VexLake("--appendfsync", "always")
     try:
         c = redis.Redis(host="127.0.0.1", port=s.port, decode_responses=True)
         c.execute_command("SQL", "CREATE TABLE base AS SELECT value AS id FROM range(0, 200000)")
         c.close()
-        outcomes = set()
-        for delay in [0.05, 0.3, 1.0, 3.0]:
-            def write():
-                try:
-                    w = redis.Redis(host="127.0.0.1", port=s.port, decode_responses=True)
-                    w.execute_command(
-                        "SQL", "CREATE TABLE big AS SELECT a.id * 1000 + b.value AS id, "
-                        "concat('row ', a.id) AS s FROM base a CROSS JOIN range(0, 20) b")
-                except redis.RedisError:
-                    pass
+        big = ("SELECT a.id * 1000 + b.value AS id, concat('row ', a.id) AS s "
+               "FROM base a CROSS JOIN range(0, 20) b")
+        # id % 3 == 0 <=> (a + b) % 3 == 0, as 1000 % 3 == 1; twice after
+        # the INSERT.
+        thirds = 2 * sum(len(range((-b) % 3, 200000, 3)) for b in range(20))
+        steps = [
+            ("CREATE TABLE big AS " + big, (None, False), (4_000_000, False)),
+            ("INSERT INTO big " + big, (4_000_000, False), (8_000_000, False)),
+            ("DELETE FROM big WHERE id % 3 = 0", (8_000_000, False), (8_000_000 - thirds, False)),
+            ("ALTER TABLE big ADD COLUMN extra INT", (8_000_000 - thirds, False), (8_000_000 - thirds, True)),
+            ("DROP TABLE big", (8_000_000 - thirds, True), (None, False)),
+        ]
+        seen = []
+        for statement, before, after in steps:
+            state = before
+            for delay in [0.05, 0.4, 1.5]:
+                acked = []
 
-            t = threading.Thread(target=write)
-            t.start()
-            time.sleep(delay)
-            s.restart(kill=True)
-            t.join()
-            c = redis.Redis(host="127.0.0.1", port=s.port, decode_responses=True)
-            try:
-                n = rows(c, "SELECT count(*) FROM big")[0][0]
-                assert n == 4_000_000
-                outcomes.add("whole")
-                c.execute_command("SQL", "DROP TABLE big")
-            except redis.ResponseError as e:
-                assert "big" in str(e)
-                outcomes.add("nothing")
-            assert rows(c, "SELECT count(*) FROM base") == [[200000]]
-            c.close()
-        # Not asserted which: timing decides. Both are allowed, nothing else.
-        assert outcomes <= {"whole", "nothing"}
+                def write():
+                    try:
+                        w = redis.Redis(host="127.0.0.1", port=s.port, decode_responses=True)
+                        w.execute_command("SQL", statement)
+                        acked.append(True)
+                    except redis.RedisError:
+                        pass
+
+                t = threading.Thread(target=write)
+                t.start()
+                time.sleep(delay)
+                s.restart(kill=True)
+                t.join()
+                c = redis.Redis(host="127.0.0.1", port=s.port, decode_responses=True, socket_timeout=300)
+                state = big_state(c)
+                seen.append((statement.split()[0], delay, state))
+                # All of it or none of it; all of it once acknowledged.
+                assert state in (before, after), (statement, delay, state)
+                assert state == after or not acked, (statement, delay, state)
+                c.close()
+                if state == after:
+                    break
+            if state != after:
+                c = redis.Redis(host="127.0.0.1", port=s.port, decode_responses=True, socket_timeout=300)
+                c.execute_command("SQL", statement)
+                assert big_state(c) == after
+                c.close()
+        print(seen)
+        c = redis.Redis(host="127.0.0.1", port=s.port, decode_responses=True)
+        assert rows(c, "SELECT count(*) FROM base") == [[200000]]
+        c.close()
     finally:
         s.stop()
+
+
+def test_compaction_runs_under_concurrent_ingest_and_queries(lake):
+    s, c = lake
+    for i in range(6):
+        c.execute_command("INGEST", "t", "FORMAT", "csv", "DATA", f"x\n{i}\n")
+    stop = threading.Event()
+    errors = []
+
+    def ingest():
+        w = redis.Redis(host="127.0.0.1", port=s.port, decode_responses=True)
+        for i in range(6, 40):
+            w.execute_command("INGEST", "t", "FORMAT", "csv", "DATA", f"x\n{i}\n")
+            time.sleep(0.25)
+        w.close()
+        stop.set()
+
+    def query():
+        q = redis.Redis(host="127.0.0.1", port=s.port, decode_responses=True)
+        while not stop.is_set():
+            try:
+                [[n, total]] = rows(q, "SELECT count(*), sum(x) FROM t")
+                # Rows 0..n-1 ingested in order: no row lost or doubled.
+                if total != n * (n - 1) // 2:
+                    errors.append((n, total))
+            except redis.RedisError as e:
+                errors.append(str(e))
+        q.close()
+
+    threads = [threading.Thread(target=ingest), threading.Thread(target=query)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    deadline = time.time() + 30
+    while info(c, "table_files") > 3:
+        assert time.time() < deadline, info(c, "table_files")
+        time.sleep(0.2)
+    # 40 ingests made 40 files: only compaction merges them.
+    assert rows(c, "SELECT count(*), sum(x) FROM t") == [[40, sum(range(40))]]
 
 
 def test_selective_query_on_sorted_data_reads_a_small_part():

@@ -200,11 +200,15 @@ impl ObjectStore for LakeStore {
             && !options.head;
         if let (true, Some(GetRange::Bounded(r))) = (plain, &options.range) {
             let key = (location.clone(), r.start, r.end);
-            if let Some((data, meta)) = self.cached(&key) {
-                return Ok(one_range(data, meta, r.clone()));
-            }
-            let (data, meta) = self.fetch(location, r.clone()).await?;
-            self.keep(key, &data, &meta);
+            let (data, meta) = match self.cached(&key) {
+                Some(hit) => hit,
+                None => {
+                    let (data, meta) = self.fetch(location, r.clone()).await?;
+                    self.keep(key, &data, &meta);
+                    (data, meta)
+                }
+            };
+            // The object may end before the requested range does.
             let range = r.start..r.start + data.len() as u64;
             return Ok(one_range(data, meta, range));
         }
