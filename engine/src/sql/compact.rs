@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use datafusion::datasource::provider_as_source;
 use datafusion::logical_expr::LogicalPlanBuilder;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionConfig;
 
 use super::manifest_table::ManifestTable;
 use super::write::{WriteContext, replace_files, sorted, write_files};
@@ -86,7 +86,7 @@ impl SqlEngine {
                 let source = provider_as_source(Arc::new(ManifestTable::new(name, &one)));
                 let scan = LogicalPlanBuilder::scan(name.as_str(), source, None)
                     .and_then(|b| b.build())
-                    .map_err(super::write::err)?;
+                    .map_err(super::df_err)?;
                 let plan = sorted(scan, &entry.sort_key)?;
                 let w = WriteContext {
                     ctx: &ctx,
@@ -116,15 +116,5 @@ impl SqlEngine {
             }
         }
         Ok(merged)
-    }
-
-    fn session(
-        &self,
-        storage: &Storage,
-        config: SessionConfig,
-    ) -> Result<SessionContext, SqlError> {
-        let env = self.query_env()?;
-        self.register_lake(storage, &env);
-        Ok(SessionContext::new_with_config_rt(config, env))
     }
 }

@@ -208,9 +208,7 @@ impl SqlEngine {
         let parquet = &mut config.options_mut().execution.parquet;
         parquet.pushdown_filters = true;
         parquet.reorder_filters = true;
-        let env = self.query_env()?;
-        self.register_lake(&storage, &env);
-        let ctx = SessionContext::new_with_config_rt(config, env);
+        let ctx = self.session(&storage, config)?;
         for (name, entry) in &manifest.tables {
             let table = manifest_table::ManifestTable::new(name, entry);
             ctx.register_table(name.as_str(), Arc::new(table))
@@ -230,7 +228,12 @@ impl SqlEngine {
         for f in vector_udf::functions() {
             ctx.register_udf(f);
         }
-        if let Some(alter) = write::alter_table(&ctx, &sql).await? {
+        // Parsed once: ALTER TABLE is ours (DataFusion does not plan it),
+        // everything else is planned by DataFusion.
+        let state = ctx.state();
+        let dialect = state.config().options().sql_parser.dialect;
+        let statement = state.sql_to_statement(&sql, &dialect).map_err(df_err)?;
+        if let Some(alter) = write::alter_table(&ctx, &statement).await? {
             check_write(version, &may_write)?;
             match alter {
                 write::Alter::AddColumn {
@@ -244,16 +247,11 @@ impl SqlEngine {
             }
             return Ok(count(0));
         }
-        let plan = ctx
-            .state()
-            .create_logical_plan(&sql)
-            .await
-            .map_err(|e| SqlError::Err(clean(&e.to_string())))?;
+        let plan = state.statement_to_plan(statement).await.map_err(df_err)?;
         let plan = if params.is_empty() {
             plan
         } else {
-            plan.with_param_values(params)
-                .map_err(|e| SqlError::Err(clean(&e.to_string())))?
+            plan.with_param_values(params).map_err(df_err)?
         };
         if write::is_write(&plan) {
             check_write(version, &may_write)?;
@@ -273,17 +271,22 @@ impl SqlEngine {
             .with_allow_dml(false)
             .with_allow_statements(false)
             .verify_plan(&plan)
-            .map_err(|e| SqlError::Err(clean(&e.to_string())))?;
-        let df = ctx
-            .execute_logical_plan(plan)
-            .await
-            .map_err(|e| SqlError::Err(clean(&e.to_string())))?;
+            .map_err(df_err)?;
+        let df = ctx.execute_logical_plan(plan).await.map_err(df_err)?;
         let schema = Arc::new(df.schema().as_arrow().clone());
-        let batches = df
-            .collect()
-            .await
-            .map_err(|e| SqlError::Err(clean(&e.to_string())))?;
+        let batches = df.collect().await.map_err(df_err)?;
         Ok(QueryResult { schema, batches })
+    }
+
+    /// A session with its own memory pool that reads the lake.
+    pub(crate) fn session(
+        &self,
+        storage: &Storage,
+        config: SessionConfig,
+    ) -> Result<SessionContext, SqlError> {
+        let env = self.query_env()?;
+        self.register_lake(storage, &env);
+        Ok(SessionContext::new_with_config_rt(config, env))
     }
 
     /// Makes the lake readable as [`manifest_table::LAKE_URL`] in `env`.
@@ -359,6 +362,11 @@ pub(crate) fn one_batch_table(
 ) -> datafusion::common::Result<Arc<dyn datafusion::catalog::TableProvider>> {
     let batch = RecordBatch::try_new(schema.clone(), columns)?;
     Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+}
+
+/// A DataFusion error as the client's `ERR` text.
+pub(crate) fn df_err(e: impl std::fmt::Display) -> SqlError {
+    SqlError::Err(clean(&e.to_string()))
 }
 
 /// DataFusion error texts without their internal prefixes and newlines.

@@ -37,12 +37,12 @@ use datafusion::logical_expr::{
     DdlStatement, DmlStatement, LogicalPlan, LogicalPlanBuilder, WriteOp, col,
 };
 use datafusion::prelude::{DataFrame, SessionContext};
-use datafusion::sql::parser::{DFParser, Statement as DFStatement};
+use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::{AlterTableOperation, ColumnOption, Statement};
 use futures::StreamExt;
 
-use super::SqlError;
 use super::manifest_table::ManifestTable;
+use super::{SqlError, df_err};
 use crate::ingest::parts::{Part, PartWriter};
 use crate::storage::Storage;
 use crate::storage::manifest::{Manifest, TableEntry, TableFile};
@@ -58,10 +58,6 @@ pub struct WriteContext<'a> {
     pub manifest: &'a Manifest,
     /// Where parts are written before upload.
     pub scratch: &'a Path,
-}
-
-pub(crate) fn err(e: impl std::fmt::Display) -> SqlError {
-    SqlError::Err(super::clean(&e.to_string()))
 }
 
 /// An `ALTER TABLE` statement.
@@ -84,21 +80,18 @@ pub enum Alter {
     },
 }
 
-/// The `ALTER TABLE` statement `sql` is, if it is one (DataFusion does not
-/// plan ALTER TABLE).
-pub async fn alter_table(ctx: &SessionContext, sql: &str) -> Result<Option<Alter>, SqlError> {
-    let Ok(statements) = DFParser::parse_sql(sql) else {
-        return Ok(None);
-    };
-    let Some(DFStatement::Statement(st)) = statements.front() else {
+/// The `ALTER TABLE` statement `statement` is, if it is one (DataFusion
+/// does not plan ALTER TABLE).
+pub async fn alter_table(
+    ctx: &SessionContext,
+    statement: &DFStatement,
+) -> Result<Option<Alter>, SqlError> {
+    let DFStatement::Statement(st) = statement else {
         return Ok(None);
     };
     let Statement::AlterTable(alter) = st.as_ref() else {
         return Ok(None);
     };
-    if statements.len() > 1 {
-        return Err(SqlError::Err("one statement at a time".into()));
-    }
     let table = alter
         .name
         .0
@@ -130,7 +123,7 @@ pub async fn alter_table(ctx: &SessionContext, sql: &str) -> Result<Option<Alter
             let data_type = ctx
                 .sql(&probe)
                 .await
-                .map_err(err)?
+                .map_err(df_err)?
                 .schema()
                 .field(0)
                 .data_type()
@@ -359,16 +352,16 @@ async fn delete(
             ..entry.clone()
         };
         let source = provider_as_source(Arc::new(ManifestTable::new(&name, &one)));
-        let scan = LogicalPlanBuilder::scan(table.clone(), source, None).map_err(err)?;
+        let scan = LogicalPlanBuilder::scan(table.clone(), source, None).map_err(df_err)?;
         let matching = scan
             .clone()
             .filter(predicate.clone())
             .and_then(|b| b.build())
-            .map_err(err)?;
+            .map_err(df_err)?;
         let n = DataFrame::new(w.ctx.state(), matching)
             .count()
             .await
-            .map_err(err)? as u64;
+            .map_err(df_err)? as u64;
         if n == 0 {
             continue;
         }
@@ -378,7 +371,7 @@ async fn delete(
             let rest = scan
                 .filter(predicate.clone().is_not_true())
                 .and_then(|b| b.build())
-                .map_err(err)?;
+                .map_err(df_err)?;
             match write_files(w, &name, rest, &schema).await {
                 Ok((files, _)) => kept_parts.extend(files),
                 Err(e) => {
@@ -404,7 +397,7 @@ pub(crate) fn sorted(plan: LogicalPlan, key: &[String]) -> Result<LogicalPlan, S
     LogicalPlanBuilder::from(plan)
         .sort(order)
         .and_then(|b| b.build())
-        .map_err(err)
+        .map_err(df_err)
 }
 
 /// Commits: `table` loses files `gone` and gains `added`.
@@ -515,10 +508,10 @@ async fn write_parts(
     let mut stream = DataFrame::new(ctx.state(), plan)
         .execute_stream()
         .await
-        .map_err(err)?;
+        .map_err(df_err)?;
     let mut writer = PartWriter::new(dir, schema.clone());
     while let Some(batch) = stream.next().await {
-        let batch = conform(batch.map_err(err)?, schema).map_err(err)?;
+        let batch = conform(batch.map_err(df_err)?, schema).map_err(df_err)?;
         if batch.num_rows() > 0 {
             writer.write(&batch).map_err(SqlError::Err)?;
         }
