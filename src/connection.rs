@@ -6,6 +6,12 @@
 //! the commands before it, and the connection is closed. On shutdown, the
 //! commands already received are answered before closing.
 //!
+//! A blocking command (BLPOP ...) that finds nothing makes the connection
+//! wait (see [`crate::blocking`]): the replies before it are sent, then it
+//! runs again each time one of its keys is signalled, until it is served,
+//! times out, is unblocked by CLIENT UNBLOCK, or the client goes away.
+//! Commands received meanwhile stay in the buffer until it is done.
+//!
 //! While replies wait for a slow reader, the connection reads no further
 //! commands, so its pending output stays near [`FLUSH_AT`] plus one reply.
 //! `client-output-buffer-limit normal <hard> <soft> <seconds>` closes a
@@ -82,6 +88,12 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                 match parser.parse(&mut rbuf, conn.authenticated) {
                     Ok(Parsed::Command(args)) => {
                         cmd::execute(state, conn, &mut out, &args);
+                        if let Some(block) = conn.blocked.take()
+                            && !wait_blocked(socket, state, conn, &mut out, &mut rbuf, block, &args)
+                                .await
+                        {
+                            return;
+                        }
                         // Invalidations this command caused for its own
                         // client follow its reply, before the next one's
                         // (as in Redis).
@@ -173,6 +185,74 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             Ok(n) => Stats::add(&state.stats.net_input_bytes, n as u64),
         }
     }
+}
+
+/// Waits for a blocked command (see the module doc); false when the
+/// connection must close.
+async fn wait_blocked<S: AsyncRead + AsyncWrite + Unpin>(
+    socket: &mut S,
+    state: &Arc<ServerState>,
+    conn: &mut Conn,
+    out: &mut ReplyBuf,
+    rbuf: &mut BytesMut,
+    block: crate::blocking::Block,
+    args: &[bytes::Bytes],
+) -> bool {
+    if !durable(state, conn).await || write_out(socket, out, state, conn).await.is_err() {
+        return false;
+    }
+    let id = conn.handle.id;
+    let ticket = state.blocking.block(id, conn.db, &block.keys);
+    // A push between the command's try and the queueing is not missed:
+    // try once more right away.
+    ticket.wake.notify_one();
+    let mut shutdown = state.shutdown_signal();
+    let timed_out = |out: &mut ReplyBuf| {
+        if block.null_array {
+            out.null_array();
+        } else {
+            out.null();
+        }
+    };
+    let keep = loop {
+        let deadline = async {
+            match block.deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = ticket.wake.notified() => {
+                if let Some(error) = ticket.unblock.lock().take() {
+                    if error {
+                        out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+                    } else {
+                        timed_out(out);
+                    }
+                    break true;
+                }
+                conn.resuming = true;
+                cmd::execute(state, conn, out, args);
+                conn.resuming = false;
+                if conn.blocked.take().is_none() {
+                    break true;
+                }
+            }
+            _ = deadline => {
+                timed_out(out);
+                break true;
+            }
+            r = socket.read_buf(rbuf) => match r {
+                // Later commands wait in the buffer.
+                Ok(n) if n > 0 => Stats::add(&state.stats.net_input_bytes, n as u64),
+                _ => break false,
+            },
+            _ = conn.handle.kill.notified() => break false,
+            _ = shutdown.wait_for(|v| *v) => break false,
+        }
+    };
+    state.blocking.leave(id);
+    keep
 }
 
 /// Moves the messages already queued for this client into its output

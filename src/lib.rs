@@ -14,6 +14,7 @@
 //! - [`cmd`]: command table and one module per command family.
 //! - [`client`]: registry of connected clients (CLIENT LIST / INFO).
 //! - [`watch`]: WATCH: watched keys and their invalidation.
+//! - [`blocking`]: clients blocked on keys (BLPOP ...) and their queues.
 //! - [`script`]: the Lua interpreter behind EVAL.
 //! - [`pubsub`]: Pub/Sub subscriptions and message delivery.
 //! - [`monitor`]: MONITOR's feed of every command.
@@ -36,6 +37,7 @@
 //! ```
 
 pub mod acl;
+pub mod blocking;
 pub mod client;
 pub mod cmd;
 pub mod cmdstats;

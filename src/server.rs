@@ -84,6 +84,8 @@ pub struct ServerState {
     pub scripts: crate::script::Scripts,
     /// Pub/Sub subscriptions.
     pub pubsub: crate::pubsub::PubSub,
+    /// Clients blocked on keys (BLPOP ...).
+    pub blocking: crate::blocking::Blocking,
     /// The lock on `<dir>/lock`, held while the server runs.
     pub dir_lock: OnceLock<std::fs::File>,
     shutdown: watch::Sender<bool>,
@@ -114,6 +116,7 @@ impl ServerState {
         evictor.configure(&config);
         Ok(ServerState {
             tracking: Default::default(),
+            blocking: Default::default(),
             monitors: Default::default(),
             active_expire: std::sync::atomic::AtomicBool::new(true),
             startup_memory: crate::memory::used() as u64,

@@ -31,9 +31,10 @@ pub struct Changes {
     /// A database was emptied since the last take: `upserts` holds every
     /// live string key and `removed` is empty (write a new base).
     pub full: bool,
-    /// String keys written since the last take: (db, key, value, expiry).
-    pub upserts: Vec<(u32, Bytes, Bytes, Option<u64>)>,
-    /// Keys that no longer hold a string: (db, key).
+    /// String and collection keys written since the last take: (db, key,
+    /// value, expiry); never a vector set.
+    pub upserts: Vec<(u32, Bytes, Value, Option<u64>)>,
+    /// Keys that no longer hold a string or collection: (db, key).
     pub removed: Vec<(u32, Bytes)>,
     /// Every live vector set: (db, key, set, expiry).
     pub sets: Vec<(u32, Bytes, SharedSet, Option<u64>)>,
@@ -86,11 +87,11 @@ impl Engine {
                 }
                 for (key, value, exp) in taken.upserts {
                     match &value {
-                        Value::Str(v) => out.upserts.push((db, key, v.clone(), exp)),
-                        other => {
-                            add_set(&mut out, db, &key, other, exp);
+                        Value::VectorSet(_) => {
+                            add_set(&mut out, db, &key, &value, exp);
                             out.removed.push((db, key));
                         }
+                        _ => out.upserts.push((db, key, value, exp)),
                     }
                 }
                 out.removed
@@ -103,11 +104,12 @@ impl Engine {
                 for s in shards {
                     for e in s.iter_live(now) {
                         match &e.value {
-                            Value::Str(v) => {
-                                out.upserts
-                                    .push((db, e.key.clone(), v.clone(), e.expire_at))
+                            Value::VectorSet(_) => {
+                                add_set(&mut out, db, &e.key, &e.value, e.expire_at)
                             }
-                            other => add_set(&mut out, db, &e.key, other, e.expire_at),
+                            v => out
+                                .upserts
+                                .push((db, e.key.clone(), v.clone(), e.expire_at)),
                         }
                     }
                 }

@@ -32,4 +32,8 @@ pub enum EngineError {
     /// it was not applied.
     #[error("{0}")]
     Persistence(String),
+    /// A collection command refused the value it found (`ERR <text>`,
+    /// e.g. `hash value is not an integer`).
+    #[error("{0}")]
+    Refused(&'static str),
 }

@@ -434,7 +434,10 @@ fn changes_follow_writes_not_the_dataset() {
     let up: HashSet<(Bytes, Bytes, Option<u64>)> = c
         .upserts
         .iter()
-        .map(|(_, k, v, t)| (k.clone(), v.clone(), *t))
+        .map(|(_, k, v, t)| match v {
+            Value::Str(v) => (k.clone(), v.clone(), *t),
+            other => panic!("not a string: {other:?}"),
+        })
         .collect();
     let want: HashSet<(Bytes, Bytes, Option<u64>)> = [
         (b("k1"), b("new"), None),

@@ -576,6 +576,15 @@ pub fn key_args<'a>(spec: &CommandSpec, args: &'a [Bytes], default_key: &'a [u8]
             .unwrap_or(0);
         return args.iter().skip(3).take(n).map(|a| &a[..]).collect();
     }
+    if matches!(spec.name, "sintercard" | "lmpop" | "blmpop") {
+        // [timeout] numkeys key... options
+        let at = usize::from(spec.name == "blmpop") + 1;
+        let n = args
+            .get(at)
+            .and_then(|n| std::str::from_utf8(n).ok()?.parse::<usize>().ok())
+            .unwrap_or(0);
+        return args.iter().skip(at + 1).take(n).map(|a| &a[..]).collect();
+    }
     if spec.name == "msetex" {
         // numkeys key value [key value ...] [options]
         let n = args

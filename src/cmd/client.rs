@@ -24,10 +24,10 @@ pub fn id(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// CLIENT UNBLOCK client-id [TIMEOUT | ERROR]: 0, as no command blocks
-/// yet (the blocking list, sorted-set and stream commands are not built).
+/// CLIENT UNBLOCK client-id [TIMEOUT | ERROR]: 1 when the client was
+/// blocked (it then gets its timeout reply, or `-UNBLOCKED`).
 pub fn unblock(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    super::int_arg(&args[2])?;
+    let id = super::int_arg(&args[2])?;
     match args.get(3) {
         None => {}
         Some(r) if r.eq_ignore_ascii_case(b"timeout") || r.eq_ignore_ascii_case(b"error") => {}
@@ -40,7 +40,11 @@ pub fn unblock(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if args.len() > 4 {
         return Err(CmdError::Syntax);
     }
-    ctx.out.int(0);
+    let error = args
+        .get(3)
+        .is_some_and(|r| r.eq_ignore_ascii_case(b"error"));
+    let done = id >= 0 && ctx.state.blocking.unblock(id as u64, error);
+    ctx.out.int(i64::from(done));
     Ok(())
 }
 

@@ -39,6 +39,33 @@ fn value_digest(v: &Value) -> [u8; 20] {
             h.update(b"s");
             h.update(s);
         }
+        Value::Hash(hash) => {
+            let mut fields: Vec<_> = hash.iter().collect();
+            fields.sort();
+            h.update(b"h");
+            for (f, v) in fields {
+                for part in [f, v] {
+                    h.update((part.len() as u64).to_le_bytes());
+                    h.update(part);
+                }
+            }
+        }
+        Value::Set(set) => {
+            let mut members: Vec<_> = set.iter().collect();
+            members.sort();
+            h.update(b"t");
+            for m in members {
+                h.update((m.len() as u64).to_le_bytes());
+                h.update(m);
+            }
+        }
+        Value::List(list) => {
+            h.update(b"l");
+            for m in list.iter() {
+                h.update((m.len() as u64).to_le_bytes());
+                h.update(m);
+            }
+        }
         Value::VectorSet(set) => {
             let set = set.read();
             let mut elements: Vec<(Bytes, Vec<f32>, Option<Bytes>)> = Vec::new();
@@ -105,10 +132,10 @@ pub fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             let Some(o) = ctx.db().object(key, now) else {
                 return Err(CmdError::err("no such key"));
             };
-            let (encoding, len) = match &o.value {
-                Value::Str(s) => (super::object::string_encoding(s), s.len()),
-                Value::VectorSet(set) => ("raw", set.read().memory_bytes()),
-            };
+            let (encoding, len) = (
+                super::object::value_encoding(&o.value),
+                o.value.memory_bytes(),
+            );
             ctx.out.simple(&format!(
                 "Value at:0x0 refcount:1 encoding:{encoding} serializedlength:{len} lru:{} lru_seconds_idle:{}",
                 o.access.last & 0xFF_FFFF,

@@ -4,19 +4,34 @@
 //! like Redis's: the value, a 2-byte format version, then a checksum:
 //!
 //! ```text
-//! type: u8 (0 = string) | value bytes | version: u16 LE (1) | crc32: u32 LE
+//! type: u8 | value bytes | version: u16 LE (1) | crc32: u32 LE
 //! ```
+//!
+//! | type | value bytes |
+//! |---|---|
+//! | 0 string | the string |
+//! | 2 hash | count u32, then per field: field, value, deadline (u8 flag + u64 Unix ms) |
+//! | 3 set | count u32, then each member |
+//! | 4 list | count u32, then each element, head first |
+//!
+//! Each field, value, member or element is a u32 LE length and its bytes.
 //!
 //! The CRC-32 (IEEE) covers every byte before it. FUNCTION DUMP uses the
 //! same frame with type 245 and the libraries
 //! ([`vexlake_engine::functions::encode`]) as the value. RESTORE refuses a payload
 //! whose version or checksum is wrong with Redis's
-//! `-ERR DUMP payload version or checksum are wrong`. Vector sets cannot be
+//! `-ERR DUMP payload version or checksum are wrong`, and a payload whose
+//! value does not decode with `-ERR Bad data format`. Vector sets cannot be
 //! dumped yet (`-ERR`); everything else about RESTORE follows Redis:
 //! `REPLACE`, `ABSTTL`, `IDLETIME`, `FREQ`, `-BUSYKEY`.
 
+use std::sync::Arc;
+
 use bytes::{BufMut, Bytes, BytesMut};
 use vexlake_engine::keyspace::Value;
+use vexlake_engine::keyspace::hash::HashValue;
+use vexlake_engine::keyspace::list::ListValue;
+use vexlake_engine::keyspace::set::SetValue;
 use vexlake_protocol::args::is_keyword;
 
 use super::table::{BASE, CommandSpec, K1, W_OOM};
@@ -27,6 +42,12 @@ use crate::error::CmdError;
 const VERSION: u16 = 1;
 /// Type byte of a string.
 const STRING: u8 = 0;
+/// Type byte of a hash.
+const HASH: u8 = 2;
+/// Type byte of a set.
+const SET: u8 = 3;
+/// Type byte of a list.
+const LIST: u8 = 4;
 
 /// DUMP and RESTORE.
 pub static COMMANDS: &[CommandSpec] = &[
@@ -96,20 +117,143 @@ pub fn encode_string(v: &[u8]) -> Bytes {
     seal(STRING, v)
 }
 
-/// The string in `payload`, if its version and checksum are right.
-pub fn decode(payload: &Bytes) -> Option<Bytes> {
-    match unseal(payload)? {
-        (STRING, v) => Some(v),
-        _ => None,
+/// The payload of `v` (None for a vector set).
+pub fn encode(v: &Value) -> Option<Bytes> {
+    let mut b = BytesMut::new();
+    let put = |b: &mut BytesMut, x: &[u8]| {
+        b.put_u32_le(x.len() as u32);
+        b.put_slice(x);
+    };
+    let kind = match v {
+        Value::Str(s) => return Some(seal(STRING, s)),
+        Value::VectorSet(_) => return None,
+        Value::Hash(h) => {
+            b.put_u32_le(h.len() as u32);
+            for (f, v) in h.iter() {
+                put(&mut b, f);
+                put(&mut b, v);
+                match h.expire_at(f) {
+                    Some(t) => {
+                        b.put_u8(1);
+                        b.put_u64_le(t);
+                    }
+                    None => b.put_u8(0),
+                }
+            }
+            HASH
+        }
+        Value::Set(s) => {
+            b.put_u32_le(s.len() as u32);
+            s.iter().for_each(|m| put(&mut b, m));
+            SET
+        }
+        Value::List(l) => {
+            b.put_u32_le(l.len() as u32);
+            l.iter().for_each(|m| put(&mut b, m));
+            LIST
+        }
+    };
+    Some(seal(kind, &b))
+}
+
+/// Why a payload was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// Wrong version or checksum.
+    Checksum,
+    /// The value does not decode (or is an empty collection).
+    Format,
+}
+
+/// The value in `payload`.
+pub fn decode(payload: &Bytes) -> Result<Value, Refused> {
+    let (kind, data) = unseal(payload).ok_or(Refused::Checksum)?;
+    if kind == STRING {
+        return Ok(Value::Str(data));
+    }
+    let mut r = Reader(&data);
+    let n = r.u32()?;
+    let v = match kind {
+        HASH => {
+            let mut h = HashValue::new();
+            for _ in 0..n {
+                let (f, v) = (r.bytes()?, r.bytes()?);
+                let ttl = match r.u8()? {
+                    0 => None,
+                    1 => Some(r.u64()?),
+                    _ => return Err(Refused::Format),
+                };
+                if !h.set(f, v) {
+                    return Err(Refused::Format);
+                }
+                h.set_expire(f, ttl);
+            }
+            Value::Hash(Arc::new(h))
+        }
+        SET => {
+            let mut s = SetValue::new();
+            for _ in 0..n {
+                if !s.insert(r.bytes()?) {
+                    return Err(Refused::Format);
+                }
+            }
+            Value::Set(Arc::new(s))
+        }
+        LIST => {
+            let mut l = ListValue::new();
+            for _ in 0..n {
+                l.push_back(r.bytes()?);
+            }
+            Value::List(Arc::new(l))
+        }
+        _ => return Err(Refused::Format),
+    };
+    if !r.0.is_empty() || n == 0 {
+        return Err(Refused::Format);
+    }
+    Ok(v)
+}
+
+/// Reads a payload's value bytes.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Refused> {
+        if self.0.len() < n {
+            return Err(Refused::Format);
+        }
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        Ok(a)
+    }
+
+    fn u8(&mut self) -> Result<u8, Refused> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32, Refused> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn u64(&mut self) -> Result<u64, Refused> {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(self.take(8)?);
+        Ok(u64::from_le_bytes(a))
+    }
+
+    fn bytes(&mut self) -> Result<&'a [u8], Refused> {
+        let n = self.u32()? as usize;
+        self.take(n)
     }
 }
 
 /// DUMP key.
 pub fn dump(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     match ctx.db().object(&args[1], ctx.now()) {
-        Some(o) => match o.value {
-            Value::Str(v) => ctx.out.bulk(&encode_string(&v)),
-            Value::VectorSet(_) => {
+        Some(o) => match encode(&o.value) {
+            Some(p) => ctx.out.bulk(&p),
+            None => {
                 return Err(CmdError::err("DUMP of a vector set is not supported yet"));
             }
         },
@@ -159,17 +303,21 @@ pub fn restore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             "BUSYKEY Target key name already exists.".into(),
         ));
     }
-    let Some(value) = decode(&args[3]) else {
-        return Err(CmdError::err("DUMP payload version or checksum are wrong"));
+    let value = match decode(&args[3]) {
+        Ok(v) => v,
+        Err(Refused::Checksum) => {
+            return Err(CmdError::err("DUMP payload version or checksum are wrong"));
+        }
+        Err(Refused::Format) => return Err(CmdError::err("Bad data format")),
     };
     let expire_at = match (ttl, absttl) {
         (0, _) => None,
         (t, true) => Some(t as u64),
         (t, false) => Some(now.saturating_add(t as u64)),
     };
-    let stored =
-        ctx.db()
-            .restore_string(&args[1], &value, expire_at, replace, (idle, freq), now)?;
+    let stored = ctx
+        .db()
+        .restore_value(&args[1], &value, expire_at, replace, (idle, freq), now)?;
     if !stored {
         return Err(CmdError::Line(
             "BUSYKEY Target key name already exists.".into(),
@@ -191,14 +339,55 @@ mod tests {
 
     #[test]
     fn payload_round_trips_and_refuses_any_flipped_byte() {
+        let text = |p: &Bytes| match decode(p) {
+            Ok(Value::Str(s)) => Some(s),
+            _ => None,
+        };
         let p = encode_string(b"hello");
-        assert_eq!(decode(&p).as_deref(), Some(&b"hello"[..]));
-        assert_eq!(decode(&encode_string(b"")).as_deref(), Some(&b""[..]));
+        assert_eq!(text(&p).as_deref(), Some(&b"hello"[..]));
+        assert_eq!(text(&encode_string(b"")).as_deref(), Some(&b""[..]));
         for i in 0..p.len() {
             let mut bad = p.to_vec();
             bad[i] ^= 0x20;
-            assert_eq!(decode(&Bytes::from(bad)), None, "byte {i}");
+            assert!(decode(&Bytes::from(bad)).is_err(), "byte {i}");
         }
-        assert_eq!(decode(&Bytes::from_static(b"abc")), None);
+        assert!(decode(&Bytes::from_static(b"abc")).is_err());
+    }
+
+    #[test]
+    fn collections_round_trip_and_bad_values_are_refused() {
+        let mut h = HashValue::new();
+        h.set(b"f", b"v");
+        h.set(b"g", b"");
+        h.set_expire(b"g", Some(99));
+        let p = encode(&Value::Hash(Arc::new(h))).unwrap();
+        let Ok(Value::Hash(back)) = decode(&p) else {
+            panic!("not a hash")
+        };
+        assert_eq!(back.get(b"f").map(|v| &v[..]), Some(&b"v"[..]));
+        assert_eq!(back.expire_at(b"g"), Some(99));
+        let mut l = ListValue::new();
+        l.push_back(b"a");
+        l.push_back(b"a");
+        let Ok(Value::List(back)) = decode(&encode(&Value::List(Arc::new(l))).unwrap()) else {
+            panic!("not a list")
+        };
+        assert_eq!(back.len(), 2);
+        // A set with a duplicate member, an empty set, a count past the end,
+        // an unknown type: each refused as bad data.
+        let dup = seal(SET, &[2, 0, 0, 0, 1, 0, 0, 0, b'x', 1, 0, 0, 0, b'x']);
+        assert_eq!(decode(&dup).err(), Some(Refused::Format));
+        assert_eq!(
+            decode(&seal(SET, &[0, 0, 0, 0])).err(),
+            Some(Refused::Format)
+        );
+        assert_eq!(
+            decode(&seal(LIST, &[9, 0, 0, 0, 1, 0, 0, 0, b'x'])).err(),
+            Some(Refused::Format)
+        );
+        assert_eq!(
+            decode(&seal(77, &[1, 0, 0, 0])).err(),
+            Some(Refused::Format)
+        );
     }
 }

@@ -100,7 +100,7 @@ fn write_section(t: &mut String, section: &str, s: &ServerState) {
         "clients" => {
             kv("connected_clients", &s.clients.connected());
             kv("maxclients", &s.config().maxclients);
-            kv("blocked_clients", &0);
+            kv("blocked_clients", &s.blocking.blocked());
         }
         "memory" => {
             let rss = rss_bytes();

@@ -28,6 +28,10 @@
 //! - [`lcs`][lcs]: LCS.
 //! - [`dump`][dump]: DUMP and RESTORE (VexLake's payload format).
 //! - [`strings`][strings]: string commands (GET SET INCR APPEND ...).
+//! - [`hashes`][hashes], [`sets`][sets], [`lists`][lists]: the collection
+//!   commands; [`list_blocking`][list_blocking]: BLPOP BRPOP BLMOVE
+//!   BRPOPLPUSH BLMPOP; [`collection`][collection]: what they share (FIELDS
+//!   blocks, *SCAN, random picks).
 //! - [`vectors`][vectors]: vector-set commands (VADD VSIM ... VSEARCH).
 //! - [`transactions`][transactions]: MULTI EXEC DISCARD WATCH UNWATCH.
 //! - [`scripting`][scripting]: EVAL EVALSHA EVAL_RO EVALSHA_RO SCRIPT.
@@ -46,6 +50,7 @@
 
 pub mod acl;
 pub mod client;
+pub mod collection;
 pub mod command;
 pub mod config;
 pub mod connection;
@@ -53,11 +58,14 @@ pub mod debug;
 pub mod docs;
 pub mod dump;
 pub mod functions;
+pub mod hashes;
 pub mod info;
 pub mod ingest;
 pub mod keys;
 pub mod latency;
 pub mod lcs;
+pub mod list_blocking;
+pub mod lists;
 pub mod memory;
 pub mod object;
 pub mod persistence;
@@ -65,6 +73,7 @@ pub mod pubsub;
 pub mod replication;
 pub mod scripting;
 pub mod server;
+pub mod sets;
 pub mod slowlog;
 pub mod sql;
 pub mod strings;
@@ -142,6 +151,12 @@ pub struct Conn {
     pub caching: Option<bool>,
     /// MONITOR is on.
     pub monitoring: bool,
+    /// Left by a blocking command that found nothing: the connection
+    /// waits on these keys, then runs the command again.
+    pub blocked: Option<crate::blocking::Block>,
+    /// The command runs again after a wait (not counted again in the
+    /// statistics or fed to MONITOR).
+    pub resuming: bool,
 }
 
 impl Conn {
@@ -173,6 +188,8 @@ impl Conn {
             tracking: None,
             caching: None,
             monitoring: false,
+            blocked: None,
+            resuming: false,
         }
     }
 }
@@ -208,7 +225,9 @@ impl Ctx<'_> {
 /// Runs one command and writes its reply (or error) into `out`; counts it
 /// in the command statistics and the slow log.
 pub fn execute(state: &ServerState, conn: &mut Conn, out: &mut ReplyBuf, args: &[Bytes]) {
-    conn.commands += 1;
+    if !conn.resuming {
+        conn.commands += 1;
+    }
     let start = Instant::now();
     let mut ran = None;
     let reply_from = out.len();
@@ -226,6 +245,9 @@ pub fn execute(state: &ServerState, conn: &mut Conn, out: &mut ReplyBuf, args: &
     }
     if !conn.nested && !client::reply_wanted(conn) {
         out.truncate(reply_from);
+    }
+    if conn.resuming {
+        return;
     }
     if state.monitors.active()
         && let Some((name, _)) = ran
@@ -324,7 +346,8 @@ fn dispatch(
     let db = conn.db;
     let mut ctx = Ctx { state, conn, out };
     let result = (spec.handler)(&mut ctx, args);
-    if result.is_ok() && (write || ctx.conn.tracking.is_some()) {
+    // A command that blocked changed nothing (and must not wake itself).
+    if result.is_ok() && (write || ctx.conn.tracking.is_some()) && ctx.conn.blocked.is_none() {
         changed_or_read(state, ctx.conn, spec, args, db, write);
     }
     if spec.name != "client|caching" {
@@ -344,7 +367,7 @@ fn changed_or_read(
     write: bool,
 ) {
     let tracking = state.tracking.active();
-    if write && !state.watches.active() && !tracking {
+    if write && !state.watches.active() && !tracking && !state.blocking.active() {
         return;
     }
     if matches!(spec.name, "flushdb" | "flushall") {
@@ -361,6 +384,9 @@ fn changed_or_read(
     if write {
         if state.watches.active() {
             state.watches.touch(db, keys.iter().copied());
+        }
+        for k in &keys {
+            state.blocking.signal(db, k);
         }
         if tracking {
             for k in &keys {

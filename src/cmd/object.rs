@@ -88,6 +88,33 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
     },
 ];
 
+/// Redis's encoding name of `v` (with Redis's default size limits for
+/// the compact encodings: 128 entries, 64-byte elements, 512 integers).
+pub fn value_encoding(v: &Value) -> &'static str {
+    const ENTRIES: usize = 128;
+    const ELEMENT: usize = 64;
+    const INTSET: usize = 512;
+    match v {
+        Value::Str(s) => string_encoding(s),
+        Value::Hash(h) => {
+            let small = h.len() <= ENTRIES
+                && h.iter()
+                    .all(|(f, v)| f.len() <= ELEMENT && v.len() <= ELEMENT);
+            match (small, h.volatile_len() > 0) {
+                (true, true) => "listpackex",
+                (true, false) => "listpack",
+                (false, _) => "hashtable",
+            }
+        }
+        Value::Set(s) if s.len() <= INTSET && s.all_integers() => "intset",
+        Value::Set(s) if s.len() <= ENTRIES && s.iter().all(|m| m.len() <= ELEMENT) => "listpack",
+        Value::Set(_) => "hashtable",
+        Value::List(l) if l.len() <= ENTRIES && l.iter().all(|m| m.len() <= ELEMENT) => "listpack",
+        Value::List(_) => "quicklist",
+        Value::VectorSet(_) => "raw",
+    }
+}
+
 /// Redis's encoding name of string `v`.
 pub fn string_encoding(v: &[u8]) -> &'static str {
     if v.len() <= 20 && parse_i64(v).is_some_and(|n| n.to_string().as_bytes() == v) {
@@ -109,10 +136,7 @@ fn lfu(ctx: &Ctx<'_>) -> bool {
 /// OBJECT ENCODING key.
 pub fn encoding(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     match ctx.db().object(&args[2], ctx.now()) {
-        Some(o) => ctx.out.bulk(match &o.value {
-            Value::Str(v) => string_encoding(v).as_bytes(),
-            Value::VectorSet(_) => b"raw",
-        }),
+        Some(o) => ctx.out.bulk(value_encoding(&o.value).as_bytes()),
         None => ctx.out.null(),
     }
     Ok(())

@@ -10,9 +10,9 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::{
-    Handler, acl, client, command, config, connection, debug, dump, functions, info, keys, latency,
-    lcs, memory, object, persistence, pubsub, replication, scripting, server, slowlog, sql,
-    strings, tracking, transactions, vectors,
+    Handler, acl, client, command, config, connection, debug, dump, functions, hashes, info, keys,
+    latency, lcs, list_blocking, lists, memory, object, persistence, pubsub, replication,
+    scripting, server, sets, slowlog, sql, strings, tracking, transactions, vectors,
 };
 
 /// One command (or subcommand, named `container|sub`).
@@ -1130,6 +1130,10 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
 /// Command groups declared outside this file, next to their handlers.
 static GROUPS: &[&[CommandSpec]] = &[
     COMMANDS,
+    hashes::COMMANDS,
+    sets::COMMANDS,
+    lists::COMMANDS,
+    list_blocking::COMMANDS,
     acl::COMMANDS,
     vectors::COMMANDS,
     persistence::COMMANDS,

@@ -40,20 +40,12 @@ FILES = [
 ]
 
 DESELECTED = {
-    # Sorted sets, lists, hashes, bitfields: issue 14.
+    # Sorted sets and bitfields: issue 14.
     "tests/test_pipeline.py::TestPipeline::test_pipeline": "ZADD",
-    "tests/test_pipeline.py::TestPipeline::test_exec_error_in_response": "LPUSH",
     "tests/test_pipeline.py::TestPipeline::test_pipeline_with_bitfield": "BITFIELD",
-    "tests/test_pipeline.py::TestPipeline::test_send_set_commands_over_pipeline": "HSET",
     # The cmsgpack Lua library is not provided (docs/commands.md).
     "tests/test_scripting.py::TestScripting::test_eval_msgpack": "cmsgpack",
     "tests/test_scripting.py::TestScripting::test_eval_msgpack_pipeline_error_in_lua": "cmsgpack",
-    # Client-side caching of hash commands: HSET/HRANDFIELD are issue 14.
-    "tests/test_cache.py::TestCache::test_hash_get_from_given_cache[single]": "HSET",
-    "tests/test_cache.py::TestCache::test_hash_get_from_given_cache[pool]": "HSET",
-    "tests/test_cache.py::TestCache::test_hash_get_from_given_cache[decoded]": "HSET",
-    "tests/test_cache.py::TestCache::test_cache_ignore_not_allowed_command[single]": "HSET",
-    "tests/test_cache.py::TestCache::test_cache_ignore_not_allowed_command[pool]": "HSET",
     # Broken in the sdist itself: they ask for a fixture `cache` that its
     # conftest does not define ("fixture 'cache' not found"), on any server.
     "tests/test_cache.py::TestCache::test_cache_clears_on_disconnect[single]": "no fixture",
@@ -80,9 +72,7 @@ DESELECTED = {
 for _mode in ("single", "pool"):
     for _test, _why in [
         ("test_pipeline.py::TestPipeline::test_pipeline", "ZADD"),
-        ("test_pipeline.py::TestPipeline::test_exec_error_in_response", "LPUSH"),
         ("test_pipeline.py::TestPipeline::test_pipeline_with_bitfield", "BITFIELD"),
-        ("test_pipeline.py::TestPipeline::test_send_set_commands_over_async_pipeline", "HSET"),
         ("test_scripting.py::TestScripting::test_eval_msgpack_pipeline_error_in_lua", "cmsgpack"),
         (
             "test_pubsub.py::TestClusterPubSubResubscribe::test_resubscribe_shard_channels_different_slots_same_node",

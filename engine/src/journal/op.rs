@@ -28,9 +28,27 @@
 //! | 13 | VSetAttr | uid u64, element bytes, attributes bytes |
 //! | 14 | Select | db u8: later operations apply to this database |
 //! | 15 | Functions | libraries bytes (every function library, [`crate::functions::encode`]) |
+//! | 16 | HSet | key bytes, field bytes, value bytes |
+//! | 17 | HDel | key bytes, field bytes |
+//! | 18 | HExpire | key bytes, field bytes, deadline opt u64 (none = HPERSIST) |
+//! | 19 | SAdd | key bytes, member bytes |
+//! | 20 | SRem | key bytes, member bytes |
+//! | 21 | LPush | key bytes, element bytes (at the head) |
+//! | 22 | RPush | key bytes, element bytes (at the tail) |
+//! | 23 | LPop | key bytes, count u64 (from the head) |
+//! | 24 | RPop | key bytes, count u64 (from the tail) |
+//! | 25 | LSet | key bytes, index u64, element bytes |
+//! | 26 | LInsert | key bytes, index u64, element bytes (before `index`) |
+//! | 27 | LRemAt | key bytes, index u64 |
+//! | 28 | LTrim | key bytes, start u64, end u64 (keep `start..end`) |
+//!
+//! Tags 16-28 are collection edits ([`Edit`]): a command logs the
+//! changes it made to hashes, sets and lists, never the command itself.
 //!
 //! `Select` appears only in the record of a transaction or script (one
 //! record for all its commands) whose commands touched several databases.
+
+use crate::keyspace::Edit;
 
 /// Version byte at the start of every record.
 pub const VERSION: u8 = 1;
@@ -50,6 +68,19 @@ const VREM: u8 = 12;
 const VSETATTR: u8 = 13;
 const SELECT: u8 = 14;
 const FUNCTIONS: u8 = 15;
+const HSET: u8 = 16;
+const HDEL: u8 = 17;
+const HEXPIRE: u8 = 18;
+const SADD: u8 = 19;
+const SREM: u8 = 20;
+const LPUSH: u8 = 21;
+const RPUSH: u8 = 22;
+const LPOP: u8 = 23;
+const RPOP: u8 = 24;
+const LSET: u8 = 25;
+const LINSERT: u8 = 26;
+const LREMAT: u8 = 27;
+const LTRIM: u8 = 28;
 
 /// Parameters of a new vector set (VCreate).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +160,9 @@ pub enum Op<'a> {
     Select { db: u8 },
     /// The server's function libraries are now these (all of them).
     Functions { libraries: &'a [u8] },
+    /// A change to the collection at `key` (never `Edit::Delete` or
+    /// `Edit::Expire`: those are `Del` and `Expire`).
+    Edit { key: &'a [u8], edit: Edit<&'a [u8]> },
 }
 
 /// Builds one record.
@@ -287,8 +321,68 @@ impl RecordBuf {
                 self.buf.push(FUNCTIONS);
                 self.bytes(libraries);
             }
+            Op::Edit { key, edit } => self.edit(key, edit),
         }
         self
+    }
+
+    /// Adds an edit of the collection at `key` (`Delete` and `Expire`
+    /// become `Del` and `Expire`).
+    pub fn push_edit(&mut self, key: &[u8], edit: &Edit<&[u8]>) -> &mut Self {
+        match *edit {
+            Edit::Delete => self.push(&Op::Del { key }),
+            Edit::Expire { at } => self.push(&Op::Expire { key, expire_at: at }),
+            e => {
+                self.edit(key, e);
+                self
+            }
+        }
+    }
+
+    fn edit(&mut self, key: &[u8], edit: Edit<&[u8]>) {
+        let tag = match edit {
+            Edit::Delete | Edit::Expire { .. } => unreachable!("logged as Del / Expire"),
+            Edit::HSet { .. } => HSET,
+            Edit::HDel { .. } => HDEL,
+            Edit::HExpire { .. } => HEXPIRE,
+            Edit::SAdd { .. } => SADD,
+            Edit::SRem { .. } => SREM,
+            Edit::LPush { .. } => LPUSH,
+            Edit::RPush { .. } => RPUSH,
+            Edit::LPop { .. } => LPOP,
+            Edit::RPop { .. } => RPOP,
+            Edit::LSet { .. } => LSET,
+            Edit::LInsert { .. } => LINSERT,
+            Edit::LRemAt { .. } => LREMAT,
+            Edit::LTrim { .. } => LTRIM,
+        };
+        self.buf.push(tag);
+        self.bytes(key);
+        match edit {
+            Edit::Delete | Edit::Expire { .. } => {}
+            Edit::HSet { field, value } => {
+                self.bytes(field);
+                self.bytes(value);
+            }
+            Edit::HDel { field: b } | Edit::SAdd { member: b } | Edit::SRem { member: b } => {
+                self.bytes(b)
+            }
+            Edit::LPush { elem } | Edit::RPush { elem } => self.bytes(elem),
+            Edit::HExpire { field, at } => {
+                self.bytes(field);
+                self.opt_u64(at);
+            }
+            Edit::LPop { count } | Edit::RPop { count } => self.u64(count),
+            Edit::LSet { index, elem } | Edit::LInsert { index, elem } => {
+                self.u64(index);
+                self.bytes(elem);
+            }
+            Edit::LRemAt { index } => self.u64(index),
+            Edit::LTrim { start, end } => {
+                self.u64(start);
+                self.u64(end);
+            }
+        }
     }
 
     /// Adds a VAdd whose vector is given as floats.
@@ -398,6 +492,39 @@ pub fn decode(rec: &[u8]) -> Result<(u8, Vec<Op<'_>>), Malformed> {
             SELECT => Op::Select { db: r.u8()? },
             FUNCTIONS => Op::Functions {
                 libraries: r.bytes()?,
+            },
+            tag @ HSET..=LTRIM => Op::Edit {
+                key: r.bytes()?,
+                edit: match tag {
+                    HSET => Edit::HSet {
+                        field: r.bytes()?,
+                        value: r.bytes()?,
+                    },
+                    HDEL => Edit::HDel { field: r.bytes()? },
+                    HEXPIRE => Edit::HExpire {
+                        field: r.bytes()?,
+                        at: r.opt_u64()?,
+                    },
+                    SADD => Edit::SAdd { member: r.bytes()? },
+                    SREM => Edit::SRem { member: r.bytes()? },
+                    LPUSH => Edit::LPush { elem: r.bytes()? },
+                    RPUSH => Edit::RPush { elem: r.bytes()? },
+                    LPOP => Edit::LPop { count: r.u64()? },
+                    RPOP => Edit::RPop { count: r.u64()? },
+                    LSET => Edit::LSet {
+                        index: r.u64()?,
+                        elem: r.bytes()?,
+                    },
+                    LINSERT => Edit::LInsert {
+                        index: r.u64()?,
+                        elem: r.bytes()?,
+                    },
+                    LREMAT => Edit::LRemAt { index: r.u64()? },
+                    _ => Edit::LTrim {
+                        start: r.u64()?,
+                        end: r.u64()?,
+                    },
+                },
             },
             _ => return Err(Malformed("unknown operation")),
         };
@@ -522,6 +649,35 @@ mod tests {
                 attributes: b"",
             },
             Op::Select { db: 7 },
+            Op::Edit {
+                key: b"h",
+                edit: Edit::HSet {
+                    field: b"f",
+                    value: b"v",
+                },
+            },
+            Op::Edit {
+                key: b"h",
+                edit: Edit::HExpire {
+                    field: b"f",
+                    at: Some(5),
+                },
+            },
+            Op::Edit {
+                key: b"s",
+                edit: Edit::SRem { member: b"m" },
+            },
+            Op::Edit {
+                key: b"l",
+                edit: Edit::LInsert {
+                    index: 3,
+                    elem: b"x",
+                },
+            },
+            Op::Edit {
+                key: b"l",
+                edit: Edit::LTrim { start: 1, end: 4 },
+            },
         ];
         let mut rec = RecordBuf::new(3);
         for op in &ops {
@@ -537,7 +693,7 @@ mod tests {
         let bytes = rec.as_bytes();
         for cut in 0..bytes.len() {
             if let Ok((_, ops)) = decode(&bytes[..cut]) {
-                assert!(ops.len() < 15);
+                assert!(ops.len() < 20);
             }
         }
         assert!(decode(&[2, 0]).is_err());

@@ -220,6 +220,10 @@ impl Replayer {
                     .ok_or_else(|| "malformed function libraries".to_string())?;
                 engine.functions().replace(libs);
             }
+            Op::Edit { key, edit } => {
+                db.replay_edit(key, &edit, NOW)
+                    .map_err(|e| format!("edit of {}: {e}", String::from_utf8_lossy(key)))?;
+            }
         }
         Ok(())
     }

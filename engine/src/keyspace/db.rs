@@ -310,10 +310,7 @@ impl Db {
             s.entry(idx).value.clone()
         };
         // A set is read after the shard lock is released.
-        let bytes = match &value {
-            Value::Str(b) => b.len(),
-            Value::VectorSet(set) => set.read().memory_bytes(),
-        };
+        let bytes = value.memory_bytes();
         Some(ENTRY + key.len() + bytes)
     }
 

@@ -9,19 +9,26 @@
 //! - [`strings`]: string commands on a [`Db`] (GET, SET, INCR, APPEND, ...).
 //! - `shard`: the slab + hash table + expiry index inside each shard.
 //! - [`value`]: [`Value`], what a key holds.
+//! - [`hash`], [`set`], [`list`]: the collection values.
+//! - [`edit`]: changes to collections as logged edits ([`Db::edit`]).
 //! - [`vsets`]: finding or creating the vector set at a key.
 
 pub mod access;
 pub mod db;
+pub mod edit;
 pub mod evict;
+pub mod hash;
+pub mod list;
 pub mod object;
+pub mod set;
 mod shard;
 pub mod strings;
 pub mod value;
 pub mod vsets;
 
 pub use db::{Db, ExpireCond, SHARDS, Ttl};
+pub use edit::{Edit, Edits, rebuild};
 pub(crate) use shard::ExpiredHook;
 pub use strings::{SetCond, SetOptions, SetOutcome, SetTtl, TtlChange, ValueCond, digest};
-pub use value::Value;
+pub use value::{Kind, Value};
 pub use vsets::{SharedSet, next_set_uid, note_set_uid, set_from_params};

@@ -1,10 +1,12 @@
 //! Whole-value operations on a [`Db`]: what OBJECT reports about a key,
 //! COPY, and putting a restored value (RESTORE) with its access data.
+//! Collections are copied and restored as the edits that rebuild them.
 
 use bytes::Bytes;
 
 use super::access::Access;
 use super::db::Db;
+use super::edit::{Edit, rebuild};
 use super::strings::{SetCond, SetOptions, SetTtl};
 use super::value::Value;
 use crate::error::EngineError;
@@ -56,8 +58,18 @@ impl Db {
         let Some(info) = self.object(src, now) else {
             return Ok(Ok(false));
         };
-        let Value::Str(v) = info.value else {
-            return Ok(Err(CopyRefused::NotCopyable));
+        let v = match info.value {
+            Value::Str(v) => v,
+            Value::VectorSet(_) => return Ok(Err(CopyRefused::NotCopyable)),
+            collection => {
+                let put = put_edits(&collection, info.expire_at);
+                return Ok(Ok(to.edit(dst, now, |cur| {
+                    if cur.is_some() && !replace {
+                        return Ok((false, Vec::new()));
+                    }
+                    Ok((true, put))
+                })?));
+            }
         };
         let opts = SetOptions {
             cond: if replace {
@@ -72,33 +84,41 @@ impl Db {
         Ok(Ok(to.set(dst, &v, opts, now)?.written))
     }
 
-    /// Puts string `value` at `key` (RESTORE): only when `key` is absent
-    /// unless `replace`; `expire_at` in the past stores nothing. Access
-    /// data is set from `idle_secs` / `freq` when given. Returns false when
-    /// the key exists and `replace` is off.
-    pub fn restore_string(
+    /// Puts `value` (a string or a collection) at `key` (RESTORE): only
+    /// when `key` is absent unless `replace`; `expire_at` in the past
+    /// stores nothing. Access data is set from `idle_secs` / `freq` when
+    /// given. Returns false when the key exists and `replace` is off.
+    pub fn restore_value(
         &self,
         key: &[u8],
-        value: &Bytes,
+        value: &Value,
         expire_at: Option<u64>,
         replace: bool,
         access: (Option<u32>, Option<u8>),
         now: u64,
     ) -> Result<bool, EngineError> {
-        let opts = SetOptions {
-            cond: if replace {
-                SetCond::Always
-            } else {
-                SetCond::IfMissing
-            },
-            ttl: expire_at.map_or(SetTtl::Clear, SetTtl::At),
-            get: false,
-            value: None,
-        };
         if !replace && self.object(key, now).is_some() {
             return Ok(false);
         }
-        self.set(key, value, opts, now)?;
+        match value {
+            Value::Str(v) => {
+                let opts = SetOptions {
+                    cond: SetCond::Always,
+                    ttl: expire_at.map_or(SetTtl::Clear, SetTtl::At),
+                    get: false,
+                    value: None,
+                };
+                self.set(key, v, opts, now)?;
+            }
+            Value::VectorSet(_) => return Err(EngineError::WrongType),
+            collection => {
+                let mut put = put_edits(collection, expire_at);
+                if expire_at.is_some_and(|t| t <= now) {
+                    put.truncate(1);
+                }
+                self.edit(key, now, |_| Ok(((), put)))?;
+            }
+        }
         if access.0.is_some() || access.1.is_some() {
             let (h, mut s) = self.lock(key);
             if let Some(idx) = super::access::no_touch(|| s.lookup(h, key, now)) {
@@ -113,4 +133,13 @@ impl Db {
         }
         Ok(true)
     }
+}
+
+/// The edits that put `value` (a collection) at a key with `expire_at`.
+fn put_edits(value: &Value, expire_at: Option<u64>) -> Vec<Edit<Bytes>> {
+    let mut edits = rebuild(value);
+    if let Some(at) = expire_at {
+        edits.push(Edit::Expire { at: Some(at) });
+    }
+    edits
 }

@@ -227,6 +227,19 @@ impl Shard {
             }
             return None;
         }
+        if let Value::Hash(h) = &self.entry(idx).value
+            && h.next_expiry() <= now
+        {
+            // Hash fields whose deadline passed (lazy field expiry).
+            let Value::Hash(h) = &mut self.entry_mut(idx).value else {
+                unreachable!()
+            };
+            std::sync::Arc::make_mut(h).purge(now);
+            if h.is_empty() {
+                self.remove(idx);
+                return None;
+            }
+        }
         Some(idx)
     }
 

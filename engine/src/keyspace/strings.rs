@@ -101,7 +101,7 @@ pub enum TtlChange {
 fn as_str(v: &Value) -> Result<&Bytes, EngineError> {
     match v {
         Value::Str(b) => Ok(b),
-        Value::VectorSet(_) => Err(EngineError::WrongType),
+        _ => Err(EngineError::WrongType),
     }
 }
 

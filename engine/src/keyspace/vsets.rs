@@ -53,7 +53,7 @@ impl Db {
         };
         match &s.entry(idx).value {
             Value::VectorSet(set) => Ok(Some(set.clone())),
-            Value::Str(_) => Err(EngineError::WrongType),
+            _ => Err(EngineError::WrongType),
         }
     }
 
@@ -70,7 +70,7 @@ impl Db {
         if let Some(idx) = s.lookup(h, key, now) {
             return match &s.entry(idx).value {
                 Value::VectorSet(set) => Ok((set.clone(), false)),
-                Value::Str(_) => Err(EngineError::WrongType),
+                _ => Err(EngineError::WrongType),
             };
         }
         let uid = next_set_uid();

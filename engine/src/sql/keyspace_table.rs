@@ -1,6 +1,8 @@
 //! `keyspace()`: the keys of the session's database as a table: `key`,
-//! `type` ('string' or 'vectorset'), `value` (the string's bytes as text,
-//! null for other types), `ttl_ms` (null when the key does not expire).
+//! `type` (as TYPE names it), `value` (a string's bytes as text; a hash as
+//! a JSON object of fields, a set or list as a JSON array of members or
+//! elements, head first; null for vector sets), `ttl_ms` (null when the
+//! key does not expire). Bytes that are not UTF-8 are shown with U+FFFD.
 //! Read one shard at a time when the query is planned; the values are
 //! shared, not copied.
 
@@ -44,9 +46,9 @@ impl TableFunctionImpl for KeyspaceFunction {
         for (key, value, expire_at) in &entries {
             keys.append_value(String::from_utf8_lossy(key));
             types.append_value(value.type_name());
-            match value {
-                Value::Str(b) => values.append_value(String::from_utf8_lossy(b)),
-                _ => values.append_null(),
+            match value_text(value) {
+                Some(t) => values.append_value(t),
+                None => values.append_null(),
             }
             ttls.append_option(expire_at.map(|at| at.saturating_sub(now) as i64));
         }
@@ -60,4 +62,22 @@ impl TableFunctionImpl for KeyspaceFunction {
             ],
         )
     }
+}
+
+/// The `value` column of a key: a string as text, a collection as JSON.
+pub(crate) fn value_text(value: &Value) -> Option<String> {
+    use serde_json::Value as J;
+    let text = |b: &[u8]| J::String(String::from_utf8_lossy(b).into_owned());
+    let json = match value {
+        Value::Str(b) => return Some(String::from_utf8_lossy(b).into_owned()),
+        Value::VectorSet(_) => return None,
+        Value::Hash(h) => J::Object(
+            h.iter()
+                .map(|(f, v)| (String::from_utf8_lossy(f).into_owned(), text(v)))
+                .collect(),
+        ),
+        Value::Set(s) => J::Array(s.iter().map(|m| text(m)).collect()),
+        Value::List(l) => J::Array(l.iter().map(|m| text(m)).collect()),
+    };
+    Some(json.to_string())
 }

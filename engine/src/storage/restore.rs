@@ -62,7 +62,7 @@ impl Storage {
                 }
                 let db = engine.db(r.db as usize);
                 match r.value {
-                    Some(v) => db.put(&r.key, Value::Str(v), r.expire_at, 0),
+                    Some(v) => db.put(&r.key, v, r.expire_at, 0),
                     None => {
                         let _ = db.del(&[r.key], 0);
                     }
