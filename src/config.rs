@@ -168,6 +168,10 @@ pub struct Config {
     /// Who may run DEBUG (`enable-debug-command`: yes, no, or local =
     /// loopback clients only).
     pub enable_debug_command: String,
+    /// Redis's compact-encoding limits (`hash-max-listpack-entries`,
+    /// `set-max-intset-entries`, ...): what OBJECT ENCODING reports by;
+    /// VexLake's memory layout does not change with them.
+    pub encodings: Encodings,
     /// The config file this came from, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -272,9 +276,74 @@ impl Default for Config {
             maxmemory: 0,
             maxmemory_policy: MaxmemoryPolicy::NoEviction,
             maxmemory_samples: 5,
+            encodings: Encodings::default(),
             enable_debug_command: "local".to_string(),
             config_file: None,
         }
+    }
+}
+
+/// Redis's limits for its compact encodings of small collections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encodings {
+    pub hash_entries: i64,
+    pub hash_value: i64,
+    pub set_intset_entries: i64,
+    pub set_entries: i64,
+    pub set_value: i64,
+    pub zset_entries: i64,
+    pub zset_value: i64,
+    /// Negative: a size class (-2 = 8 KB per node); positive: entries.
+    pub list_size: i64,
+}
+
+impl Default for Encodings {
+    fn default() -> Self {
+        Encodings {
+            hash_entries: 128,
+            hash_value: 64,
+            set_intset_entries: 512,
+            set_entries: 128,
+            set_value: 64,
+            zset_entries: 128,
+            zset_value: 64,
+            list_size: -2,
+        }
+    }
+}
+
+impl Encodings {
+    /// The option names.
+    pub const NAMES: &[&str] = &[
+        "hash-max-listpack-entries",
+        "hash-max-listpack-value",
+        "set-max-intset-entries",
+        "set-max-listpack-entries",
+        "set-max-listpack-value",
+        "zset-max-listpack-entries",
+        "zset-max-listpack-value",
+        "list-max-listpack-size",
+    ];
+
+    fn slot(&mut self, name: &str) -> &mut i64 {
+        match name {
+            "hash-max-listpack-entries" => &mut self.hash_entries,
+            "hash-max-listpack-value" => &mut self.hash_value,
+            "set-max-intset-entries" => &mut self.set_intset_entries,
+            "set-max-listpack-entries" => &mut self.set_entries,
+            "set-max-listpack-value" => &mut self.set_value,
+            "zset-max-listpack-entries" => &mut self.zset_entries,
+            "zset-max-listpack-value" => &mut self.zset_value,
+            _ => &mut self.list_size,
+        }
+    }
+
+    fn set(&mut self, name: &str, v: i64) {
+        *self.slot(name) = v;
+    }
+
+    fn get(&self, name: &str) -> i64 {
+        *self.clone().slot(name)
     }
 }
 
@@ -330,6 +399,14 @@ pub const NAMES: &[&str] = &[
     "maxmemory-policy",
     "maxmemory-samples",
     "enable-debug-command",
+    "hash-max-listpack-entries",
+    "hash-max-listpack-value",
+    "set-max-intset-entries",
+    "set-max-listpack-entries",
+    "set-max-listpack-value",
+    "zset-max-listpack-entries",
+    "zset-max-listpack-value",
+    "list-max-listpack-size",
     "save",
     "appendonly",
 ];
@@ -570,6 +647,13 @@ impl Config {
                     .map(|(_, p)| *p)
                     .ok_or_else(|| format!("'maxmemory-policy' cannot be '{v}'"))?;
             }
+            n if Encodings::NAMES.contains(&n) => {
+                let v: i64 = parse_num(name, one()?)?;
+                if v < 0 && n != "list-max-listpack-size" {
+                    return Err(format!("'{n}' must not be negative"));
+                }
+                self.encodings.set(n, v);
+            }
             "maxmemory-samples" => {
                 self.maxmemory_samples = parse_num(name, one()?)?;
                 if !(1..=64).contains(&self.maxmemory_samples) {
@@ -723,6 +807,7 @@ impl Config {
             "maxmemory" => self.maxmemory.to_string(),
             "maxmemory-policy" => self.maxmemory_policy.name().to_string(),
             "maxmemory-samples" => self.maxmemory_samples.to_string(),
+            n if Encodings::NAMES.contains(&n) => self.encodings.get(n).to_string(),
             "enable-debug-command" => self.enable_debug_command.clone(),
             // Read-only, for tools that probe Redis persistence (redis-benchmark):
             // there are no RDB snapshots; the WAL plays the AOF's part.
@@ -869,7 +954,15 @@ mod tests {
                 "slowlog-max-len",
                 "maxmemory",
                 "maxmemory-policy",
-                "maxmemory-samples"
+                "maxmemory-samples",
+                "hash-max-listpack-entries",
+                "hash-max-listpack-value",
+                "set-max-intset-entries",
+                "set-max-listpack-entries",
+                "set-max-listpack-value",
+                "zset-max-listpack-entries",
+                "zset-max-listpack-value",
+                "list-max-listpack-size"
             ]
         );
         assert_eq!(c.matching(b"PORT"), vec![("port", "6379".to_string())]);

@@ -576,14 +576,49 @@ pub fn key_args<'a>(spec: &CommandSpec, args: &'a [Bytes], default_key: &'a [u8]
             .unwrap_or(0);
         return args.iter().skip(3).take(n).map(|a| &a[..]).collect();
     }
-    if matches!(spec.name, "sintercard" | "lmpop" | "blmpop") {
-        // [timeout] numkeys key... options
-        let at = usize::from(spec.name == "blmpop") + 1;
+    if matches!(
+        spec.name,
+        "sintercard"
+            | "lmpop"
+            | "blmpop"
+            | "zmpop"
+            | "bzmpop"
+            | "zunion"
+            | "zinter"
+            | "zdiff"
+            | "zintercard"
+            | "zunionstore"
+            | "zinterstore"
+            | "zdiffstore"
+    ) {
+        // [timeout | destination] numkeys key... options
+        let at = usize::from(matches!(
+            spec.name,
+            "blmpop" | "bzmpop" | "zunionstore" | "zinterstore" | "zdiffstore"
+        )) + 1;
+        let dst = spec.name.ends_with("store").then(|| &args[1][..]);
         let n = args
             .get(at)
             .and_then(|n| std::str::from_utf8(n).ok()?.parse::<usize>().ok())
             .unwrap_or(0);
-        return args.iter().skip(at + 1).take(n).map(|a| &a[..]).collect();
+        return dst
+            .into_iter()
+            .chain(args.iter().skip(at + 1).take(n).map(|a| &a[..]))
+            .collect();
+    }
+    if spec.name == "sort" {
+        // key [... STORE destination ...]
+        let store = args
+            .windows(2)
+            .skip(2)
+            .find(|w| w[0].eq_ignore_ascii_case(b"store"))
+            .map(|w| &w[1][..]);
+        return args
+            .get(1)
+            .map(|k| &k[..])
+            .into_iter()
+            .chain(store)
+            .collect();
     }
     if spec.name == "msetex" {
         // numkeys key value [key value ...] [options]

@@ -31,6 +31,14 @@ pub const MUTABLE: &[&str] = &[
     "flush-size",
     "flush-vector-inserts",
     "default-vset",
+    "hash-max-listpack-entries",
+    "hash-max-listpack-value",
+    "set-max-intset-entries",
+    "set-max-listpack-entries",
+    "set-max-listpack-value",
+    "zset-max-listpack-entries",
+    "zset-max-listpack-value",
+    "list-max-listpack-size",
 ];
 
 /// CONFIG and its subcommands.

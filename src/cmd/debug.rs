@@ -59,6 +59,14 @@ fn value_digest(v: &Value) -> [u8; 20] {
                 h.update(m);
             }
         }
+        Value::ZSet(z) => {
+            h.update(b"z");
+            for (m, s) in z.ordered() {
+                h.update((m.len() as u64).to_le_bytes());
+                h.update(m);
+                h.update(s.to_bits().to_le_bytes());
+            }
+        }
         Value::List(list) => {
             h.update(b"l");
             for m in list.iter() {
@@ -133,7 +141,7 @@ pub fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 return Err(CmdError::err("no such key"));
             };
             let (encoding, len) = (
-                super::object::value_encoding(&o.value),
+                super::object::value_encoding(&o.value, &ctx.state.config().encodings),
                 o.value.memory_bytes(),
             );
             ctx.out.simple(&format!(

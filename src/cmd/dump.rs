@@ -13,6 +13,7 @@
 //! | 2 hash | count u32, then per field: field, value, deadline (u8 flag + u64 Unix ms) |
 //! | 3 set | count u32, then each member |
 //! | 4 list | count u32, then each element, head first |
+//! | 5 sorted set | count u32, then per member: member, score (f64 LE) |
 //!
 //! Each field, value, member or element is a u32 LE length and its bytes.
 //!
@@ -32,6 +33,7 @@ use vexlake_engine::keyspace::Value;
 use vexlake_engine::keyspace::hash::HashValue;
 use vexlake_engine::keyspace::list::ListValue;
 use vexlake_engine::keyspace::set::SetValue;
+use vexlake_engine::keyspace::zset::ZSetValue;
 use vexlake_protocol::args::is_keyword;
 
 use super::table::{BASE, CommandSpec, K1, W_OOM};
@@ -48,6 +50,8 @@ const HASH: u8 = 2;
 const SET: u8 = 3;
 /// Type byte of a list.
 const LIST: u8 = 4;
+/// Type byte of a sorted set.
+const ZSET: u8 = 5;
 
 /// DUMP and RESTORE.
 pub static COMMANDS: &[CommandSpec] = &[
@@ -152,6 +156,14 @@ pub fn encode(v: &Value) -> Option<Bytes> {
             l.iter().for_each(|m| put(&mut b, m));
             LIST
         }
+        Value::ZSet(z) => {
+            b.put_u32_le(z.len() as u32);
+            for (m, s) in z.ordered() {
+                put(&mut b, m);
+                b.put_f64_le(s);
+            }
+            ZSET
+        }
     };
     Some(seal(kind, &b))
 }
@@ -198,6 +210,17 @@ pub fn decode(payload: &Bytes) -> Result<Value, Refused> {
                 }
             }
             Value::Set(Arc::new(s))
+        }
+        ZSET => {
+            let mut z = ZSetValue::new();
+            for _ in 0..n {
+                let m = r.bytes()?;
+                let s = f64::from_bits(r.u64()?);
+                if s.is_nan() || !z.insert(m, s) {
+                    return Err(Refused::Format);
+                }
+            }
+            Value::ZSet(Arc::new(z))
         }
         LIST => {
             let mut l = ListValue::new();

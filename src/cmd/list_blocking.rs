@@ -17,7 +17,7 @@ use crate::blocking::Block;
 use crate::error::CmdError;
 
 /// The wait given as seconds (`0`: forever), as Redis parses it.
-fn timeout(arg: &[u8]) -> Result<Option<Duration>, CmdError> {
+pub(super) fn timeout(arg: &[u8]) -> Result<Option<Duration>, CmdError> {
     let secs = parse_f64(arg)
         .filter(|s| s.is_finite())
         .ok_or_else(|| CmdError::err("timeout is not a float or out of range"))?;
@@ -32,7 +32,7 @@ fn timeout(arg: &[u8]) -> Result<Option<Duration>, CmdError> {
 
 /// Nothing to pop: wait (or, where waiting is not allowed, reply as a
 /// timeout does).
-fn block(ctx: &mut Ctx<'_>, keys: &[Bytes], wait: Option<Duration>, null_array: bool) {
+pub(super) fn block(ctx: &mut Ctx<'_>, keys: &[Bytes], wait: Option<Duration>, null_array: bool) {
     if ctx.conn.nested {
         if null_array {
             ctx.out.null_array();

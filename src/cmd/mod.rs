@@ -28,7 +28,10 @@
 //! - [`lcs`][lcs]: LCS.
 //! - [`dump`][dump]: DUMP and RESTORE (VexLake's payload format).
 //! - [`strings`][strings]: string commands (GET SET INCR APPEND ...).
-//! - [`hashes`][hashes], [`sets`][sets], [`lists`][lists]: the collection
+//! - [`bitmaps`][bitmaps]: SETBIT GETBIT BITCOUNT BITPOS BITOP BITFIELD.
+//! - [`hyperloglog`][hyperloglog]: PFADD PFCOUNT PFMERGE.
+//! - [`sort`][sort]: SORT SORT_RO.
+//! - [`hashes`][hashes], [`sets`][sets], [`lists`][lists], [`zsets`][zsets]: the collection
 //!   commands; [`list_blocking`][list_blocking]: BLPOP BRPOP BLMOVE
 //!   BRPOPLPUSH BLMPOP; [`collection`][collection]: what they share (FIELDS
 //!   blocks, *SCAN, random picks).
@@ -49,6 +52,7 @@
 //! commands not flagged `allow_busy` get `-BUSY` instead of waiting.
 
 pub mod acl;
+pub mod bitmaps;
 pub mod client;
 pub mod collection;
 pub mod command;
@@ -59,6 +63,7 @@ pub mod docs;
 pub mod dump;
 pub mod functions;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod info;
 pub mod ingest;
 pub mod keys;
@@ -75,12 +80,14 @@ pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod slowlog;
+pub mod sort;
 pub mod sql;
 pub mod strings;
 pub mod table;
 pub mod tracking;
 pub mod transactions;
 pub mod vectors;
+pub mod zsets;
 
 use std::sync::Arc;
 use std::time::Instant;

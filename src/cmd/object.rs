@@ -88,29 +88,47 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
     },
 ];
 
-/// Redis's encoding name of `v` (with Redis's default size limits for
-/// the compact encodings: 128 entries, 64-byte elements, 512 integers).
-pub fn value_encoding(v: &Value) -> &'static str {
-    const ENTRIES: usize = 128;
-    const ELEMENT: usize = 64;
-    const INTSET: usize = 512;
+/// Redis's encoding name of `v` by the limits of `e`
+/// (`hash-max-listpack-entries` and friends). A list counts as compact
+/// up to `list-max-listpack-size` entries, or, for a negative size class,
+/// up to 4 KB << (-size - 1) bytes.
+pub fn value_encoding(v: &Value, e: &crate::config::Encodings) -> &'static str {
+    let fits = |n: usize, max: i64| (n as i64) <= max;
     match v {
         Value::Str(s) => string_encoding(s),
         Value::Hash(h) => {
-            let small = h.len() <= ENTRIES
+            let small = fits(h.len(), e.hash_entries)
                 && h.iter()
-                    .all(|(f, v)| f.len() <= ELEMENT && v.len() <= ELEMENT);
+                    .all(|(f, v)| fits(f.len(), e.hash_value) && fits(v.len(), e.hash_value));
             match (small, h.volatile_len() > 0) {
                 (true, true) => "listpackex",
                 (true, false) => "listpack",
                 (false, _) => "hashtable",
             }
         }
-        Value::Set(s) if s.len() <= INTSET && s.all_integers() => "intset",
-        Value::Set(s) if s.len() <= ENTRIES && s.iter().all(|m| m.len() <= ELEMENT) => "listpack",
+        Value::Set(s) if fits(s.len(), e.set_intset_entries) && s.all_integers() => "intset",
+        Value::Set(s)
+            if fits(s.len(), e.set_entries) && s.iter().all(|m| fits(m.len(), e.set_value)) =>
+        {
+            "listpack"
+        }
         Value::Set(_) => "hashtable",
-        Value::List(l) if l.len() <= ENTRIES && l.iter().all(|m| m.len() <= ELEMENT) => "listpack",
-        Value::List(_) => "quicklist",
+        Value::List(l) => {
+            let small = if e.list_size >= 0 {
+                fits(l.len(), e.list_size)
+            } else {
+                let bytes: usize = l.iter().map(|m| m.len() + 2).sum();
+                fits(bytes, 4096i64 << (-e.list_size - 1).clamp(0, 4))
+            };
+            if small { "listpack" } else { "quicklist" }
+        }
+        Value::ZSet(z)
+            if fits(z.len(), e.zset_entries)
+                && z.iter().all(|(m, _)| fits(m.len(), e.zset_value)) =>
+        {
+            "listpack"
+        }
+        Value::ZSet(_) => "skiplist",
         Value::VectorSet(_) => "raw",
     }
 }
@@ -136,7 +154,9 @@ fn lfu(ctx: &Ctx<'_>) -> bool {
 /// OBJECT ENCODING key.
 pub fn encoding(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     match ctx.db().object(&args[2], ctx.now()) {
-        Some(o) => ctx.out.bulk(value_encoding(&o.value).as_bytes()),
+        Some(o) => ctx
+            .out
+            .bulk(value_encoding(&o.value, &ctx.state.config().encodings).as_bytes()),
         None => ctx.out.null(),
     }
     Ok(())

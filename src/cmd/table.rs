@@ -10,9 +10,10 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::{
-    Handler, acl, client, command, config, connection, debug, dump, functions, hashes, info, keys,
-    latency, lcs, list_blocking, lists, memory, object, persistence, pubsub, replication,
-    scripting, server, sets, slowlog, sql, strings, tracking, transactions, vectors,
+    Handler, acl, bitmaps, client, command, config, connection, debug, dump, functions, hashes,
+    hyperloglog, info, keys, latency, lcs, list_blocking, lists, memory, object, persistence,
+    pubsub, replication, scripting, server, sets, slowlog, sort, sql, strings, tracking,
+    transactions, vectors, zsets,
 };
 
 /// One command (or subcommand, named `container|sub`).
@@ -1134,6 +1135,10 @@ static GROUPS: &[&[CommandSpec]] = &[
     sets::COMMANDS,
     lists::COMMANDS,
     list_blocking::COMMANDS,
+    zsets::COMMANDS,
+    bitmaps::COMMANDS,
+    hyperloglog::COMMANDS,
+    sort::COMMANDS,
     acl::COMMANDS,
     vectors::COMMANDS,
     persistence::COMMANDS,

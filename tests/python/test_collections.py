@@ -1,4 +1,4 @@
-"""Hashes, sets and lists over TCP with redis-py (RESP2 and RESP3): their
+"""Hashes, sets, lists and sorted sets over TCP with redis-py (RESP2 and RESP3): their
 persistence (restart, kill -9, a fresh server on the same SeaweedFS
 bucket, the kv Parquet files read by pyarrow), WRONGTYPE across types,
 hash field expiry, the blocking list commands (timeouts, first blocked
@@ -33,11 +33,16 @@ def fill(c, c3):
     c.lset("l", 0, "W")
     c.set("str", "plain")
     c.expire("s", 3600)
+    c.zadd("z", {"a": 1, "b": 2.5, "c": float("-inf"), "d": 3})
+    c.zincrby("z", 10, "a")
+    c.zrem("z", "d")
     c3.hset("h3", "a", "1")
     c3.rpush("l3", *[str(i) for i in range(300)])
     c3.ltrim("l3", 10, 209)
     c3.sadd("s3", *[str(i) for i in range(200)])
     c3.spop("s3", 50)
+    c3.zadd("z3", {str(i): i / 4 for i in range(300)})
+    c3.zremrangebyrank("z3", 0, 99)
 
 
 def check(c, c3):
@@ -48,10 +53,13 @@ def check(c, c3):
     assert 0 < c.ttl("s") <= 3600
     assert c.lrange("l", 0, -1) == ["W", "x", "q", "z", "y"]
     assert c.get("str") == "plain"
-    assert [c.type(k) for k in ("h", "s", "l", "str")] == ["hash", "set", "list", "string"]
+    assert c.zrange("z", 0, -1, withscores=True) == [["c", float("-inf")], ["b", 2.5], ["a", 11.0]] or \
+        c.zrange("z", 0, -1, withscores=True) == [("c", float("-inf")), ("b", 2.5), ("a", 11.0)]
+    assert [c.type(k) for k in ("h", "s", "l", "str", "z")] == ["hash", "set", "list", "string", "zset"]
     assert c3.hgetall("h3") == {"a": "1"}
     assert c3.lrange("l3", 0, -1) == [str(i) for i in range(10, 210)]
     assert c3.scard("s3") == 150
+    assert c3.zcard("z3") == 200 and c3.zscore("z3", "100") == 25.0
 
 
 def client(s, protocol=3, db=0):
@@ -76,12 +84,14 @@ def test_every_type_survives_restart_kill_and_a_fresh_server_on_the_bucket():
         c.hset("h", "late", "1")
         c.rpush("l", "tail")
         c.sadd("s", "d")
+        c.zadd("z", {"late": 0})
         c.hdel("h", "late")
         s.restart(kill=True)
         c, c3 = clients(s, protocol=2)
         assert c.hget("h", "late") is None
         assert c.rpop("l") == "tail"
         assert c.srem("s", "d") == 1
+        assert c.zrem("z", "late") == 1
         check(c, c3)
         s.restart()
         check(*clients(s))
@@ -118,6 +128,9 @@ def test_kv_files_hold_collections_readable_by_pyarrow():
         assert rows[(0, b"s")]["expire_at_ms"] is not None
         assert rows[(0, b"str")]["type"] == "string" and rows[(0, b"str")]["items"] is None
         assert rows[(3, b"l3")]["type"] == "list" and len(rows[(3, b"l3")]["items"]) == 200
+        z = rows[(0, b"z")]
+        assert z["type"] == "zset"
+        assert [(i["member"], i["score"]) for i in z["items"]] == [(b"c", float("-inf")), (b"b", 2.5), (b"a", 11.0)]
     finally:
         s.stop()
 
@@ -130,12 +143,14 @@ def test_wrongtype_across_every_type(r):
     r.hset("hash", "f", "v")
     r.sadd("set", "m")
     r.rpush("list", "e")
+    r.zadd("zset", {"m": 1})
     r.execute_command("VADD", "vset", "VALUES", 2, 1, 0, "e")
     probes = {
         "string": ["GET", "string"],
         "hash": ["HGET", "hash", "f"],
         "set": ["SISMEMBER", "set", "m"],
         "list": ["LINDEX", "list", 0],
+        "zset": ["ZSCORE", "zset", "m"],
         "vset": ["VCARD", "vset"],
     }
     writes = {
@@ -143,6 +158,7 @@ def test_wrongtype_across_every_type(r):
         "hash": lambda k: ["HSET", k, "f", "x"],
         "set": lambda k: ["SADD", k, "x"],
         "list": lambda k: ["LPUSH", k, "x"],
+        "zset": lambda k: ["ZADD", k, 1, "x"],
         "vset": lambda k: ["VADD", k, "VALUES", 2, 0, 1, "x"],
     }
     reads = {
@@ -150,6 +166,7 @@ def test_wrongtype_across_every_type(r):
         "hash": lambda k: ["HLEN", k],
         "set": lambda k: ["SCARD", k],
         "list": lambda k: ["LLEN", k],
+        "zset": lambda k: ["ZCARD", k],
         "vset": lambda k: ["VCARD", k],
     }
     before = {k: r.execute_command(*p) for k, p in probes.items()}
@@ -161,7 +178,8 @@ def test_wrongtype_across_every_type(r):
                 with pytest.raises(redis.ResponseError, match=WRONGTYPE):
                     r.execute_command(*cmd)
     for cmd in (["SMOVE", "set", "hash", "m"], ["LMOVE", "list", "set", "LEFT", "LEFT"],
-                ["SUNIONSTORE", "dst", "set", "list"], ["BLPOP", "hash", 1], ["LMPOP", 2, "hash", "list", "LEFT"]):
+                ["SUNIONSTORE", "dst", "set", "list"], ["BLPOP", "hash", 1], ["LMPOP", 2, "hash", "list", "LEFT"],
+                ["ZUNIONSTORE", "dst", 2, "zset", "list"], ["BZPOPMIN", "list", 1], ["ZRANGESTORE", "dst", "list", 0, -1]):
         with pytest.raises(redis.ResponseError, match=WRONGTYPE):
             r.execute_command(*cmd)
     assert {k: r.execute_command(*p) for k, p in probes.items()} == before
@@ -212,14 +230,30 @@ def test_bad_input_gets_errors_and_changes_nothing(r):
         (["SINTERCARD", 1, "a", "LIMIT", -1], "LIMIT can't be negative"),
         (["HSCAN", "h", "x"], "invalid cursor"),
         (["SSCAN", "s", 0, "COUNT", 0], "syntax error"),
+        (["ZADD", "z", "XX", "NX", 1, "m"], "XX and NX options at the same time are not compatible"),
+        (["ZADD", "z", "GT", "LT", 1, "m"], "GT, LT, and/or NX options at the same time are not compatible"),
+        (["ZADD", "z", "INCR", 1, "m", 2, "n"], "INCR option supports a single increment-element pair"),
+        (["ZADD", "z", 1, "m", 2], "syntax error"),
+        (["ZADD", "z", "nan", "m"], "value is not a valid float"),
+        (["ZINCRBY", "zinf", "-inf", "m"], "resulting score is not a number (NaN)"),
+        (["ZRANGEBYSCORE", "z", "x", 1], "min or max is not a float"),
+        (["ZRANGEBYLEX", "z", "a", "+"], "min or max not valid string range item"),
+        (["ZRANGE", "z", 0, 1, "LIMIT", 0, 1], "LIMIT is only supported in combination with either BYSCORE or BYLEX"),
+        (["ZRANGE", "z", "-", "+", "BYLEX", "WITHSCORES"], "WITHSCORES not supported in combination with BYLEX"),
+        (["ZUNIONSTORE", "d", 0, "z"], "at least 1 input key is needed for 'zunionstore' command"),
+        (["ZUNION", 1, "z", "WEIGHTS", "x"], "weight value is not a float"),
+        (["ZINTER", 2, "z"], "syntax error"),
+        (["ZMPOP", 1, "z", "MIDDLE"], "syntax error"),
+        (["ZPOPMIN", "z", -1], "value is out of range, must be positive"),
         (["RESTORE", "new", 0, b"\x03garbage\x01\x00\x00\x00\x00\x00"], "DUMP payload version or checksum are wrong"),
     ]
-    before = (r.hgetall("h"), r.lrange("l", 0, -1), r.dbsize())
+    r.zadd("zinf", {"m": float("inf")})
+    before = (r.hgetall("h"), r.lrange("l", 0, -1), r.zrange("zinf", 0, -1, withscores=True), r.dbsize())
     for cmd, text in cases:
         with pytest.raises(redis.ResponseError) as e:
             r.execute_command(*cmd)
         assert text in str(e.value), (cmd, str(e.value))
-    assert (r.hgetall("h"), r.lrange("l", 0, -1), r.dbsize()) == before
+    assert (r.hgetall("h"), r.lrange("l", 0, -1), r.zrange("zinf", 0, -1, withscores=True), r.dbsize()) == before
     assert r.ping()
 
 
@@ -317,7 +351,8 @@ def test_dump_restore_and_copy_of_collections(r):
     r.hexpire("h", 1000, "a")
     r.sadd("s", "x", "y")
     r.rpush("l", "1", "2", "3")
-    for key in ("h", "s", "l"):
+    r.zadd("z", {"a": 1.5, "b": float("inf")})
+    for key in ("h", "s", "l", "z"):
         payload = redis.Redis(host=r.connection_pool.connection_kwargs["host"],
                               port=r.connection_pool.connection_kwargs["port"]).dump(key)
         r.restore(key + "2", 0, payload)
@@ -327,6 +362,7 @@ def test_dump_restore_and_copy_of_collections(r):
         assert 0 < r.httl("h" + suffix, "a")[0] <= 1000
         assert r.smembers("s" + suffix) == {"x", "y"}
         assert r.lrange("l" + suffix, 0, -1) == ["1", "2", "3"]
+        assert r.zscore("z" + suffix, "a") == 1.5 and r.zscore("z" + suffix, "b") == float("inf")
     # The copy is independent of its source.
     r.rpush("l3", "4")
     assert r.llen("l") == 3
@@ -336,10 +372,10 @@ def test_keyspace_table_shows_collections_as_json(r):
     r.hset("h", "f", "v")
     r.sadd("s", "m")
     r.rpush("l", "a", "b")
-    rows = r.execute_command("SQL", "SELECT key, type, value FROM keyspace() ORDER BY key")
-    flat = rows if isinstance(rows, list) else rows
-    text = str(flat)
+    r.zadd("z", {"x": 2, "y": 1})
+    text = str(r.execute_command("SQL", "SELECT key, type, value FROM keyspace() ORDER BY key"))
     assert '{"f":"v"}' in text and '["m"]' in text and '["a","b"]' in text
+    assert '[["y",1.0],["x",2.0]]' in text and "zset" in text
 
 
 def blocked_clients(c):
@@ -436,3 +472,166 @@ def test_blocking_pops_timeouts_fairness_and_disconnects(server):
     assert out["unblocked"] == "UNBLOCKED client unblocked via CLIENT UNBLOCK"
     assert c.client_unblock(out["id"]) == 0
     c.close()
+
+
+def test_sorted_set_replies_in_both_protocols(r):
+    resp3 = r.connection_pool.connection_kwargs.get("protocol") == 3
+    assert r.zadd("z", {"a": 1, "b": 2, "c": 3}) == 3
+    assert r.zadd("z", {"a": 5}, gt=True, ch=True) == 1
+    assert r.zadd("z", {"a": 1}, gt=True, ch=True) == 0
+    assert r.zadd("z", {"d": 4}, xx=True) == 0 and r.zscore("z", "d") is None
+    assert r.zadd("z", {"a": 1}, incr=True) == 6.0
+    assert r.zadd("z", {"a": 1}, nx=True, incr=True) is None
+    assert r.zrange("z", 0, -1) == ["b", "c", "a"]
+    assert r.zrevrange("z", 0, 0, withscores=True) in ([("a", 6.0)], [["a", 6.0]])
+    assert r.zrangebyscore("z", "(2", "+inf") == ["c", "a"]
+    assert r.zrevrangebyscore("z", 6, 3, start=0, num=1) == ["a"]
+    assert r.zrange("z", "+inf", 3, byscore=True, desc=True, offset=1, num=5) == ["c"]
+    assert r.zrank("z", "c") == 1 and r.zrevrank("z", "c", withscore=True) in ([1, 3.0], [1, "3"])
+    assert r.zcount("z", 2, 3) == 2 and r.zmscore("z", ["a", "x"]) == [6.0, None]
+    r.zadd("lex", {m: 0 for m in "abcde"})
+    assert r.zrangebylex("lex", "[b", "(d") == ["b", "c"]
+    assert r.zrevrangebylex("lex", "+", "[d") == ["e", "d"]
+    assert r.zlexcount("lex", "-", "+") == 5 and r.zremrangebylex("lex", "[a", "[b") == 2
+    assert r.zpopmin("z") in ([("b", 2.0)], ["b", 2.0])
+    assert r.zpopmax("z", 5) in ([("a", 6.0), ("c", 3.0)], [["a", 6.0], ["c", 3.0]])
+    assert r.exists("z") == 0 and r.zpopmin("z") == []
+    r.zadd("z1", {"a": 1, "b": 2})
+    r.zadd("z2", {"b": 3, "c": 4})
+    r.sadd("plain", "a", "c")
+    assert r.zunion(["z1", "z2"], withscores=True) in ([("a", 1.0), ("c", 4.0), ("b", 5.0)], [["a", 1.0], ["c", 4.0], ["b", 5.0]])
+    assert r.zinterstore("out", {"z1": 2, "z2": 1}, aggregate="MAX") == 1 and r.zscore("out", "b") == 4.0
+    assert r.zunionstore("out", ["z1", "plain"], aggregate="SUM") == 3 and r.zscore("out", "a") == 2.0
+    assert r.zdiff(["z1", "z2"]) == ["a"] and r.zintercard(2, ["z1", "z2"]) == 1
+    assert r.zrangestore("copy", "z1", 0, -1) == 2
+    assert r.zmpop(2, ["none", "z1"], max=True, count=5) in (["z1", [["b", 2.0], ["a", 1.0]]], ["z1", [["b", "2"], ["a", "1"]]])
+    assert len(r.zrandmember("copy", -5, withscores=True)) == (5 if resp3 else 10)
+    cursor, items = r.zscan("copy", 0)
+    assert cursor == 0 and dict(items) == {"a": 1.0, "b": 2.0}
+    r.zadd("big", {str(i): i for i in range(500)})
+    assert r.object("encoding", "big") == "skiplist" and r.object("encoding", "copy") == "listpack"
+    assert r.zremrangebyscore("big", "(100", 1000) == 399 and r.zremrangebyrank("big", 0, 9) == 10
+    assert r.zrange("big", 0, 1) == ["10", "11"]
+
+
+def test_blocking_sorted_set_pops(server):
+    c = redis.Redis(host="127.0.0.1", port=server.port, decode_responses=True)
+    c.flushall()
+    assert c.bzpopmin("z", timeout=0.1) is None
+    out = {}
+
+    def waiter():
+        w = redis.Redis(host="127.0.0.1", port=server.port, decode_responses=True)
+        out["max"] = w.bzpopmax(["y", "z"], timeout=10)
+        out["mpop"] = w.bzmpop(10, 1, ["z"], min=True, count=2)
+        w.close()
+
+    t = threading.Thread(target=waiter)
+    t.start()
+    wait_blocked(c, 1)
+    c.zadd("z", {"a": 1, "b": 2})
+    deadline = time.time() + 5
+    while "max" not in out:
+        assert time.time() < deadline
+        time.sleep(0.01)
+    assert out["max"] == ("z", "b", 2.0)
+    t.join(10)
+    key, [(member, score)] = out["mpop"]
+    assert (key, member, float(score)) == ("z", "a", 1.0)
+    assert c.exists("z") == 0
+    c.close()
+
+
+def test_bitmaps_patch_strings_and_survive_a_kill():
+    s = VexLake("--appendfsync", "always")
+    try:
+        c = client(s)
+        assert c.setbit("b", 7, 1) == 0 and c.setbit("b", 7, 1) == 1
+        assert c.get("b") == "\x01" and c.getbit("b", 7) == 1 and c.getbit("b", 100) == 0
+        c.set("k", "foobar")
+        c.expire("k", 1000)
+        assert c.bitcount("k") == 26 and c.bitcount("k", 1, 1) == 6 and c.bitcount("k", 5, 30, "BIT") == 17
+        assert c.bitpos("k", 0) == 0 and c.bitpos("b", 1) == 7 and c.bitpos("nosuch", 0) == 0
+        c.setbit("k", 1000, 1)
+        assert c.ttl("k") > 900 and c.strlen("k") == 126
+        assert c.bitop("AND", "and", "k", "b") == 126 and c.bitop("NOT", "not", "b") == 1
+        assert redis.Redis(host="127.0.0.1", port=s.port).get("not") == b"\xfe"
+        assert c.bitop("OR", "gone", "nosuch1", "nosuch2") == 0 and c.exists("gone") == 0
+        bf = c.bitfield("f")
+        assert bf.set("u8", 0, 255).incrby("u8", 0, 10).get("i8", 0).execute() == [0, 9, 9]
+        assert c.bitfield("f").overflow("FAIL").incrby("u8", 0, 250).execute() == [None]
+        assert c.bitfield("f").overflow("SAT").incrby("i8", "#1", 200).execute() == [127]
+        assert c.bitfield_ro("f", "u8", 0, items=[("u8", 8)]) == [9, 127]
+        for cmd, text in [
+            (["SETBIT", "b", -1, 1], "bit offset is not an integer or out of range"),
+            (["SETBIT", "b", 1, 2], "bit is not an integer or out of range"),
+            (["BITPOS", "b", 2], "The bit argument must be 1 or 0."),
+            (["BITOP", "NOT", "d", "a", "b"], "BITOP NOT must be called with a single source key."),
+            (["BITOP", "DIFF", "d", "a"], "BITOP DIFF must be called with at least two source keys."),
+            (["BITFIELD", "f", "GET", "u64", 0], "Invalid bitfield type"),
+            (["BITFIELD", "f", "OVERFLOW", "NOPE"], "Invalid OVERFLOW type specified"),
+            (["BITFIELD_RO", "f", "SET", "u8", 0, 1], "BITFIELD_RO only supports the GET subcommand"),
+            (["BITCOUNT", "k", 1], "syntax error"),
+        ]:
+            with pytest.raises(redis.ResponseError, match=text):
+                c.execute_command(*cmd)
+        raw = redis.Redis(host="127.0.0.1", port=s.port)
+        before = (raw.get("k"), raw.get("f"), raw.get("b"))
+        s.restart(kill=True)
+        c = client(s)
+        raw = redis.Redis(host="127.0.0.1", port=s.port)
+        assert (raw.get("k"), raw.get("f"), raw.get("b")) == before
+        assert c.ttl("k") > 900
+    finally:
+        s.stop()
+
+
+def test_hyperloglog_counts_within_its_error_and_refuses_other_strings(r):
+    assert r.pfadd("h1", *[f"a{i}" for i in range(5000)]) == 1
+    assert r.pfadd("h1", "a1", "a2") == 0
+    assert r.pfadd("empty") == 1 and r.pfcount("empty") == 0
+    r.pfadd("h2", *[f"a{i}" for i in range(2500, 10000)])
+    assert abs(r.pfcount("h1") - 5000) < 5000 * 0.03
+    assert abs(r.pfcount("h1", "h2", "nosuch") - 10000) < 10000 * 0.03
+    assert r.pfmerge("m", "h1", "h2") and r.pfcount("m") == r.pfcount("h1", "h2")
+    r.set("s", "plain")
+    for cmd in (["PFADD", "s", "x"], ["PFCOUNT", "s"], ["PFMERGE", "m", "s"]):
+        with pytest.raises(redis.ResponseError, match="WRONGTYPE Key is not a valid HyperLogLog string value."):
+            r.execute_command(*cmd)
+    r.rpush("l", "x")
+    with pytest.raises(redis.ResponseError, match=WRONGTYPE):
+        r.pfcount("l")
+    # The registers are a string: it copies like one.
+    r.set("copy", r.get("h1"))
+    assert r.pfcount("copy") == r.pfcount("h1")
+
+
+def test_sort_by_and_get_patterns_and_store(r):
+    r.rpush("ids", "3", "1", "2")
+    r.mset({"w_1": "30", "w_2": "10", "w_3": "20", "name_1": "one", "name_2": "two"})
+    r.hset("h_3", "name", "three")
+    assert r.sort("ids") == ["1", "2", "3"]
+    assert r.sort("ids", desc=True, start=0, num=2) == ["3", "2"]
+    assert r.sort("ids", by="w_*") == ["2", "3", "1"]
+    assert r.sort("ids", by="w_*", get=["#", "name_*", "h_*->name"]) == \
+        ["2", "two", None, "3", None, "three", "1", "one", None]
+    assert r.sort("ids", by="nosort") == ["3", "1", "2"]
+    r.sadd("names", "b", "a", "c")
+    assert r.sort("names", alpha=True) == ["a", "b", "c"]
+    with pytest.raises(redis.ResponseError, match="One or more scores can't be converted into double"):
+        r.sort("names")
+    assert r.sort("ids", store="out") == 3 and r.lrange("out", 0, -1) == ["1", "2", "3"]
+    assert r.sort("nosuch", store="out") == 0 and r.exists("out") == 0
+    with pytest.raises(redis.ResponseError, match="syntax error"):
+        r.execute_command("SORT_RO", "ids", "STORE", "x")
+    r.set("s", "x")
+    with pytest.raises(redis.ResponseError, match=WRONGTYPE):
+        r.sort("s")
+    assert r.config_get("hash-max-listpack-entries") == {"hash-max-listpack-entries": "128"}
+    r.hset("small", mapping={str(i): "v" for i in range(3)})
+    assert r.object("encoding", "small") == "listpack"
+    r.config_set("hash-max-listpack-entries", 2)
+    try:
+        assert r.object("encoding", "small") == "hashtable"
+    finally:
+        r.config_set("hash-max-listpack-entries", 128)

@@ -40,9 +40,6 @@ FILES = [
 ]
 
 DESELECTED = {
-    # Sorted sets and bitfields: issue 14.
-    "tests/test_pipeline.py::TestPipeline::test_pipeline": "ZADD",
-    "tests/test_pipeline.py::TestPipeline::test_pipeline_with_bitfield": "BITFIELD",
     # The cmsgpack Lua library is not provided (docs/commands.md).
     "tests/test_scripting.py::TestScripting::test_eval_msgpack": "cmsgpack",
     "tests/test_scripting.py::TestScripting::test_eval_msgpack_pipeline_error_in_lua": "cmsgpack",
@@ -71,8 +68,6 @@ DESELECTED = {
 # The asyncio twins of deselected tests, for the same reasons.
 for _mode in ("single", "pool"):
     for _test, _why in [
-        ("test_pipeline.py::TestPipeline::test_pipeline", "ZADD"),
-        ("test_pipeline.py::TestPipeline::test_pipeline_with_bitfield", "BITFIELD"),
         ("test_scripting.py::TestScripting::test_eval_msgpack_pipeline_error_in_lua", "cmsgpack"),
         (
             "test_pubsub.py::TestClusterPubSubResubscribe::test_resubscribe_shard_channels_different_slots_same_node",

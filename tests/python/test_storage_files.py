@@ -100,15 +100,16 @@ def test_pyarrow_reads_committed_parquet():
 
 
 def _kv_state(store, manifest):
-    """The string keys of a version: the base, then each delta in order
-    (a null value is a tombstone)."""
+    """The keys of a version: the base, then each delta in order (a null
+    `type` is a tombstone)."""
     state = {}
     for f in manifest["kv"]:
         t = pq.read_table(os.path.join(store, f["path"]))
         assert t.num_rows == f["rows"]
-        assert t.schema.names == ["db", "key", "value", "expire_at_ms"]
+        assert t.schema.names == ["db", "key", "value", "expire_at_ms", "type", "items"]
         for row in t.to_pylist():
-            if row["value"] is None:
+            assert (row["type"] is None) == (row["value"] is None)
+            if row["type"] is None:
                 state.pop((row["db"], row["key"]), None)
             else:
                 state[(row["db"], row["key"])] = row

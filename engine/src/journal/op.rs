@@ -41,8 +41,10 @@
 //! | 26 | LInsert | key bytes, index u64, element bytes (before `index`) |
 //! | 27 | LRemAt | key bytes, index u64 |
 //! | 28 | LTrim | key bytes, start u64, end u64 (keep `start..end`) |
+//! | 29 | ZAdd | key bytes, member bytes, score f64 (as u64 bits) |
+//! | 30 | ZRem | key bytes, member bytes |
 //!
-//! Tags 16-28 are collection edits ([`Edit`]): a command logs the
+//! Tags 16-30 are collection edits ([`Edit`]): a command logs the
 //! changes it made to hashes, sets and lists, never the command itself.
 //!
 //! `Select` appears only in the record of a transaction or script (one
@@ -81,6 +83,8 @@ const LSET: u8 = 25;
 const LINSERT: u8 = 26;
 const LREMAT: u8 = 27;
 const LTRIM: u8 = 28;
+const ZADD: u8 = 29;
+const ZREM: u8 = 30;
 
 /// Parameters of a new vector set (VCreate).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -355,6 +359,8 @@ impl RecordBuf {
             Edit::LInsert { .. } => LINSERT,
             Edit::LRemAt { .. } => LREMAT,
             Edit::LTrim { .. } => LTRIM,
+            Edit::ZAdd { .. } => ZADD,
+            Edit::ZRem { .. } => ZREM,
         };
         self.buf.push(tag);
         self.bytes(key);
@@ -364,8 +370,13 @@ impl RecordBuf {
                 self.bytes(field);
                 self.bytes(value);
             }
-            Edit::HDel { field: b } | Edit::SAdd { member: b } | Edit::SRem { member: b } => {
-                self.bytes(b)
+            Edit::HDel { field: b }
+            | Edit::SAdd { member: b }
+            | Edit::SRem { member: b }
+            | Edit::ZRem { member: b } => self.bytes(b),
+            Edit::ZAdd { member, score } => {
+                self.bytes(member);
+                self.u64(score.to_bits());
             }
             Edit::LPush { elem } | Edit::RPush { elem } => self.bytes(elem),
             Edit::HExpire { field, at } => {
@@ -493,7 +504,7 @@ pub fn decode(rec: &[u8]) -> Result<(u8, Vec<Op<'_>>), Malformed> {
             FUNCTIONS => Op::Functions {
                 libraries: r.bytes()?,
             },
-            tag @ HSET..=LTRIM => Op::Edit {
+            tag @ HSET..=ZREM => Op::Edit {
                 key: r.bytes()?,
                 edit: match tag {
                     HSET => Edit::HSet {
@@ -520,6 +531,11 @@ pub fn decode(rec: &[u8]) -> Result<(u8, Vec<Op<'_>>), Malformed> {
                         elem: r.bytes()?,
                     },
                     LREMAT => Edit::LRemAt { index: r.u64()? },
+                    ZADD => Edit::ZAdd {
+                        member: r.bytes()?,
+                        score: f64::from_bits(r.u64()?),
+                    },
+                    ZREM => Edit::ZRem { member: r.bytes()? },
                     _ => Edit::LTrim {
                         start: r.u64()?,
                         end: r.u64()?,
@@ -678,6 +694,17 @@ mod tests {
                 key: b"l",
                 edit: Edit::LTrim { start: 1, end: 4 },
             },
+            Op::Edit {
+                key: b"z",
+                edit: Edit::ZAdd {
+                    member: b"m",
+                    score: -1.5,
+                },
+            },
+            Op::Edit {
+                key: b"z",
+                edit: Edit::ZRem { member: b"m" },
+            },
         ];
         let mut rec = RecordBuf::new(3);
         for op in &ops {
@@ -693,7 +720,7 @@ mod tests {
         let bytes = rec.as_bytes();
         for cut in 0..bytes.len() {
             if let Ok((_, ops)) = decode(&bytes[..cut]) {
-                assert!(ops.len() < 20);
+                assert!(ops.len() < 22);
             }
         }
         assert!(decode(&[2, 0]).is_err());

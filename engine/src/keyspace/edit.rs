@@ -1,4 +1,4 @@
-//! Changes to collections (hashes, sets, lists) as *edits*, and the one
+//! Changes to collections (hashes, sets, lists, sorted sets) as *edits*, and the one
 //! way they are made: [`Db::edit`] and [`Db::edit_keys`].
 //!
 //! A collection command looks at the current values under the shards'
@@ -50,6 +50,10 @@ pub enum Edit<B> {
     LRemAt { index: u64 },
     /// Keep only elements `start..end`.
     LTrim { start: u64, end: u64 },
+    /// Set the score of a sorted-set member (adding it).
+    ZAdd { member: B, score: f64 },
+    /// Remove a sorted-set member.
+    ZRem { member: B },
 }
 
 impl<B: AsRef<[u8]>> Edit<B> {
@@ -96,6 +100,13 @@ impl<B: AsRef<[u8]>> Edit<B> {
                 start: *start,
                 end: *end,
             },
+            Edit::ZAdd { member, score } => Edit::ZAdd {
+                member: member.as_ref(),
+                score: *score,
+            },
+            Edit::ZRem { member } => Edit::ZRem {
+                member: member.as_ref(),
+            },
         }
     }
 
@@ -105,6 +116,7 @@ impl<B: AsRef<[u8]>> Edit<B> {
             Edit::Delete | Edit::Expire { .. } => None,
             Edit::HSet { .. } | Edit::HDel { .. } | Edit::HExpire { .. } => Some(Kind::Hash),
             Edit::SAdd { .. } | Edit::SRem { .. } => Some(Kind::Set),
+            Edit::ZAdd { .. } | Edit::ZRem { .. } => Some(Kind::ZSet),
             _ => Some(Kind::List),
         }
     }
@@ -113,7 +125,11 @@ impl<B: AsRef<[u8]>> Edit<B> {
     fn creates(&self) -> bool {
         matches!(
             self,
-            Edit::HSet { .. } | Edit::SAdd { .. } | Edit::LPush { .. } | Edit::RPush { .. }
+            Edit::HSet { .. }
+                | Edit::SAdd { .. }
+                | Edit::LPush { .. }
+                | Edit::RPush { .. }
+                | Edit::ZAdd { .. }
         )
     }
 }
@@ -139,6 +155,10 @@ pub fn rebuild(value: &Value) -> Vec<Edit<Bytes>> {
         }
         Value::Set(s) => out.extend(s.iter().map(|m| Edit::SAdd { member: m.clone() })),
         Value::List(l) => out.extend(l.iter().map(|e| Edit::RPush { elem: e.clone() })),
+        Value::ZSet(z) => out.extend(z.iter().map(|(m, score)| Edit::ZAdd {
+            member: m.clone(),
+            score,
+        })),
         Value::Str(_) | Value::VectorSet(_) => {}
     }
     out
@@ -203,6 +223,12 @@ pub(crate) fn apply(
         }
         (Value::Set(s), Edit::SRem { member }) => {
             std::sync::Arc::make_mut(s).remove(member);
+        }
+        (Value::ZSet(z), Edit::ZAdd { member, score }) => {
+            std::sync::Arc::make_mut(z).insert(member, score);
+        }
+        (Value::ZSet(z), Edit::ZRem { member }) => {
+            std::sync::Arc::make_mut(z).remove(member);
         }
         (Value::List(l), e) => {
             let l = std::sync::Arc::make_mut(l);

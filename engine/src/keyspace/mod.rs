@@ -9,7 +9,8 @@
 //! - [`strings`]: string commands on a [`Db`] (GET, SET, INCR, APPEND, ...).
 //! - `shard`: the slab + hash table + expiry index inside each shard.
 //! - [`value`]: [`Value`], what a key holds.
-//! - [`hash`], [`set`], [`list`]: the collection values.
+//! - [`hash`], [`set`], [`list`], [`zset`]: the collection values.
+//! - [`hll`]: HyperLogLog registers in a string (PFADD, PFCOUNT).
 //! - [`edit`]: changes to collections as logged edits ([`Db::edit`]).
 //! - [`vsets`]: finding or creating the vector set at a key.
 
@@ -18,6 +19,7 @@ pub mod db;
 pub mod edit;
 pub mod evict;
 pub mod hash;
+pub mod hll;
 pub mod list;
 pub mod object;
 pub mod set;
@@ -25,6 +27,7 @@ mod shard;
 pub mod strings;
 pub mod value;
 pub mod vsets;
+pub mod zset;
 
 pub use db::{Db, ExpireCond, SHARDS, Ttl};
 pub use edit::{Edit, Edits, rebuild};

@@ -372,6 +372,74 @@ impl Db {
         Ok(out)
     }
 
+    /// Changes part of the string at `key` (SETBIT, BITFIELD): `f` sees
+    /// the current value (None: missing) and returns a patch, `(offset,
+    /// bytes)` written there (the string zero-padded as needed), or None
+    /// to change nothing. The patch is logged as SETRANGE (the key's TTL
+    /// stays), a new key as SET; the string is changed in place when no
+    /// one else holds it, so a patch costs its size, not the string's.
+    pub fn patch_string<T>(
+        &self,
+        key: &[u8],
+        max_len: usize,
+        now: u64,
+        f: impl FnOnce(Option<&[u8]>) -> Result<(Option<(usize, Vec<u8>)>, T), EngineError>,
+    ) -> Result<T, EngineError> {
+        let (h, mut s) = self.lock(key);
+        let found = s.lookup(h, key, now);
+        let current = match found {
+            Some(idx) => Some(as_str(&s.entry(idx).value)?),
+            None => None,
+        };
+        let (patch, out) = f(current.map(|b| &b[..]))?;
+        let Some((offset, data)) = patch else {
+            return Ok(out);
+        };
+        let end = offset
+            .checked_add(data.len())
+            .ok_or(EngineError::StringTooLong)?;
+        if end > max_len {
+            return Err(EngineError::StringTooLong);
+        }
+        match found {
+            Some(idx) => {
+                self.log_op(&Op::SetRange {
+                    key,
+                    offset: offset as u64,
+                    data: &data,
+                })?;
+                let e = s.entry_mut(idx);
+                let Value::Str(b) = &mut e.value else {
+                    unreachable!("checked above")
+                };
+                let mut m = std::mem::take(b)
+                    .try_into_mut()
+                    .unwrap_or_else(|b| BytesMut::from(&b[..]));
+                if m.len() < end {
+                    m.resize(end, 0);
+                }
+                m[offset..end].copy_from_slice(&data);
+                *b = m.freeze();
+            }
+            None => {
+                let mut v = vec![0u8; end];
+                v[offset..].copy_from_slice(&data);
+                self.log_op(&Op::Set {
+                    key,
+                    value: &v,
+                    expire_at: None,
+                })?;
+                s.insert(
+                    Bytes::copy_from_slice(key),
+                    h,
+                    Value::Str(Bytes::from(v)),
+                    None,
+                );
+            }
+        }
+        Ok(out)
+    }
+
     /// INCRBY (INCR, DECR, DECRBY are this with ±1 or a negated delta).
     pub fn incr_by(&self, key: &[u8], delta: i64, now: u64) -> Result<i64, EngineError> {
         self.update_str(key, now, None, |cur| {

@@ -1,6 +1,6 @@
 //! The values a key can hold.
 //!
-//! Collections (hashes, sets, lists) are behind an `Arc`: a flush takes a
+//! Collections (hashes, sets, lists, sorted sets) are behind an `Arc`: a flush takes a
 //! snapshot of a changed key by cloning the `Arc`, and a write that meets
 //! a snapshot still in use copies the collection first
 //! (`Arc::make_mut`), so neither waits for the other.
@@ -13,6 +13,7 @@ use parking_lot::RwLock;
 use super::hash::HashValue;
 use super::list::ListValue;
 use super::set::SetValue;
+use super::zset::ZSetValue;
 use crate::vector::VectorSet;
 
 /// A stored value. Every command checks the variant and answers WRONGTYPE
@@ -27,6 +28,8 @@ pub enum Value {
     Set(Arc<SetValue>),
     /// A list.
     List(Arc<ListValue>),
+    /// A sorted set.
+    ZSet(Arc<ZSetValue>),
     /// A vector set, shared so searches run outside the shard lock.
     VectorSet(Arc<RwLock<VectorSet>>),
 }
@@ -42,6 +45,8 @@ pub enum Kind {
     Set,
     /// `list`.
     List,
+    /// `zset`.
+    ZSet,
     /// `vectorset`.
     VectorSet,
 }
@@ -54,6 +59,7 @@ impl Kind {
             Kind::Hash => "hash",
             Kind::Set => "set",
             Kind::List => "list",
+            Kind::ZSet => "zset",
             Kind::VectorSet => "vectorset",
         }
     }
@@ -65,6 +71,7 @@ impl Kind {
             Kind::Hash,
             Kind::Set,
             Kind::List,
+            Kind::ZSet,
             Kind::VectorSet,
         ]
         .into_iter()
@@ -77,6 +84,7 @@ impl Kind {
             Kind::Hash => Some(Value::Hash(Arc::new(HashValue::new()))),
             Kind::Set => Some(Value::Set(Arc::new(SetValue::new()))),
             Kind::List => Some(Value::List(Arc::new(ListValue::new()))),
+            Kind::ZSet => Some(Value::ZSet(Arc::new(ZSetValue::new()))),
             Kind::Str | Kind::VectorSet => None,
         }
     }
@@ -90,6 +98,7 @@ impl Value {
             Value::Hash(_) => Kind::Hash,
             Value::Set(_) => Kind::Set,
             Value::List(_) => Kind::List,
+            Value::ZSet(_) => Kind::ZSet,
             Value::VectorSet(_) => Kind::VectorSet,
         }
     }
@@ -105,6 +114,7 @@ impl Value {
             Value::Hash(h) => h.is_empty(),
             Value::Set(s) => s.is_empty(),
             Value::List(l) => l.is_empty(),
+            Value::ZSet(z) => z.is_empty(),
             Value::Str(_) | Value::VectorSet(_) => false,
         }
     }
@@ -116,6 +126,7 @@ impl Value {
             Value::Hash(h) => h.memory_bytes(),
             Value::Set(s) => s.memory_bytes(),
             Value::List(l) => l.memory_bytes(),
+            Value::ZSet(z) => z.memory_bytes(),
             Value::VectorSet(set) => set.read().memory_bytes(),
         }
     }
@@ -134,6 +145,15 @@ impl Value {
         match v {
             None => Ok(None),
             Some(Value::Set(s)) => Ok(Some(s)),
+            Some(_) => Err(crate::EngineError::WrongType),
+        }
+    }
+
+    /// The sorted set, None when missing; WrongType for another kind.
+    pub fn as_zset(v: Option<&Value>) -> Result<Option<&ZSetValue>, crate::EngineError> {
+        match v {
+            None => Ok(None),
+            Some(Value::ZSet(z)) => Ok(Some(z)),
             Some(_) => Err(crate::EngineError::WrongType),
         }
     }

@@ -1,8 +1,9 @@
 //! `keyspace()`: the keys of the session's database as a table: `key`,
 //! `type` (as TYPE names it), `value` (a string's bytes as text; a hash as
 //! a JSON object of fields, a set or list as a JSON array of members or
-//! elements, head first; null for vector sets), `ttl_ms` (null when the
-//! key does not expire). Bytes that are not UTF-8 are shown with U+FFFD.
+//! elements, head first, a sorted set as a JSON array of `[member,
+//! score]` in order (an infinite score as the string `inf` / `-inf`); null
+//! for vector sets), `ttl_ms` (null when the key does not expire). Bytes that are not UTF-8 are shown with U+FFFD.
 //! Read one shard at a time when the query is planned; the values are
 //! shared, not copied.
 
@@ -78,6 +79,15 @@ pub(crate) fn value_text(value: &Value) -> Option<String> {
         ),
         Value::Set(s) => J::Array(s.iter().map(|m| text(m)).collect()),
         Value::List(l) => J::Array(l.iter().map(|m| text(m)).collect()),
+        Value::ZSet(z) => J::Array(
+            z.ordered()
+                .map(|(m, s)| {
+                    let score = serde_json::Number::from_f64(s)
+                        .map_or_else(|| J::String(s.to_string()), J::Number);
+                    J::Array(vec![text(m), score])
+                })
+                .collect(),
+        ),
     };
     Some(json.to_string())
 }

@@ -36,6 +36,7 @@ use parquet::file::properties::WriterProperties;
 use crate::keyspace::hash::HashValue;
 use crate::keyspace::list::ListValue;
 use crate::keyspace::set::SetValue;
+use crate::keyspace::zset::ZSetValue;
 use crate::keyspace::{Kind, Value};
 
 /// Rows per record batch while writing.
@@ -98,26 +99,27 @@ fn items_column(rows: &[KvRow]) -> Result<ArrayRef, String> {
     let mut n: usize = 0;
     offsets.push(0);
     for r in rows {
-        let mut item = |m: &[u8], v: Option<&[u8]>, e: Option<u64>| {
+        let mut item = |m: &[u8], v: Option<&[u8]>, sc: Option<f64>, e: Option<u64>| {
             members.append_value(m);
             values.append_option(v);
-            scores.append_null();
+            scores.append_option(sc);
             exps.append_option(e.map(|t| t as i64));
             n += 1;
         };
         match &r.value {
             Some(Value::Hash(h)) => {
                 for (f, v) in h.iter() {
-                    item(f, Some(v), h.expire_at(f));
+                    item(f, Some(v), None, h.expire_at(f));
                 }
             }
-            Some(Value::Set(set)) => set.iter().for_each(|m| item(m, None, None)),
-            Some(Value::List(l)) => l.iter().for_each(|m| item(m, None, None)),
+            Some(Value::Set(set)) => set.iter().for_each(|m| item(m, None, None, None)),
+            Some(Value::List(l)) => l.iter().for_each(|m| item(m, None, None, None)),
+            Some(Value::ZSet(z)) => z.ordered().for_each(|(m, s)| item(m, None, Some(s), None)),
             _ => {}
         }
         valid.push(matches!(
             r.value,
-            Some(Value::Hash(_) | Value::Set(_) | Value::List(_))
+            Some(Value::Hash(_) | Value::Set(_) | Value::List(_) | Value::ZSet(_))
         ));
         offsets.push(i32::try_from(n).map_err(|_| "too many elements in one batch")?);
     }
@@ -148,6 +150,7 @@ fn items_of(v: &Option<Value>) -> usize {
         Some(Value::Hash(h)) => h.len(),
         Some(Value::Set(s)) => s.len(),
         Some(Value::List(l)) => l.len(),
+        Some(Value::ZSet(z)) => z.len(),
         _ => 0,
     }
 }
@@ -292,7 +295,7 @@ pub fn for_each_kv<R: parquet::file::reader::ChunkReader + 'static>(
                 Some(k) if k.is_null(i) => None,
                 Some(k) => match Kind::from_name(k.value(i)) {
                     Some(Kind::Str) => Some(string().ok_or("a string row without a value")?),
-                    Some(kind @ (Kind::Hash | Kind::Set | Kind::List)) => Some(
+                    Some(kind @ (Kind::Hash | Kind::Set | Kind::List | Kind::ZSet)) => Some(
                         items
                             .as_ref()
                             .ok_or("a collection row without items")?
@@ -318,6 +321,7 @@ struct Items<'a> {
     member: &'a BinaryArray,
     value: &'a BinaryArray,
     exp: &'a Int64Array,
+    score: Option<&'a Float64Array>,
 }
 
 impl<'a> Items<'a> {
@@ -347,17 +351,20 @@ impl<'a> Items<'a> {
             .as_any()
             .downcast_ref::<Int64Array>()
             .ok_or("kv item expire_at_ms is not int64")?;
-        // Scores are for sorted sets (not stored yet); checked for type.
-        if let Some(s) = st.column_by_name("score")
-            && s.as_any().downcast_ref::<Float64Array>().is_none()
-        {
-            return Err("kv item score is not float64".into());
-        }
+        let score = match st.column_by_name("score") {
+            Some(s) => Some(
+                s.as_any()
+                    .downcast_ref::<Float64Array>()
+                    .ok_or("kv item score is not float64")?,
+            ),
+            None => None,
+        };
         Ok(Items {
             list,
             member,
             value,
             exp,
+            score,
         })
     }
 
@@ -386,6 +393,17 @@ impl<'a> Items<'a> {
                     s.insert(self.member.value(j));
                 }
                 Value::Set(Arc::new(s))
+            }
+            Kind::ZSet => {
+                let scores = self.score.ok_or("kv items lack score")?;
+                let mut z = ZSetValue::new();
+                for j in range {
+                    if scores.is_null(j) || scores.value(j).is_nan() {
+                        return Err("a sorted-set member without a score".into());
+                    }
+                    z.insert(self.member.value(j), scores.value(j));
+                }
+                Value::ZSet(Arc::new(z))
             }
             _ => {
                 let mut l = ListValue::new();
@@ -504,6 +522,10 @@ mod tests {
             }
             Some(Value::Set(s)) => items.extend(s.iter().map(|m| (m.to_vec(), Vec::new(), None))),
             Some(Value::List(l)) => items.extend(l.iter().map(|m| (m.to_vec(), Vec::new(), None))),
+            Some(Value::ZSet(z)) => items.extend(
+                z.ordered()
+                    .map(|(m, s)| (m.to_vec(), s.to_bits().to_le_bytes().to_vec(), None)),
+            ),
             _ => {}
         }
         (
@@ -550,7 +572,16 @@ mod tests {
         for e in [&b"x"[..], b"y", b"x", b""] {
             l.push_back(e);
         }
+        let mut z = ZSetValue::new();
+        z.insert(b"b", 2.5);
+        z.insert(b"a", f64::NEG_INFINITY);
         let mut rows = vec![
+            KvRow {
+                db: 2,
+                key: Bytes::from_static(b"z"),
+                value: Some(Value::ZSet(Arc::new(z))),
+                expire_at: None,
+            },
             KvRow {
                 db: 0,
                 key: Bytes::from_static(b"h"),
