@@ -1,6 +1,7 @@
-//! What the collection commands (hashes, sets, lists) share: the
-//! `FIELDS numfields ...` block, *SCAN over one collection, random
-//! picks with and without repetition.
+//! What the collection commands (hashes, sets, lists, sorted sets) share:
+//! the `FIELDS numfields ...` block, *SCAN over one collection, random
+//! picks with and without repetition, index ranges, `numkeys ... LIMIT`,
+//! notifications.
 
 use bytes::Bytes;
 use vexlake_engine::glob::glob_match;
@@ -8,6 +9,63 @@ use vexlake_protocol::args::{is_keyword, parse_cursor};
 
 use super::{Ctx, int_arg};
 use crate::error::CmdError;
+use crate::notify::GENERIC;
+
+/// Notifies `event` (of notification class `class`) on `key`, and `del`
+/// when the command emptied it.
+pub fn notify_change(ctx: &Ctx<'_>, class: u32, event: &str, key: &[u8], emptied: bool) {
+    ctx.notify(class, event, key);
+    if emptied {
+        ctx.notify(GENERIC, "del", key);
+    }
+}
+
+/// `numkeys key... [LIMIT limit]` of SINTERCARD and ZINTERCARD (at
+/// `args[1]`): the keys and the limit (0: none).
+pub fn keys_and_limit(args: &[Bytes]) -> Result<(&[Bytes], usize), CmdError> {
+    let n = vexlake_protocol::args::parse_i64(&args[1])
+        .filter(|&n| n > 0)
+        .ok_or_else(|| CmdError::err("numkeys should be greater than 0"))? as usize;
+    if n > args.len() - 2 {
+        return Err(CmdError::err(
+            "Number of keys can't be greater than number of args",
+        ));
+    }
+    let mut limit = 0usize;
+    let mut i = 2 + n;
+    while i < args.len() {
+        if is_keyword(&args[i], "limit") && i + 1 < args.len() {
+            limit = vexlake_protocol::args::parse_i64(&args[i + 1])
+                .filter(|&l| l >= 0)
+                .ok_or_else(|| CmdError::err("LIMIT can't be negative"))?
+                as usize;
+            i += 2;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    Ok((&args[2..2 + n], limit))
+}
+
+/// The positions `start..=stop` (negative from the end, clamped, as
+/// LRANGE and ZRANGE count) of a collection of `len`, as `start..end`.
+pub fn index_range(start: i64, stop: i64, len: usize) -> std::ops::Range<usize> {
+    let len = len as i64;
+    let start = if start < 0 {
+        (len + start).max(0)
+    } else {
+        start
+    };
+    let stop = if stop < 0 {
+        len + stop
+    } else {
+        stop.min(len - 1)
+    };
+    if start > stop || start >= len {
+        return 0..0;
+    }
+    start as usize..stop as usize + 1
+}
 
 /// Collections up to this many elements are scanned in one call (as
 /// Redis does for its compact encodings).

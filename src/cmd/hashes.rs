@@ -20,7 +20,7 @@ use super::collection::{
 use super::table::{BASE, CommandSpec, K1};
 use super::{CmdResult, Ctx, int_arg};
 use crate::error::CmdError;
-use crate::notify::{GENERIC, HASH};
+use crate::notify::HASH;
 
 /// The largest field deadline Redis accepts (Unix ms, `2^46 - 1`).
 const MAX_DEADLINE: i64 = (1 << 46) - 1;
@@ -31,10 +31,7 @@ const NO_TTL: i64 = -1;
 
 /// Notifies `event` on `key`, and `del` when the command emptied it.
 fn notify(ctx: &Ctx<'_>, event: &str, key: &[u8], emptied: bool) {
-    ctx.notify(HASH, event, key);
-    if emptied {
-        ctx.notify(GENERIC, "del", key);
-    }
+    super::collection::notify_change(ctx, HASH, event, key, emptied);
 }
 
 /// HSET key field value [field value ...] (and HMSET, which replies OK).

@@ -58,10 +58,13 @@ fn bpop(ctx: &mut Ctx<'_>, args: &[Bytes], end: End) -> CmdResult {
     };
     match mpop(ctx.db(), &a, ctx.now())? {
         Some((k, elems, emptied)) => {
-            ctx.notify(crate::notify::LIST, end.event(false), &k);
-            if emptied {
-                ctx.notify(crate::notify::GENERIC, "del", &k);
-            }
+            super::collection::notify_change(
+                ctx,
+                crate::notify::LIST,
+                end.event(false),
+                &k,
+                emptied,
+            );
             ctx.out.array(2);
             ctx.out.bulk(&k);
             ctx.out.bulk(&elems[0]);

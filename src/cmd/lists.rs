@@ -13,14 +13,11 @@ use vexlake_protocol::args::{is_keyword, parse_i64};
 use super::table::{BASE, CommandSpec, K1};
 use super::{CmdResult, Ctx, int_arg};
 use crate::error::CmdError;
-use crate::notify::{GENERIC, LIST};
+use crate::notify::LIST;
 
 /// Notifies `event` on `key`, and `del` when the command emptied it.
 fn notify(ctx: &Ctx<'_>, event: &str, key: &[u8], emptied: bool) {
-    ctx.notify(LIST, event, key);
-    if emptied {
-        ctx.notify(GENERIC, "del", key);
-    }
+    super::collection::notify_change(ctx, LIST, event, key, emptied);
 }
 
 fn read<R>(
@@ -208,26 +205,6 @@ fn index(i: i64, len: usize) -> Option<usize> {
     (0..len as i64).contains(&i).then_some(i as usize)
 }
 
-/// The range `start..=stop` (Redis's negative and clamped indices) of a
-/// list of `len`, as `start..end`.
-fn range(start: i64, stop: i64, len: usize) -> std::ops::Range<usize> {
-    let len = len as i64;
-    let start = if start < 0 {
-        (len + start).max(0)
-    } else {
-        start
-    };
-    let stop = if stop < 0 {
-        len + stop
-    } else {
-        stop.min(len - 1)
-    };
-    if start > stop || start >= len {
-        return 0..0;
-    }
-    start as usize..stop as usize + 1
-}
-
 /// LINDEX key index.
 pub fn lindex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let i = int_arg(&args[2])?;
@@ -245,7 +222,7 @@ pub fn lrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (start, stop) = (int_arg(&args[2])?, int_arg(&args[3])?);
     let elems: Vec<Bytes> = read(ctx, &args[1], |l| {
         let Some(l) = l else { return Vec::new() };
-        let r = range(start, stop, l.len());
+        let r = super::collection::index_range(start, stop, l.len());
         l.range(r.start, r.end).cloned().collect()
     })?;
     ctx.out.array(elems.len());
@@ -361,7 +338,7 @@ pub fn ltrim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let Some(l) = Value::as_list(cur)? else {
             return Ok(((false, false), vec![]));
         };
-        let r = range(start, stop, l.len());
+        let r = super::collection::index_range(start, stop, l.len());
         if r.is_empty() {
             return Ok(((true, true), vec![Edit::Delete]));
         }

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use vexlake_engine::EngineError;
 use vexlake_engine::keyspace::set::SetValue;
 use vexlake_engine::keyspace::{Edit, Value};
-use vexlake_protocol::args::{is_keyword, parse_i64};
+use vexlake_protocol::args::parse_i64;
 
 use super::collection::{matches, random_positions, scan_args, scan_reply, scan_step};
 use super::table::{BASE, CommandSpec, K1};
@@ -17,10 +17,7 @@ use crate::notify::{GENERIC, SET};
 
 /// Notifies `event` on `key`, and `del` when the command emptied it.
 fn notify(ctx: &Ctx<'_>, event: &str, key: &[u8], emptied: bool) {
-    ctx.notify(SET, event, key);
-    if emptied {
-        ctx.notify(GENERIC, "del", key);
-    }
+    super::collection::notify_change(ctx, SET, event, key, emptied);
 }
 
 fn read<R>(
@@ -370,28 +367,8 @@ pub fn sdiffstore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// SINTERCARD numkeys key [key ...] [LIMIT limit].
 pub fn sintercard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let n = parse_i64(&args[1])
-        .filter(|&n| n > 0)
-        .ok_or_else(|| CmdError::err("numkeys should be greater than 0"))? as usize;
-    if n > args.len() - 2 {
-        return Err(CmdError::err(
-            "Number of keys can't be greater than number of args",
-        ));
-    }
-    let mut limit = 0usize;
-    let mut i = 2 + n;
-    while i < args.len() {
-        if is_keyword(&args[i], "limit") && i + 1 < args.len() {
-            limit = parse_i64(&args[i + 1])
-                .filter(|&l| l >= 0)
-                .ok_or_else(|| CmdError::err("LIMIT can't be negative"))?
-                as usize;
-            i += 2;
-        } else {
-            return Err(CmdError::Syntax);
-        }
-    }
-    let m = compute(ctx, &args[2..2 + n], SetOp::Inter, limit)?;
+    let (keys, limit) = super::collection::keys_and_limit(args)?;
+    let m = compute(ctx, keys, SetOp::Inter, limit)?;
     ctx.out.int(m.len() as i64);
     Ok(())
 }

@@ -28,10 +28,7 @@ use crate::notify::{GENERIC, ZSET};
 
 /// Notifies `event` on `key`, and `del` when the command emptied it.
 fn notify(ctx: &Ctx<'_>, event: &str, key: &[u8], emptied: bool) {
-    ctx.notify(ZSET, event, key);
-    if emptied {
-        ctx.notify(GENERIC, "del", key);
-    }
+    super::collection::notify_change(ctx, ZSET, event, key, emptied);
 }
 
 fn read<R>(
@@ -122,25 +119,6 @@ struct Range {
     limit: Option<(i64, i64)>,
 }
 
-/// `start..end` of `len` for ranks `start..=stop` (negative from the end).
-fn rank_span(start: i64, stop: i64, len: usize) -> std::ops::Range<usize> {
-    let len = len as i64;
-    let start = if start < 0 {
-        (len + start).max(0)
-    } else {
-        start
-    };
-    let stop = if stop < 0 {
-        len + stop
-    } else {
-        stop.min(len - 1)
-    };
-    if start > stop || start >= len {
-        return 0..0;
-    }
-    start as usize..stop as usize + 1
-}
-
 /// The members (with scores) a range selects, in reply order.
 fn select(z: &ZSetValue, r: &Range) -> Vec<(Bytes, f64)> {
     let (offset, count) = match r.limit {
@@ -151,7 +129,7 @@ fn select(z: &ZSetValue, r: &Range) -> Vec<(Bytes, f64)> {
     let own = |(m, s): (&Bytes, f64)| (m.clone(), s);
     match &r.by {
         By::Rank(start, stop) => {
-            let span = rank_span(*start, *stop, z.len());
+            let span = super::collection::index_range(*start, *stop, z.len());
             let n = span.len();
             if r.rev {
                 z.ordered()
@@ -1211,29 +1189,10 @@ pub fn zdiffstore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// ZINTERCARD numkeys key [key ...] [LIMIT limit].
 pub fn zintercard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let n = parse_i64(&args[1])
-        .filter(|&n| n > 0)
-        .ok_or_else(|| CmdError::err("numkeys should be greater than 0"))? as usize;
-    if n > args.len() - 2 {
-        return Err(CmdError::err(
-            "Number of keys can't be greater than number of args",
-        ));
-    }
-    let mut limit = 0usize;
-    let mut i = 2 + n;
-    while i < args.len() {
-        if is_keyword(&args[i], "limit") && i + 1 < args.len() {
-            limit = parse_i64(&args[i + 1])
-                .filter(|&l| l >= 0)
-                .ok_or_else(|| CmdError::err("LIMIT can't be negative"))?
-                as usize;
-            i += 2;
-        } else {
-            return Err(CmdError::Syntax);
-        }
-    }
+    let (keys, limit) = super::collection::keys_and_limit(args)?;
+    let n = keys.len();
     let c = Combine {
-        keys: &args[2..2 + n],
+        keys,
         weights: vec![1.0; n],
         aggregate: Aggregate::Sum,
         withscores: false,
