@@ -199,3 +199,37 @@ pub fn fields_at_end(args: &[Bytes], at: usize) -> Result<&[Bytes], CmdError> {
     }
     Ok(rest)
 }
+
+/// `numkeys key... <where> [COUNT count]` of LMPOP / ZMPOP and their
+/// blocking twins, with `numkeys` at `args[at]`; `side` parses `<where>`
+/// (LEFT/RIGHT, MIN/MAX). Returns the keys, the side and the count.
+pub fn keys_side_count<T>(
+    args: &[Bytes],
+    at: usize,
+    side: impl Fn(&[u8]) -> Option<T>,
+) -> Result<(&[Bytes], T, usize), CmdError> {
+    let n = vexlake_protocol::args::parse_i64(&args[at])
+        .filter(|&n| n > 0)
+        .ok_or_else(|| CmdError::err("numkeys should be greater than 0"))? as usize;
+    let where_at = at + 1 + n;
+    let side = args
+        .get(where_at)
+        .and_then(|a| side(a))
+        .ok_or(CmdError::Syntax)?;
+    let mut count = None;
+    let mut i = where_at + 1;
+    while i < args.len() {
+        if count.is_none() && is_keyword(&args[i], "count") && i + 1 < args.len() {
+            count = Some(
+                vexlake_protocol::args::parse_i64(&args[i + 1])
+                    .filter(|&c| c > 0)
+                    .ok_or_else(|| CmdError::err("count should be greater than 0"))?
+                    as usize,
+            );
+            i += 2;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    Ok((&args[at + 1..where_at], side, count.unwrap_or(1)))
+}

@@ -500,34 +500,8 @@ pub struct MpopArgs<'a> {
 }
 
 pub fn parse_mpop(args: &[Bytes], at: usize) -> Result<MpopArgs<'_>, CmdError> {
-    let n = parse_i64(&args[at])
-        .filter(|&n| n > 0)
-        .ok_or_else(|| CmdError::err("numkeys should be greater than 0"))? as usize;
-    let where_at = at + 1 + n;
-    if where_at >= args.len() {
-        return Err(CmdError::Syntax);
-    }
-    let end = End::parse(&args[where_at])?;
-    let mut count = None;
-    let mut i = where_at + 1;
-    while i < args.len() {
-        if count.is_none() && is_keyword(&args[i], "count") && i + 1 < args.len() {
-            count = Some(
-                parse_i64(&args[i + 1])
-                    .filter(|&c| c > 0)
-                    .ok_or_else(|| CmdError::err("count should be greater than 0"))?
-                    as usize,
-            );
-            i += 2;
-        } else {
-            return Err(CmdError::Syntax);
-        }
-    }
-    Ok(MpopArgs {
-        keys: &args[at + 1..where_at],
-        end,
-        count: count.unwrap_or(1),
-    })
+    let (keys, end, count) = super::collection::keys_side_count(args, at, |a| End::parse(a).ok())?;
+    Ok(MpopArgs { keys, end, count })
 }
 
 /// Pops from the first non-empty list of `a.keys`: (key, elements,

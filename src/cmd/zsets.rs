@@ -767,36 +767,15 @@ pub fn zpopmax(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// Parsed `numkeys key... MIN|MAX [COUNT n]` of ZMPOP/BZMPOP at `args[at]`.
 fn parse_zmpop(args: &[Bytes], at: usize) -> Result<(&[Bytes], bool, usize), CmdError> {
-    let n = parse_i64(&args[at])
-        .filter(|&n| n > 0)
-        .ok_or_else(|| CmdError::err("numkeys should be greater than 0"))? as usize;
-    let where_at = at + 1 + n;
-    if where_at >= args.len() {
-        return Err(CmdError::Syntax);
-    }
-    let max = if is_keyword(&args[where_at], "max") {
-        true
-    } else if is_keyword(&args[where_at], "min") {
-        false
-    } else {
-        return Err(CmdError::Syntax);
-    };
-    let mut count = None;
-    let mut i = where_at + 1;
-    while i < args.len() {
-        if count.is_none() && is_keyword(&args[i], "count") && i + 1 < args.len() {
-            count = Some(
-                parse_i64(&args[i + 1])
-                    .filter(|&c| c > 0)
-                    .ok_or_else(|| CmdError::err("count should be greater than 0"))?
-                    as usize,
-            );
-            i += 2;
+    super::collection::keys_side_count(args, at, |a| {
+        if is_keyword(a, "max") {
+            Some(true)
+        } else if is_keyword(a, "min") {
+            Some(false)
         } else {
-            return Err(CmdError::Syntax);
+            None
         }
-    }
-    Ok((&args[at + 1..where_at], max, count.unwrap_or(1)))
+    })
 }
 
 fn mpop_reply(ctx: &mut Ctx<'_>, max: bool, popped: Option<Popped>) {
