@@ -1,4 +1,5 @@
-//! Clients blocked on keys (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP).
+//! Clients blocked on keys (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP,
+//! BZPOPMIN, BZPOPMAX, BZMPOP, XREAD and XREADGROUP with BLOCK).
 //!
 //! A blocking command that finds nothing to pop leaves a [`Block`] in its
 //! connection; the connection then queues itself on each key (one FIFO
@@ -30,6 +31,9 @@ pub struct Block {
     /// The reply on timeout is a null array (BLPOP, BLMPOP), else a null
     /// bulk (BLMOVE, BRPOPLPUSH).
     pub null_array: bool,
+    /// The command to run again when woken, when it differs from the one
+    /// that blocked (XREAD with `$` rewritten to the ID it stood for).
+    pub args: Option<Vec<Bytes>>,
 }
 
 /// One blocked client.

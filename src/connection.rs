@@ -232,7 +232,7 @@ async fn wait_blocked<S: AsyncRead + AsyncWrite + Unpin>(
                     break true;
                 }
                 conn.resuming = true;
-                cmd::execute(state, conn, out, args);
+                cmd::execute(state, conn, out, block.args.as_deref().unwrap_or(args));
                 conn.resuming = false;
                 if conn.blocked.take().is_none() {
                     break true;

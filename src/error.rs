@@ -75,6 +75,7 @@ impl CmdError {
                 EngineError::Persistence(why) => {
                     format!("MISCONF Errors writing to the AOF file: {why}").into()
                 }
+                EngineError::Line(line) => line.clone().into(),
                 other => format!("ERR {other}").into(),
             },
         }

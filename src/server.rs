@@ -297,14 +297,26 @@ pub async fn serve(config: Config) -> Result<(), String> {
         .collect();
     let state = Arc::new(ServerState::new(config)?);
     let weak = Arc::downgrade(&state);
-    state.engine.on_expired(Arc::new(move |db, key: &[u8]| {
-        if let Some(s) = weak.upgrade() {
-            s.notify_key(crate::notify::EXPIRED, "expired", key, db);
-            if s.tracking.active() {
-                s.tracking.invalidate(key, None);
+    state
+        .engine
+        .on_expired(Arc::new(move |db, key: &[u8], what| {
+            if let Some(s) = weak.upgrade() {
+                match what {
+                    vexlake_engine::keyspace::Expired::Key => {
+                        s.notify_key(crate::notify::EXPIRED, "expired", key, db);
+                    }
+                    vexlake_engine::keyspace::Expired::Fields { emptied } => {
+                        s.notify_key(crate::notify::HASH, "hexpired", key, db);
+                        if emptied {
+                            s.notify_key(crate::notify::GENERIC, "del", key, db);
+                        }
+                    }
+                }
+                if s.tracking.active() {
+                    s.tracking.invalidate(key, None);
+                }
             }
-        }
-    }));
+        }));
     state.open(addrs.first().map_or("", |a| a.as_str())).await?;
     if let Some(addr) = state.config().metrics_addr.clone() {
         crate::metrics::start(&addr, state.clone())?;

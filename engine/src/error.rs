@@ -36,4 +36,8 @@ pub enum EngineError {
     /// e.g. `hash value is not an integer`).
     #[error("{0}")]
     Refused(&'static str),
+    /// A command refused what it found with a whole error line of its own
+    /// (`NOGROUP No such key ...`).
+    #[error("{0}")]
+    Line(String),
 }

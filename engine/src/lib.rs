@@ -87,10 +87,13 @@ pub struct KeyspaceStats {
     pub misses: u64,
     /// Keys removed because their TTL passed.
     pub expired: u64,
+    /// Hash fields removed because their deadline passed.
+    pub expired_fields: u64,
 }
 
-/// Hears `(database, key)` for each key removed because its TTL passed.
-pub type ExpiredFn = dyn Fn(usize, &[u8]) + Send + Sync;
+/// Hears `(database, key, what)` for each key removed because its TTL
+/// passed and each hash whose fields expired.
+pub type ExpiredFn = dyn Fn(usize, &[u8], keyspace::Expired) + Send + Sync;
 
 /// The engine: all databases and their settings.
 pub struct Engine {
@@ -258,7 +261,7 @@ impl Engine {
     pub fn on_expired(&self, hook: Arc<ExpiredFn>) {
         for (i, db) in self.dbs.iter().enumerate() {
             let h = hook.clone();
-            let per_db = keyspace::ExpiredHook(Arc::new(move |k: &[u8]| h(i, k)));
+            let per_db = keyspace::ExpiredHook(Arc::new(move |k: &[u8], what| h(i, k, what)));
             for mut s in db.lock_all() {
                 s.on_expired = Some(per_db.clone());
             }
@@ -269,7 +272,7 @@ impl Engine {
     pub fn reset_stats(&self) {
         for db in &self.dbs {
             for mut s in db.lock_all() {
-                (s.hits, s.misses, s.expired) = (0, 0, 0);
+                (s.hits, s.misses, s.expired, s.expired_fields) = (0, 0, 0, 0);
             }
         }
     }
@@ -277,11 +280,12 @@ impl Engine {
     /// Summed keyspace counters.
     pub fn stats(&self) -> KeyspaceStats {
         self.dbs.iter().fold(KeyspaceStats::default(), |acc, db| {
-            let (h, m, e) = db.counters();
+            let (h, m, e, f) = db.counters();
             KeyspaceStats {
                 hits: acc.hits + h,
                 misses: acc.misses + m,
                 expired: acc.expired + e,
+                expired_fields: acc.expired_fields + f,
             }
         })
     }

@@ -469,3 +469,68 @@ fn changes_follow_writes_not_the_dataset() {
     assert!(full.removed.is_empty());
     assert!(!e.take_changes(&[]).full);
 }
+
+#[test]
+fn active_expiry_removes_due_hash_fields_and_tells_the_hook() {
+    use crate::keyspace::{Edit, Expired};
+    use std::sync::{Arc, Mutex};
+    let (e, clock) = engine();
+    let heard: Arc<Mutex<Vec<(usize, Bytes, Expired)>>> = Arc::default();
+    let h = heard.clone();
+    e.on_expired(Arc::new(move |db, k: &[u8], what| {
+        h.lock()
+            .unwrap()
+            .push((db, Bytes::copy_from_slice(k), what));
+    }));
+    let now = clock.now_ms();
+    let db = e.db(2);
+    for key in ["part", "all"] {
+        let mut edits = Vec::new();
+        for i in 0..10 {
+            let f = Bytes::from(format!("f{i}"));
+            edits.push(Edit::HSet {
+                field: f.clone(),
+                value: b("v"),
+            });
+            // In "part" the even fields expire; in "all" every field does,
+            // the later ones first set far away and then brought closer.
+            if key == "all" || i % 2 == 0 {
+                edits.push(Edit::HExpire {
+                    field: f.clone(),
+                    at: Some(now + if key == "all" && i > 4 { 10_000 } else { 50 }),
+                });
+            }
+            if key == "all" && i > 4 {
+                edits.push(Edit::HExpire {
+                    field: f,
+                    at: Some(now + 60),
+                });
+            }
+        }
+        db.edit(key.as_bytes(), now, |_| Ok(((), edits))).unwrap();
+    }
+    clock.advance(49);
+    assert_eq!(e.active_expire_cycle(Duration::from_secs(5)), 0);
+    clock.advance(1);
+    e.active_expire_cycle(Duration::from_secs(5));
+    // No lookup ran: the sweep alone removed the fields.
+    assert_eq!(e.stats().expired_fields, 5 + 5);
+    clock.advance(10);
+    e.active_expire_cycle(Duration::from_secs(5));
+    assert_eq!(e.stats().expired_fields, 5 + 10);
+    assert_eq!(db.len(), 1, "the hash whose fields all expired is gone");
+    let mut heard = heard.lock().unwrap().clone();
+    heard.sort_by(|a, b| a.1.cmp(&b.1));
+    assert_eq!(
+        heard,
+        vec![
+            (2, b("all"), Expired::Fields { emptied: false }),
+            (2, b("all"), Expired::Fields { emptied: true }),
+            (2, b("part"), Expired::Fields { emptied: false }),
+        ]
+    );
+    let left = db.view(b"part", clock.now_ms(), |v| {
+        crate::keyspace::Value::as_hash(v).unwrap().unwrap().len()
+    });
+    assert_eq!(left, 5);
+}

@@ -606,12 +606,15 @@ pub fn key_args<'a>(spec: &CommandSpec, args: &'a [Bytes], default_key: &'a [u8]
             .chain(args.iter().skip(at + 1).take(n).map(|a| &a[..]))
             .collect();
     }
-    if spec.name == "sort" {
-        // key [... STORE destination ...]
+    if matches!(spec.name, "sort" | "georadius" | "georadiusbymember") {
+        // key [... STORE destination ...] (GEORADIUS: or STOREDIST)
         let store = args
             .windows(2)
             .skip(2)
-            .find(|w| w[0].eq_ignore_ascii_case(b"store"))
+            .find(|w| {
+                w[0].eq_ignore_ascii_case(b"store")
+                    || (spec.name != "sort" && w[0].eq_ignore_ascii_case(b"storedist"))
+            })
             .map(|w| &w[1][..]);
         return args
             .get(1)
@@ -619,6 +622,18 @@ pub fn key_args<'a>(spec: &CommandSpec, args: &'a [Bytes], default_key: &'a [u8]
             .into_iter()
             .chain(store)
             .collect();
+    }
+    if matches!(spec.name, "xread" | "xreadgroup") {
+        // ... STREAMS key [key ...] id [id ...]
+        let Some(at) = args
+            .iter()
+            .skip(1)
+            .position(|a| a.eq_ignore_ascii_case(b"streams"))
+        else {
+            return Vec::new();
+        };
+        let rest = &args[at + 2..];
+        return rest[..rest.len() / 2].iter().map(|a| &a[..]).collect();
     }
     if spec.name == "msetex" {
         // numkeys key value [key value ...] [options]

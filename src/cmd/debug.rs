@@ -67,6 +67,10 @@ fn value_digest(v: &Value) -> [u8; 20] {
                 h.update(s.to_bits().to_le_bytes());
             }
         }
+        Value::Stream(st) => {
+            h.update(b"x");
+            h.update(st.encode());
+        }
         Value::List(list) => {
             h.update(b"l");
             for m in list.iter() {

@@ -52,6 +52,8 @@ const SET: u8 = 3;
 const LIST: u8 = 4;
 /// Type byte of a sorted set.
 const ZSET: u8 = 5;
+/// A stream, in `StreamValue::encode`'s layout.
+const STREAM: u8 = 6;
 
 /// DUMP and RESTORE.
 pub static COMMANDS: &[CommandSpec] = &[
@@ -130,6 +132,7 @@ pub fn encode(v: &Value) -> Option<Bytes> {
     };
     let kind = match v {
         Value::Str(s) => return Some(seal(STRING, s)),
+        Value::Stream(s) => return Some(seal(STREAM, &s.encode())),
         Value::VectorSet(_) => return None,
         Value::Hash(h) => {
             b.put_u32_le(h.len() as u32);
@@ -182,6 +185,11 @@ pub fn decode(payload: &Bytes) -> Result<Value, Refused> {
     let (kind, data) = unseal(payload).ok_or(Refused::Checksum)?;
     if kind == STRING {
         return Ok(Value::Str(data));
+    }
+    if kind == STREAM {
+        let s =
+            vexlake_engine::keyspace::stream::StreamValue::decode(&data).ok_or(Refused::Format)?;
+        return Ok(Value::Stream(Arc::new(s)));
     }
     let mut r = Reader(&data);
     let n = r.u32()?;

@@ -198,6 +198,7 @@ fn write_section(t: &mut String, section: &str, s: &ServerState) {
                 &Stats::get(&s.stats.rejected_connections),
             );
             kv("expired_keys", &ks.expired);
+            kv("expired_subkeys", &ks.expired_fields);
             kv("evicted_keys", &Stats::get(&s.stats.evicted_keys));
             kv("keyspace_hits", &ks.hits);
             kv("keyspace_misses", &ks.misses);

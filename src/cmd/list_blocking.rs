@@ -32,7 +32,7 @@ pub(super) fn timeout(arg: &[u8]) -> Result<Option<Duration>, CmdError> {
 
 /// Nothing to pop: wait (or, where waiting is not allowed, reply as a
 /// timeout does).
-pub(super) fn block(ctx: &mut Ctx<'_>, keys: &[Bytes], wait: Option<Duration>, null_array: bool) {
+pub(crate) fn block(ctx: &mut Ctx<'_>, keys: &[Bytes], wait: Option<Duration>, null_array: bool) {
     if ctx.conn.nested {
         if null_array {
             ctx.out.null_array();
@@ -45,6 +45,7 @@ pub(super) fn block(ctx: &mut Ctx<'_>, keys: &[Bytes], wait: Option<Duration>, n
         keys: keys.to_vec(),
         deadline: wait.map(|d| Instant::now() + d),
         null_array,
+        args: None,
     });
 }
 

@@ -129,6 +129,7 @@ pub fn value_encoding(v: &Value, e: &crate::config::Encodings) -> &'static str {
             "listpack"
         }
         Value::ZSet(_) => "skiplist",
+        Value::Stream(_) => "stream",
         Value::VectorSet(_) => "raw",
     }
 }

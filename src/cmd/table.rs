@@ -10,10 +10,10 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::{
-    Handler, acl, bitmaps, client, command, config, connection, debug, dump, functions, hashes,
-    hyperloglog, info, keys, latency, lcs, list_blocking, lists, memory, object, persistence,
-    pubsub, replication, scripting, server, sets, slowlog, sort, sql, strings, tracking,
-    transactions, vectors, zsets,
+    Handler, acl, bitmaps, client, command, config, connection, debug, dump, functions, geo,
+    hashes, hyperloglog, info, keys, latency, lcs, list_blocking, lists, memory, object,
+    persistence, pubsub, replication, scripting, server, sets, slowlog, sort, sql, streams,
+    strings, tracking, transactions, vectors, zsets,
 };
 
 /// One command (or subcommand, named `container|sub`).
@@ -1136,6 +1136,8 @@ static GROUPS: &[&[CommandSpec]] = &[
     lists::COMMANDS,
     list_blocking::COMMANDS,
     zsets::COMMANDS,
+    geo::COMMANDS,
+    streams::COMMANDS,
     bitmaps::COMMANDS,
     hyperloglog::COMMANDS,
     sort::COMMANDS,

@@ -31,7 +31,8 @@ fn notify(ctx: &Ctx<'_>, event: &str, key: &[u8], emptied: bool) {
     super::collection::notify_change(ctx, ZSET, event, key, emptied);
 }
 
-fn read<R>(
+/// Runs `f` on the sorted set at `key` (None: missing); WRONGTYPE otherwise.
+pub(super) fn read<R>(
     ctx: &Ctx<'_>,
     key: &[u8],
     f: impl FnOnce(Option<&ZSetValue>) -> R,
@@ -515,7 +516,7 @@ pub fn zrangestore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// The edits that replace key `i` with `items`.
-fn store_edits(i: usize, items: &[(Bytes, f64)]) -> Edits {
+pub(super) fn store_edits(i: usize, items: &[(Bytes, f64)]) -> Edits {
     let mut edits = vec![(i, Edit::Delete)];
     edits.extend(items.iter().map(|(m, s)| {
         (

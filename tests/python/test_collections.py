@@ -145,7 +145,9 @@ def test_wrongtype_across_every_type(r):
     r.rpush("list", "e")
     r.zadd("zset", {"m": 1})
     r.execute_command("VADD", "vset", "VALUES", 2, 1, 0, "e")
+    r.xadd("stream", {"f": "v"}, id="1-0")
     probes = {
+        "stream": ["XLEN", "stream"],
         "string": ["GET", "string"],
         "hash": ["HGET", "hash", "f"],
         "set": ["SISMEMBER", "set", "m"],
@@ -160,8 +162,10 @@ def test_wrongtype_across_every_type(r):
         "list": lambda k: ["LPUSH", k, "x"],
         "zset": lambda k: ["ZADD", k, 1, "x"],
         "vset": lambda k: ["VADD", k, "VALUES", 2, 0, 1, "x"],
+        "stream": lambda k: ["XADD", k, "*", "f", "x"],
     }
     reads = {
+        "stream": lambda k: ["XRANGE", k, "-", "+"],
         "string": lambda k: ["STRLEN", k],
         "hash": lambda k: ["HLEN", k],
         "set": lambda k: ["SCARD", k],
@@ -179,7 +183,9 @@ def test_wrongtype_across_every_type(r):
                     r.execute_command(*cmd)
     for cmd in (["SMOVE", "set", "hash", "m"], ["LMOVE", "list", "set", "LEFT", "LEFT"],
                 ["SUNIONSTORE", "dst", "set", "list"], ["BLPOP", "hash", 1], ["LMPOP", 2, "hash", "list", "LEFT"],
-                ["ZUNIONSTORE", "dst", 2, "zset", "list"], ["BZPOPMIN", "list", 1], ["ZRANGESTORE", "dst", "list", 0, -1]):
+                ["ZUNIONSTORE", "dst", 2, "zset", "list"], ["BZPOPMIN", "list", 1], ["ZRANGESTORE", "dst", "list", 0, -1],
+                ["XREAD", "STREAMS", "stream", "zset", "0", "0"], ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "hash", ">"],
+                ["GEOSEARCH", "list", "FROMLONLAT", 0, 0, "BYRADIUS", 1, "km"], ["XGROUP", "CREATE", "set", "g", "$"]):
         with pytest.raises(redis.ResponseError, match=WRONGTYPE):
             r.execute_command(*cmd)
     assert {k: r.execute_command(*p) for k, p in probes.items()} == before
@@ -245,15 +251,35 @@ def test_bad_input_gets_errors_and_changes_nothing(r):
         (["ZINTER", 2, "z"], "syntax error"),
         (["ZMPOP", 1, "z", "MIDDLE"], "syntax error"),
         (["ZPOPMIN", "z", -1], "value is out of range, must be positive"),
+        (["GEOADD", "g", 200, 10, "m"], "invalid longitude,latitude pair 200.000000,10.000000"),
+        (["GEOADD", "g", 1, 2], "wrong number of arguments for 'geoadd' command"),
+        (["GEOADD", "g", "NX", "XX", 1, 2, "m"], "syntax error"),
+        (["GEOADD", "g", "x", 2, "m"], "value is not a valid float"),
+        (["GEODIST", "g", "a", "b", "parsec"], "unsupported unit provided. please use M, KM, FT, MI"),
+        (["GEOSEARCH", "g", "FROMLONLAT", 1, 2, "BYRADIUS", -1, "km"], "radius cannot be negative"),
+        (["GEOSEARCH", "g", "FROMLONLAT", 1, 2, "BYBOX", 1, "x", "km"], "need numeric height"),
+        (["GEOSEARCH", "g", "BYRADIUS", 1, "km", "ASC", "WITHDIST"], "exactly one of FROMMEMBER or FROMLONLAT"),
+        (["GEOSEARCH", "g", "FROMLONLAT", 1, 2, "ASC", "DESC"], "exactly one of BYRADIUS and BYBOX"),
+        (["GEOSEARCH", "g", "FROMLONLAT", 1, 2, "BYRADIUS", 1, "km", "ANY"], "the ANY argument requires COUNT argument"),
+        (["GEOSEARCH", "g", "FROMLONLAT", 1, 2, "BYRADIUS", 1, "km", "COUNT", 0], "COUNT must be > 0"),
+        (["GEOSEARCH", "g", "FROMMEMBER", "nope", "BYRADIUS", 1, "km"], "could not decode requested zset member"),
+        (["GEORADIUS", "g", 1, 2, 10, "km", "WITHDIST", "STORE", "d"],
+         "STORE option in GEORADIUS is not compatible with WITHDIST, WITHHASH and WITHCOORD options"),
+        (["GEORADIUS_RO", "g", 1, 2, 10, "km", "STORE", "d"], "syntax error"),
+        (["GEOSEARCHSTORE", "d", "g", "FROMLONLAT", 1, 2, "BYRADIUS", 1, "km", "WITHDIST"],
+         "GEOSEARCHSTORE is not compatible with WITHDIST, WITHHASH and WITHCOORD options"),
         (["RESTORE", "new", 0, b"\x03garbage\x01\x00\x00\x00\x00\x00"], "DUMP payload version or checksum are wrong"),
     ]
     r.zadd("zinf", {"m": float("inf")})
-    before = (r.hgetall("h"), r.lrange("l", 0, -1), r.zrange("zinf", 0, -1, withscores=True), r.dbsize())
+    r.geoadd("g", (13.361389, 38.115556, "Palermo"))
+    before = (r.hgetall("h"), r.lrange("l", 0, -1), r.zrange("zinf", 0, -1, withscores=True),
+              r.zrange("g", 0, -1, withscores=True), r.dbsize())
     for cmd, text in cases:
         with pytest.raises(redis.ResponseError) as e:
             r.execute_command(*cmd)
         assert text in str(e.value), (cmd, str(e.value))
-    assert (r.hgetall("h"), r.lrange("l", 0, -1), r.zrange("zinf", 0, -1, withscores=True), r.dbsize()) == before
+    assert (r.hgetall("h"), r.lrange("l", 0, -1), r.zrange("zinf", 0, -1, withscores=True),
+            r.zrange("g", 0, -1, withscores=True), r.dbsize()) == before
     assert r.ping()
 
 
@@ -635,3 +661,86 @@ def test_sort_by_and_get_patterns_and_store(r):
         assert r.object("encoding", "small") == "hashtable"
     finally:
         r.config_set("hash-max-listpack-entries", 128)
+
+
+def test_geo_matches_redis_documented_results(r):
+    """The examples of Redis's GEO* documentation give these exact replies."""
+    assert r.geoadd("Sicily", (13.361389, 38.115556, "Palermo", 15.087269, 37.502669, "Catania")) == 2
+    assert r.zscore("Sicily", "Palermo") == 3479099956230698
+    assert r.geodist("Sicily", "Palermo", "Catania") == 166274.1516
+    assert r.geodist("Sicily", "Palermo", "Catania", "km") == 166.2742
+    assert r.geohash("Sicily", "Palermo", "Catania", "nope") == ["sqc8b49rny0", "sqdtr74hyu0", None]
+    assert r.georadius("Sicily", 15, 37, 200, "km", withdist=True, sort="ASC") == [
+        ["Catania", 56.4413], ["Palermo", 190.4424]]
+    r.geoadd("Sicily", (12.758489, 38.788135, "edge1", 17.241510, 38.788135, "edge2"))
+    got = r.geosearch("Sicily", longitude=15, latitude=37, width=400, height=400, unit="km",
+                      sort="ASC", withcoord=True, withdist=True)
+    assert [(m, d) for m, d, _ in got] == [
+        ("Catania", 56.4413), ("Palermo", 190.4424), ("edge2", 279.7403), ("edge1", 279.7405)]
+    assert got[0][2] == pytest.approx((15.087267458438873, 37.50266842333162), abs=1e-12)
+    assert r.geosearch("Sicily", longitude=15, latitude=37, radius=200, unit="km", sort="ASC",
+                       count=1) == ["Catania"]
+    # The stored result is a sorted set: geohash scores, or distances with STOREDIST.
+    assert r.geosearchstore("near", "Sicily", member="Palermo", radius=200, unit="km", storedist=True) == 3
+    assert [list(p) for p in r.zrange("near", 0, -1, withscores=True)] == [
+        ["Palermo", 0.0], ["edge1", pytest.approx(91.4006586)], ["Catania", pytest.approx(166.2741515)]]
+    assert r.geosearchstore("near", "nosuch", member="Palermo", radius=1, unit="km") == 0
+    assert r.exists("near") == 0
+    assert r.geopos("Sicily", "nope") == [None]
+
+
+def test_sql_table_functions_read_collections_and_join_lake_tables(r):
+    r.hset("stock", mapping={"apple": 3, "pear": 0, "fig": 7})
+    r.hpexpire("stock", 60_000, "fig")
+    r.zadd("ranking", {"fig": 1.5, "apple": 2.5, "pear": -1})
+    r.xadd("orders", {"item": "apple", "qty": "2"}, id="5-1")
+    r.xadd("orders", {"item": "fig", "qty": "1"}, id="6-0")
+    prices = f"prices_{r.connection_pool.connection_kwargs['protocol']}"
+    r.execute_command("SQL", f"CREATE TABLE {prices} AS SELECT * FROM (VALUES ('apple', 1.25), ('fig', 4.0), "
+                             "('pear', 2.0)) AS t(item, price)")
+    rows = r.execute_command("SQL", "SELECT field, value, ttl_ms IS NOT NULL FROM hash('stock') ORDER BY field")
+    assert rows == [["field", "value", "(hash('stock').ttl_ms IS NOT NULL)"],
+                    ["apple", "3", 0], ["fig", "7", 1], ["pear", "0", 0]] or rows[1:] == [
+        ["apple", "3", False], ["fig", "7", True], ["pear", "0", False]]
+    rows = r.execute_command("SQL", "SELECT member, score, rank FROM zset('ranking') ORDER BY rank")
+    assert [row[0] for row in rows[1:]] == ["pear", "fig", "apple"]
+    assert [float(row[1]) for row in rows[1:]] == [-1.0, 1.5, 2.5]
+    # A stream joined with a lake table and a hash: the value of each order in stock.
+    rows = r.execute_command(
+        "SQL",
+        "SELECT o.id, o.value AS item, p.price * CAST(q.value AS DOUBLE) AS total, CAST(h.value AS BIGINT) AS stock "
+        "FROM stream('orders') o JOIN stream('orders') q ON o.id = q.id AND q.field = 'qty' "
+        f"JOIN {prices} p ON p.item = o.value JOIN hash('stock') h ON h.field = o.value "
+        "WHERE o.field = 'item' ORDER BY o.id")
+    assert [[row[0], row[1], float(row[2]), int(row[3])] for row in rows[1:]] == [
+        ["5-1", "apple", 2.5, 3], ["6-0", "fig", 4.0, 7]]
+    assert r.execute_command("SQL", "SELECT count(*) FROM hash('nosuch')")[1] == [0]
+    for query, text in [("SELECT * FROM hash('ranking')", "key 'ranking' does not hold a hash"),
+                        ("SELECT * FROM zset(1)", "zset() takes one argument: the key, as a string"),
+                        ("SELECT * FROM stream('stock')", "key 'stock' does not hold a stream")]:
+        with pytest.raises(redis.ResponseError, match=text.replace("(", r"\(").replace(")", r"\)")):
+            r.execute_command("SQL", query)
+
+
+def test_expired_hash_fields_are_swept_and_notified_without_access(server):
+    c = client(server)
+    c.config_set("notify-keyspace-events", "Khg")
+    p = client(server).pubsub()
+    p.psubscribe("__keyspace@0__:*")
+    assert p.get_message(timeout=2)["type"] == "psubscribe"
+    c.hset("h", mapping={"keep": 1, "soon": 2})
+    c.hset("gone", mapping={"a": 1, "b": 2})
+    c.hpexpire("h", 150, "soon")
+    c.hpexpire("gone", 150, "a", "b")
+    expired_before = c.info("stats")["expired_subkeys"]
+    events = []
+    deadline = time.time() + 5
+    while time.time() < deadline and len([e for e in events if e[1] in ("hexpired", "del")]) < 3:
+        m = p.get_message(timeout=0.2)
+        if m and m["type"] == "pmessage":
+            events.append((m["channel"].split(":", 1)[1], m["data"]))
+    # Nothing read the keys: the active sweep removed the fields.
+    assert ("h", "hexpired") in events and ("gone", "hexpired") in events and ("gone", "del") in events
+    assert c.info("stats")["expired_subkeys"] == expired_before + 3
+    assert c.hgetall("h") == {"keep": "1"} and c.exists("gone") == 0
+    p.close()

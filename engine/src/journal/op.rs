@@ -85,6 +85,7 @@ const LREMAT: u8 = 27;
 const LTRIM: u8 = 28;
 const ZADD: u8 = 29;
 const ZREM: u8 = 30;
+const XEDIT: u8 = 31;
 
 /// Parameters of a new vector set (VCreate).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -361,6 +362,7 @@ impl RecordBuf {
             Edit::LTrim { .. } => LTRIM,
             Edit::ZAdd { .. } => ZADD,
             Edit::ZRem { .. } => ZREM,
+            Edit::Stream { .. } => XEDIT,
         };
         self.buf.push(tag);
         self.bytes(key);
@@ -373,7 +375,8 @@ impl RecordBuf {
             Edit::HDel { field: b }
             | Edit::SAdd { member: b }
             | Edit::SRem { member: b }
-            | Edit::ZRem { member: b } => self.bytes(b),
+            | Edit::ZRem { member: b }
+            | Edit::Stream { op: b } => self.bytes(b),
             Edit::ZAdd { member, score } => {
                 self.bytes(member);
                 self.u64(score.to_bits());
@@ -504,7 +507,7 @@ pub fn decode(rec: &[u8]) -> Result<(u8, Vec<Op<'_>>), Malformed> {
             FUNCTIONS => Op::Functions {
                 libraries: r.bytes()?,
             },
-            tag @ HSET..=ZREM => Op::Edit {
+            tag @ HSET..=XEDIT => Op::Edit {
                 key: r.bytes()?,
                 edit: match tag {
                     HSET => Edit::HSet {
@@ -536,6 +539,7 @@ pub fn decode(rec: &[u8]) -> Result<(u8, Vec<Op<'_>>), Malformed> {
                         score: f64::from_bits(r.u64()?),
                     },
                     ZREM => Edit::ZRem { member: r.bytes()? },
+                    XEDIT => Edit::Stream { op: r.bytes()? },
                     _ => Edit::LTrim {
                         start: r.u64()?,
                         end: r.u64()?,

@@ -225,10 +225,15 @@ impl Db {
     }
 
     /// (hits, misses, expired) counters summed over shards.
-    pub fn counters(&self) -> (u64, u64, u64) {
-        self.shards.iter().fold((0, 0, 0), |(h, m, e), s| {
+    pub fn counters(&self) -> (u64, u64, u64, u64) {
+        self.shards.iter().fold((0, 0, 0, 0), |(h, m, e, f), s| {
             let s = s.lock();
-            (h + s.hits, m + s.misses, e + s.expired)
+            (
+                h + s.hits,
+                m + s.misses,
+                e + s.expired,
+                f + s.expired_fields,
+            )
         })
     }
 

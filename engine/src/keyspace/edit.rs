@@ -13,6 +13,7 @@ use bytes::Bytes;
 
 use super::db::Db;
 use super::shard::Shard;
+use super::stream::{StreamOp, StreamValue};
 use super::value::{Kind, Value};
 use crate::error::EngineError;
 
@@ -54,6 +55,8 @@ pub enum Edit<B> {
     ZAdd { member: B, score: f64 },
     /// Remove a sorted-set member.
     ZRem { member: B },
+    /// A change to a stream: a [`StreamOp`] in its encoded form.
+    Stream { op: B },
 }
 
 impl<B: AsRef<[u8]>> Edit<B> {
@@ -107,6 +110,7 @@ impl<B: AsRef<[u8]>> Edit<B> {
             Edit::ZRem { member } => Edit::ZRem {
                 member: member.as_ref(),
             },
+            Edit::Stream { op } => Edit::Stream { op: op.as_ref() },
         }
     }
 
@@ -117,6 +121,7 @@ impl<B: AsRef<[u8]>> Edit<B> {
             Edit::HSet { .. } | Edit::HDel { .. } | Edit::HExpire { .. } => Some(Kind::Hash),
             Edit::SAdd { .. } | Edit::SRem { .. } => Some(Kind::Set),
             Edit::ZAdd { .. } | Edit::ZRem { .. } => Some(Kind::ZSet),
+            Edit::Stream { .. } => Some(Kind::Stream),
             _ => Some(Kind::List),
         }
     }
@@ -130,6 +135,7 @@ impl<B: AsRef<[u8]>> Edit<B> {
                 | Edit::LPush { .. }
                 | Edit::RPush { .. }
                 | Edit::ZAdd { .. }
+                | Edit::Stream { .. }
         )
     }
 }
@@ -159,9 +165,51 @@ pub fn rebuild(value: &Value) -> Vec<Edit<Bytes>> {
             member: m.clone(),
             score,
         })),
+        Value::Stream(s) => out.extend(stream_rebuild(s)),
         Value::Str(_) | Value::VectorSet(_) => {}
     }
     out
+}
+
+/// The stream ops that rebuild `s` from nothing.
+fn stream_rebuild(s: &StreamValue) -> Vec<Edit<Bytes>> {
+    let mut ops = vec![StreamOp::Create];
+    ops.extend(s.entries.iter().map(|(id, f)| StreamOp::Add {
+        id: *id,
+        fields: f.clone(),
+    }));
+    ops.push(StreamOp::SetMeta {
+        last_id: s.last_id,
+        entries_added: s.entries_added,
+        max_deleted: s.max_deleted,
+    });
+    for (name, g) in &s.groups {
+        ops.push(StreamOp::GroupSet {
+            group: name.clone(),
+            last_id: g.last_id,
+            entries_read: g.entries_read,
+        });
+        for (cname, c) in &g.consumers {
+            ops.push(StreamOp::ConsumerSet {
+                group: name.clone(),
+                consumer: cname.clone(),
+                seen: c.seen_time,
+                active: c.active_time,
+            });
+        }
+        for (id, p) in &g.pel {
+            ops.push(StreamOp::Pend {
+                group: name.clone(),
+                consumer: p.consumer.clone(),
+                id: *id,
+                time: p.delivery_time,
+                count: p.delivery_count,
+            });
+        }
+    }
+    ops.into_iter()
+        .map(|op| Edit::Stream { op: op.encode() })
+        .collect()
 }
 
 /// Applies one edit of `key` to `shard` (locked). Live commands apply only
@@ -202,6 +250,7 @@ pub(crate) fn apply(
         }
         None => return Ok(()),
     };
+    let mut earlier_deadline = false;
     let entry = shard.entry_mut(idx);
     match (&mut entry.value, *edit) {
         (Value::Hash(h), Edit::HSet { field, value }) => {
@@ -215,7 +264,9 @@ pub(crate) fn apply(
             if at.is_some_and(|t| t <= now) {
                 h.remove(field);
             } else {
+                let before = h.next_expiry();
                 h.set_expire(field, at);
+                earlier_deadline = h.next_expiry() < before;
             }
         }
         (Value::Set(s), Edit::SAdd { member }) => {
@@ -229,6 +280,10 @@ pub(crate) fn apply(
         }
         (Value::ZSet(z), Edit::ZRem { member }) => {
             std::sync::Arc::make_mut(z).remove(member);
+        }
+        (Value::Stream(st), Edit::Stream { op }) => {
+            let op = StreamOp::decode(op).ok_or(EngineError::Refused("corrupt stream record"))?;
+            std::sync::Arc::make_mut(st).apply(&op);
         }
         (Value::List(l), e) => {
             let l = std::sync::Arc::make_mut(l);
@@ -248,6 +303,8 @@ pub(crate) fn apply(
     }
     if entry.value.is_empty_collection() {
         shard.remove(idx);
+    } else if earlier_deadline {
+        shard.note_field_deadline(idx);
     }
     Ok(())
 }

@@ -24,6 +24,7 @@ pub mod list;
 pub mod object;
 pub mod set;
 mod shard;
+pub mod stream;
 pub mod strings;
 pub mod value;
 pub mod vsets;
@@ -31,6 +32,7 @@ pub mod zset;
 
 pub use db::{Db, ExpireCond, SHARDS, Ttl};
 pub use edit::{Edit, Edits, rebuild};
+pub use shard::Expired;
 pub(crate) use shard::ExpiredHook;
 pub use strings::{SetCond, SetOptions, SetOutcome, SetTtl, TtlChange, ValueCond, digest};
 pub use value::{Kind, Value};

@@ -83,8 +83,26 @@ pub(crate) struct Shard {
     pub misses: u64,
     /// Keys removed because their TTL passed.
     pub expired: u64,
-    /// Called with each key removed because its TTL passed.
+    /// Called with each key removed because its TTL passed, and each hash
+    /// whose fields expired.
     pub on_expired: Option<ExpiredHook>,
+    /// Hash fields removed because their deadline passed.
+    pub expired_fields: u64,
+    /// (deadline, slot) of hashes with fields that expire: a hash's
+    /// earliest field deadline when it was set or the hash stored. An
+    /// entry may be stale (the deadline moved, the slot was reused);
+    /// the sweep checks the slot and re-queues its real deadline.
+    field_deadlines: BTreeSet<(u64, u32)>,
+}
+
+/// What expired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expired {
+    /// The key (its TTL passed); it is gone.
+    Key,
+    /// Fields of the hash at the key; `emptied`: that was all of them and
+    /// the key is gone.
+    Fields { emptied: bool },
 }
 
 /// Hears about keys removed because their TTL passed (keyspace
@@ -93,8 +111,8 @@ pub(crate) struct Shard {
 #[derive(Clone)]
 pub struct ExpiredHook(pub std::sync::Arc<KeyFn>);
 
-/// A callback with a key.
-pub type KeyFn = dyn Fn(&[u8]) + Send + Sync;
+/// A callback with a key and what expired.
+pub type KeyFn = dyn Fn(&[u8], Expired) + Send + Sync;
 
 impl std::fmt::Debug for ExpiredHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -223,7 +241,7 @@ impl Shard {
             let gone = self.remove(idx);
             self.expired += 1;
             if let Some(h) = &self.on_expired {
-                (h.0)(&gone.key);
+                (h.0)(&gone.key, Expired::Key);
             }
             return None;
         }
@@ -231,16 +249,44 @@ impl Shard {
             && h.next_expiry() <= now
         {
             // Hash fields whose deadline passed (lazy field expiry).
-            let Value::Hash(h) = &mut self.entry_mut(idx).value else {
-                unreachable!()
-            };
-            std::sync::Arc::make_mut(h).purge(now);
-            if h.is_empty() {
-                self.remove(idx);
+            if self.purge_fields(idx, now) {
                 return None;
             }
         }
         Some(idx)
+    }
+
+    /// Removes the due fields of the hash in slot `idx` (and the key when
+    /// none is left: true), telling the hook.
+    fn purge_fields(&mut self, idx: u32, now: u64) -> bool {
+        let Value::Hash(h) = &mut self.entry_mut(idx).value else {
+            return false;
+        };
+        let n = std::sync::Arc::make_mut(h).purge(now);
+        let emptied = h.is_empty();
+        if n == 0 {
+            return false;
+        }
+        self.expired_fields += n as u64;
+        let key = if emptied {
+            self.remove(idx).key
+        } else {
+            self.entry(idx).key.clone()
+        };
+        if let Some(h) = &self.on_expired {
+            (h.0)(&key, Expired::Fields { emptied });
+        }
+        emptied
+    }
+
+    /// Queues the earliest field deadline of the hash in slot `idx` (if it
+    /// has one) for the active sweep.
+    pub fn note_field_deadline(&mut self, idx: u32) {
+        if let Some(Value::Hash(h)) = self.slots[idx as usize].as_ref().map(|e| &e.value)
+            && h.next_expiry() != u64::MAX
+        {
+            self.field_deadlines.insert((h.next_expiry(), idx));
+        }
     }
 
     /// Like [`Shard::lookup`], counting a keyspace hit or miss.
@@ -299,6 +345,7 @@ impl Shard {
         if let Some(t) = expire_at {
             self.expires.insert((t, idx));
         }
+        self.note_field_deadline(idx);
         self.touch(idx);
         idx
     }
@@ -351,9 +398,34 @@ impl Shard {
                     let gone = self.remove(idx);
                     self.expired += 1;
                     if let Some(h) = &self.on_expired {
-                        (h.0)(&gone.key);
+                        (h.0)(&gone.key, Expired::Key);
                     }
                     n += 1;
+                }
+                _ => break,
+            }
+        }
+        // Hashes whose fields are due (active field expiry).
+        while n < budget {
+            match self.field_deadlines.first() {
+                Some(&(t, idx)) if t <= now => {
+                    self.field_deadlines.pop_first();
+                    let due = self
+                        .slots
+                        .get(idx as usize)
+                        .and_then(|e| e.as_ref())
+                        .is_some_and(|e| {
+                            !e.is_expired(now)
+                                && matches!(&e.value, Value::Hash(h) if h.next_expiry() <= now)
+                        });
+                    if due && self.purge_fields(idx, now) {
+                        n += 1;
+                        continue;
+                    }
+                    if (idx as usize) < self.slots.len() && self.slots[idx as usize].is_some() {
+                        self.note_field_deadline(idx);
+                    }
+                    n += usize::from(due);
                 }
                 _ => break,
             }
@@ -456,6 +528,7 @@ impl Shard {
             hits: self.hits,
             misses: self.misses,
             expired: self.expired,
+            expired_fields: self.expired_fields,
             on_expired: self.on_expired.take(),
             track: self.track,
             changes: Changes {

@@ -13,6 +13,7 @@ use parking_lot::RwLock;
 use super::hash::HashValue;
 use super::list::ListValue;
 use super::set::SetValue;
+use super::stream::StreamValue;
 use super::zset::ZSetValue;
 use crate::vector::VectorSet;
 
@@ -30,6 +31,8 @@ pub enum Value {
     List(Arc<ListValue>),
     /// A sorted set.
     ZSet(Arc<ZSetValue>),
+    /// A stream.
+    Stream(Arc<StreamValue>),
     /// A vector set, shared so searches run outside the shard lock.
     VectorSet(Arc<RwLock<VectorSet>>),
 }
@@ -47,6 +50,8 @@ pub enum Kind {
     List,
     /// `zset`.
     ZSet,
+    /// `stream`.
+    Stream,
     /// `vectorset`.
     VectorSet,
 }
@@ -60,6 +65,7 @@ impl Kind {
             Kind::Set => "set",
             Kind::List => "list",
             Kind::ZSet => "zset",
+            Kind::Stream => "stream",
             Kind::VectorSet => "vectorset",
         }
     }
@@ -72,6 +78,7 @@ impl Kind {
             Kind::Set,
             Kind::List,
             Kind::ZSet,
+            Kind::Stream,
             Kind::VectorSet,
         ]
         .into_iter()
@@ -85,6 +92,7 @@ impl Kind {
             Kind::Set => Some(Value::Set(Arc::new(SetValue::new()))),
             Kind::List => Some(Value::List(Arc::new(ListValue::new()))),
             Kind::ZSet => Some(Value::ZSet(Arc::new(ZSetValue::new()))),
+            Kind::Stream => Some(Value::Stream(Arc::new(StreamValue::new()))),
             Kind::Str | Kind::VectorSet => None,
         }
     }
@@ -99,6 +107,7 @@ impl Value {
             Value::Set(_) => Kind::Set,
             Value::List(_) => Kind::List,
             Value::ZSet(_) => Kind::ZSet,
+            Value::Stream(_) => Kind::Stream,
             Value::VectorSet(_) => Kind::VectorSet,
         }
     }
@@ -108,14 +117,15 @@ impl Value {
         self.kind().name()
     }
 
-    /// True for a collection with no element (the key is then removed).
+    /// True for a collection with no element (the key is then removed;
+    /// an empty stream stays, as in Redis).
     pub fn is_empty_collection(&self) -> bool {
         match self {
             Value::Hash(h) => h.is_empty(),
             Value::Set(s) => s.is_empty(),
             Value::List(l) => l.is_empty(),
             Value::ZSet(z) => z.is_empty(),
-            Value::Str(_) | Value::VectorSet(_) => false,
+            Value::Str(_) | Value::Stream(_) | Value::VectorSet(_) => false,
         }
     }
 
@@ -127,6 +137,7 @@ impl Value {
             Value::Set(s) => s.memory_bytes(),
             Value::List(l) => l.memory_bytes(),
             Value::ZSet(z) => z.memory_bytes(),
+            Value::Stream(s) => s.memory_bytes(),
             Value::VectorSet(set) => set.read().memory_bytes(),
         }
     }
@@ -154,6 +165,15 @@ impl Value {
         match v {
             None => Ok(None),
             Some(Value::ZSet(z)) => Ok(Some(z)),
+            Some(_) => Err(crate::EngineError::WrongType),
+        }
+    }
+
+    /// The stream, None when missing; WrongType for another kind.
+    pub fn as_stream(v: Option<&Value>) -> Result<Option<&StreamValue>, crate::EngineError> {
+        match v {
+            None => Ok(None),
+            Some(Value::Stream(s)) => Ok(Some(s)),
             Some(_) => Err(crate::EngineError::WrongType),
         }
     }

@@ -2,7 +2,8 @@
 //! `type` (as TYPE names it), `value` (a string's bytes as text; a hash as
 //! a JSON object of fields, a set or list as a JSON array of members or
 //! elements, head first, a sorted set as a JSON array of `[member,
-//! score]` in order (an infinite score as the string `inf` / `-inf`); null
+//! score]` in order (an infinite score as the string `inf` / `-inf`), a
+//! stream as a JSON array of `[id, [[field, value], ...]]`; null
 //! for vector sets), `ttl_ms` (null when the key does not expire). Bytes that are not UTF-8 are shown with U+FFFD.
 //! Read one shard at a time when the query is planned; the values are
 //! shared, not copied.
@@ -79,6 +80,18 @@ pub(crate) fn value_text(value: &Value) -> Option<String> {
         ),
         Value::Set(s) => J::Array(s.iter().map(|m| text(m)).collect()),
         Value::List(l) => J::Array(l.iter().map(|m| text(m)).collect()),
+        Value::Stream(st) => J::Array(
+            st.entries
+                .iter()
+                .map(|(id, f)| {
+                    let fields = f
+                        .chunks(2)
+                        .map(|p| J::Array(vec![text(&p[0]), text(&p[1])]))
+                        .collect();
+                    J::Array(vec![J::String(id.to_string()), J::Array(fields)])
+                })
+                .collect(),
+        ),
         Value::ZSet(z) => J::Array(
             z.ordered()
                 .map(|(m, s)| {

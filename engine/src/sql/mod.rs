@@ -21,6 +21,7 @@
 //! - [`write`]: CREATE TABLE AS, INSERT, DELETE, DROP, TRUNCATE, ALTER.
 //! - [`vector_udf`]: `l2_distance`, `cosine_distance`, ... (SIMD).
 
+pub mod collection_table;
 pub mod compact;
 pub mod keyspace_table;
 pub mod lake_store;
@@ -221,6 +222,14 @@ impl SqlEngine {
         };
         ctx.register_udtf("vset", Arc::new(vset_table::VsetFunction(scope.clone())));
         ctx.register_udtf("vsim", Arc::new(vsim_table::VsimFunction(scope.clone())));
+        for c in [
+            collection_table::Collection::Hash,
+            collection_table::Collection::ZSet,
+            collection_table::Collection::Stream,
+        ] {
+            let f = collection_table::CollectionFunction(scope.clone(), c);
+            ctx.register_udtf(c.name(), Arc::new(f));
+        }
         ctx.register_udtf(
             "keyspace",
             Arc::new(keyspace_table::KeyspaceFunction(scope)),

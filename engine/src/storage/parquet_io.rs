@@ -36,6 +36,7 @@ use parquet::file::properties::WriterProperties;
 use crate::keyspace::hash::HashValue;
 use crate::keyspace::list::ListValue;
 use crate::keyspace::set::SetValue;
+use crate::keyspace::stream::StreamValue;
 use crate::keyspace::zset::ZSetValue;
 use crate::keyspace::{Kind, Value};
 
@@ -151,6 +152,7 @@ fn items_of(v: &Option<Value>) -> usize {
         Some(Value::Set(s)) => s.len(),
         Some(Value::List(l)) => l.len(),
         Some(Value::ZSet(z)) => z.len(),
+        Some(Value::Stream(s)) => s.len(),
         _ => 0,
     }
 }
@@ -204,7 +206,8 @@ impl<W: std::io::Write + Send> KvWriter<W> {
         ));
         let value: ArrayRef = Arc::new(BinaryArray::from_iter(chunk.iter().map(
             |r| match &r.value {
-                Some(Value::Str(b)) => Some(&b[..]),
+                Some(Value::Str(b)) => Some(b.to_vec()),
+                Some(Value::Stream(s)) => Some(s.encode()),
                 _ => None,
             },
         )));
@@ -295,6 +298,13 @@ pub fn for_each_kv<R: parquet::file::reader::ChunkReader + 'static>(
                 Some(k) if k.is_null(i) => None,
                 Some(k) => match Kind::from_name(k.value(i)) {
                     Some(Kind::Str) => Some(string().ok_or("a string row without a value")?),
+                    Some(Kind::Stream) => {
+                        let data = (!value.is_null(i))
+                            .then(|| value.value(i))
+                            .ok_or("a stream row without a value")?;
+                        let s = StreamValue::decode(data).ok_or("a malformed stream row")?;
+                        Some(Value::Stream(Arc::new(s)))
+                    }
                     Some(kind @ (Kind::Hash | Kind::Set | Kind::List | Kind::ZSet)) => Some(
                         items
                             .as_ref()
