@@ -807,10 +807,10 @@ fn group_read_one(
                 .range(g.last_id.next().unwrap_or(StreamId::MAX)..)
                 .take(limit - claimed)
             {
+                // As Redis: count on while nothing was deleted after the
+                // group's (moving) last ID, else estimate.
                 read = match read {
-                    Some(r) if g.last_id >= s.first_id() && !s.has_tombstones_after(g.last_id) => {
-                        Some(r + 1)
-                    }
+                    Some(r) if last >= s.first_id() && !s.has_tombstones_after(last) => Some(r + 1),
                     _ => s.entries_up_to(*id),
                 };
                 last = *id;
