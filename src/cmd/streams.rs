@@ -1098,10 +1098,11 @@ fn delete_one(
     s: &StreamValue,
     id: StreamId,
     refs: Refs,
+    acked: Option<&Bytes>,
     gone: &mut Vec<StreamId>,
     ops: &mut Vec<StreamOp>,
 ) -> i64 {
-    if refs == Refs::Acked && s.is_referenced(id) {
+    if refs == Refs::Acked && s.is_referenced_except(id, acked) {
         return 2;
     }
     if refs == Refs::Del {
@@ -1137,7 +1138,7 @@ pub fn xdelex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let (mut gone, mut ops) = (Vec::new(), Vec::new());
         let codes = ids
             .iter()
-            .map(|id| delete_one(s, *id, refs, &mut gone, &mut ops))
+            .map(|id| delete_one(s, *id, refs, None, &mut gone, &mut ops))
             .collect();
         Ok(((codes, !gone.is_empty()), ops))
     })?;
@@ -1155,21 +1156,20 @@ pub fn xackdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             return Ok(((vec![-1; ids.len()], false), vec![]));
         };
         let (mut gone, mut ops) = (Vec::new(), Vec::new());
-        // Acknowledge first, then see what may be deleted.
-        let mut after = s.clone();
+        // Acknowledge first, then see what may be deleted (as if acked:
+        // the stream is not copied).
+        let mut acked = std::collections::HashSet::new();
         let mut codes = Vec::with_capacity(ids.len());
         for id in &ids {
-            if !g.pel.contains_key(id) || !after.groups[&group].pel.contains_key(id) {
+            if !g.pel.contains_key(id) || !acked.insert(*id) {
                 codes.push(-1);
                 continue;
             }
-            let ack = StreamOp::Ack {
+            ops.push(StreamOp::Ack {
                 group: group.clone(),
                 ids: vec![*id],
-            };
-            after.apply(&ack);
-            ops.push(ack);
-            let code = delete_one(&after, *id, refs, &mut gone, &mut ops);
+            });
+            let code = delete_one(s, *id, refs, Some(&group), &mut gone, &mut ops);
             codes.push(if code == 2 { 2 } else { 1 });
         }
         Ok(((codes, !gone.is_empty()), ops))

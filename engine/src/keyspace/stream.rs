@@ -176,9 +176,15 @@ impl StreamValue {
     /// Whether a group still needs the entry: one has not read it yet, or
     /// has it pending.
     pub fn is_referenced(&self, id: StreamId) -> bool {
+        self.is_referenced_except(id, None)
+    }
+
+    /// [`StreamValue::is_referenced`], as if `acked` (a group) had
+    /// acknowledged the entry.
+    pub fn is_referenced_except(&self, id: StreamId, acked: Option<&Bytes>) -> bool {
         self.groups
-            .values()
-            .any(|g| g.last_id < id || g.pel.contains_key(&id))
+            .iter()
+            .any(|(name, g)| g.last_id < id || (Some(name) != acked && g.pel.contains_key(&id)))
     }
 
     /// Whether an entry between `from` (None: the start) and the end was
