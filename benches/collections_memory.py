@@ -5,7 +5,11 @@ redis-server with no persistence), fills one hash, one set and one sorted
 set of N elements through redis-cli --pipe, and prints the growth of the
 server's resident memory (VmRSS) per element for each.
 
-    python3 benches/collections_memory.py --vexlake target/release/vexlake [-n 1000000]
+With --small K, it instead fills N/K hashes, sets and sorted sets of K
+elements each (the small collections Redis keeps as listpacks): the growth
+per element then includes each key's own overhead.
+
+    python3 benches/collections_memory.py --vexlake target/release/vexlake [-n 1000000] [--small 10]
 """
 
 import argparse
@@ -54,13 +58,13 @@ def load(port, commands):
     assert b"errors: 0" in p.stdout, p.stdout
 
 
-def measure(name, pid, port, n):
+def measure(name, pid, port, n, small):
     rows = []
-    batch = 1000
+    per = small or n
     kinds = {
-        "hash": lambda i: ("HSET", "h", f"field:{i}", f"value:{i}"),
-        "set": lambda i: ("SADD", "s", f"member:{i}"),
-        "zset": lambda i: ("ZADD", "z", i * 0.5, f"member:{i}"),
+        "hash": lambda i: ("HSET", f"h:{i // per}", f"field:{i}", f"value:{i}"),
+        "set": lambda i: ("SADD", f"s:{i // per}", f"member:{i}"),
+        "zset": lambda i: ("ZADD", f"z:{i // per}", i * 0.5, f"member:{i}"),
     }
     for kind, cmd in kinds.items():
         before = rss(pid)
@@ -69,7 +73,6 @@ def measure(name, pid, port, n):
         time.sleep(1)
         after = rss(pid)
         rows.append((name, kind, (after - before) / n))
-    del batch
     return rows
 
 
@@ -78,6 +81,7 @@ def main():
     ap.add_argument("--vexlake", required=True)
     ap.add_argument("--redis", default="redis-server")
     ap.add_argument("-n", type=int, default=1_000_000)
+    ap.add_argument("--small", type=int, default=0, help="elements per key (default: one key of N)")
     a = ap.parse_args()
     rows = []
     d = tempfile.mkdtemp(prefix="vexlake-mem-")
@@ -86,7 +90,7 @@ def main():
                           "--appendfsync", "everysec"], stderr=subprocess.DEVNULL)
     try:
         wait(port)
-        rows += measure("vexlake", v.pid, port, a.n)
+        rows += measure("vexlake", v.pid, port, a.n, a.small)
     finally:
         v.terminate()
         v.wait()
@@ -95,11 +99,12 @@ def main():
                           "--appendonly", "no"], stdout=subprocess.DEVNULL)
     try:
         wait(port)
-        rows += measure(f"redis-server ({subprocess.run([a.redis, '--version'], capture_output=True, text=True).stdout.split()[2]})", r.pid, port, a.n)
+        rows += measure(f"redis-server ({subprocess.run([a.redis, '--version'], capture_output=True, text=True).stdout.split()[2]})", r.pid, port, a.n, a.small)
     finally:
         r.terminate()
         r.wait()
-    print(f"{'server':<28} {'type':<6} bytes/element (VmRSS growth, {a.n} elements)")
+    shape = f"{a.n // a.small} keys of {a.small}" if a.small else "one key"
+    print(f"{'server':<28} {'type':<6} bytes/element (VmRSS growth, {a.n} elements, {shape})")
     for name, kind, per in rows:
         print(f"{name:<28} {kind:<6} {per:8.1f}")
 

@@ -342,6 +342,23 @@ impl Encodings {
         *self.slot(name) = v;
     }
 
+    /// Makes these the limits of the packed form of hashes, sets and
+    /// sorted sets written from now on (the engine's [`Limits`]).
+    ///
+    /// [`Limits`]: vexlake_engine::keyspace::packed::Limits
+    pub fn apply(&self) {
+        let n = |v: i64| usize::try_from(v).unwrap_or(0);
+        vexlake_engine::keyspace::packed::set_limits(vexlake_engine::keyspace::packed::Limits {
+            hash_entries: n(self.hash_entries),
+            hash_value: n(self.hash_value),
+            set_intset_entries: n(self.set_intset_entries),
+            set_entries: n(self.set_entries),
+            set_value: n(self.set_value),
+            zset_entries: n(self.zset_entries),
+            zset_value: n(self.zset_value),
+        });
+    }
+
     fn get(&self, name: &str) -> i64 {
         *self.clone().slot(name)
     }

@@ -96,6 +96,7 @@ impl ServerState {
     /// cannot be loaded.
     pub fn new(config: Config) -> Result<Self, String> {
         let acl = crate::acl::Acl::new(config.requirepass.as_deref(), config.aclfile.clone())?;
+        config.encodings.apply();
         let engine = Arc::new(Engine::new(EngineConfig {
             databases: config.databases,
             max_string_len: config.proto_max_bulk_len as usize,
@@ -189,6 +190,7 @@ impl ServerState {
 
     /// Replaces the settings (CONFIG SET, after validation).
     pub fn replace_config(&self, config: Config) {
+        config.encodings.apply();
         *self.settings.write() = config;
     }
 

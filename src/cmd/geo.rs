@@ -368,7 +368,7 @@ fn search(z: &ZSetValue, q: &Query) -> Result<Vec<Hit>, EngineError> {
             let (plon, plat) = geohash::point(score);
             if let Some(dist) = shape.contains(plon, plat) {
                 hits.push(Hit {
-                    member: m.clone(),
+                    member: Bytes::copy_from_slice(m),
                     score,
                     dist,
                     lon: plon,

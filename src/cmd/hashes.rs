@@ -99,7 +99,7 @@ fn read<R>(
 
 /// HGET key field.
 pub fn hget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    match read(ctx, &args[1], |h| h.and_then(|h| h.get(&args[2]).cloned()))? {
+    match read(ctx, &args[1], |h| h.and_then(|h| h.get(&args[2]).map(Bytes::copy_from_slice)))? {
         Some(v) => ctx.out.bulk(&v),
         None => ctx.out.null(),
     }
@@ -111,7 +111,7 @@ pub fn hmget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let vals: Vec<Option<Bytes>> = read(ctx, &args[1], |h| {
         args[2..]
             .iter()
-            .map(|f| h.and_then(|h| h.get(f).cloned()))
+            .map(|f| h.and_then(|h| h.get(f).map(Bytes::copy_from_slice)))
             .collect()
     })?;
     ctx.out.array(vals.len());
@@ -134,7 +134,7 @@ enum Part {
 
 fn dump_fields(ctx: &mut Ctx<'_>, args: &[Bytes], part: Part) -> CmdResult {
     let pairs: Vec<(Bytes, Bytes)> = read(ctx, &args[1], |h| {
-        h.map(|h| h.iter().map(|(f, v)| (f.clone(), v.clone())).collect())
+        h.map(|h| h.iter().map(|(f, v)| (Bytes::copy_from_slice(f), Bytes::copy_from_slice(v))).collect())
             .unwrap_or_default()
     })?;
     match part {
@@ -207,7 +207,7 @@ fn remove_fields(
         let mut vals = Vec::with_capacity(fields.len());
         let mut edits = Vec::new();
         for f in fields {
-            let v = h.get(f).filter(|_| !gone.contains(&f[..])).cloned();
+            let v = h.get(f).filter(|_| !gone.contains(&f[..])).map(Bytes::copy_from_slice);
             if v.is_some() {
                 gone.insert(&f[..]);
                 edits.push(Edit::HDel { field: f.clone() });
@@ -317,7 +317,7 @@ pub fn hrandfield(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let pick = read(ctx, &args[1], |h| {
             h.and_then(|h| {
                 h.get_index(fastrand::usize(..h.len()))
-                    .map(|(f, _)| f.clone())
+                    .map(|(f, _)| Bytes::copy_from_slice(f))
             })
         })?;
         match pick {
@@ -339,7 +339,7 @@ pub fn hrandfield(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let Some(h) = h else { return Vec::new() };
         random_positions(h.len(), count)
             .into_iter()
-            .filter_map(|i| h.get_index(i).map(|(f, v)| (f.clone(), v.clone())))
+            .filter_map(|i| h.get_index(i).map(|(f, v)| (Bytes::copy_from_slice(f), Bytes::copy_from_slice(v))))
             .collect()
     })?;
     let resp3 = ctx.out.protocol() == vexlake_protocol::Protocol::Resp3;
@@ -371,9 +371,9 @@ pub fn hscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             if let Some((f, v)) = h.get_index(i)
                 && matches(&a, f)
             {
-                items.push(f.clone());
+                items.push(Bytes::copy_from_slice(f));
                 if !a.novalues {
-                    items.push(v.clone());
+                    items.push(Bytes::copy_from_slice(v));
                 }
             }
         }
@@ -531,7 +531,7 @@ pub fn hgetex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let Some(h) = Value::as_hash(cur)? else {
             return Ok(((vec![None; ex.fields.len()], None, false), vec![]));
         };
-        let vals: Vec<Option<Bytes>> = ex.fields.iter().map(|f| h.get(f).cloned()).collect();
+        let vals: Vec<Option<Bytes>> = ex.fields.iter().map(|f| h.get(f).map(Bytes::copy_from_slice)).collect();
         let mut edits = Vec::new();
         let mut touched = std::collections::HashSet::new();
         let mut deleted = 0;

@@ -88,30 +88,22 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
     },
 ];
 
-/// Redis's encoding name of `v` by the limits of `e`
-/// (`hash-max-listpack-entries` and friends). A list counts as compact
-/// up to `list-max-listpack-size` entries, or, for a negative size class,
-/// up to 4 KB << (-size - 1) bytes.
+/// Redis's encoding name of `v`: its packed or table form for hashes,
+/// sets and sorted sets (a packed set of integers is an `intset`); a list
+/// counts as compact by the limits of `e` (`list-max-listpack-size`
+/// entries, or, for a negative size class, up to 4 KB << (-size - 1)
+/// bytes).
 pub fn value_encoding(v: &Value, e: &crate::config::Encodings) -> &'static str {
     let fits = |n: usize, max: i64| (n as i64) <= max;
     match v {
         Value::Str(s) => string_encoding(s),
-        Value::Hash(h) => {
-            let small = fits(h.len(), e.hash_entries)
-                && h.iter()
-                    .all(|(f, v)| fits(f.len(), e.hash_value) && fits(v.len(), e.hash_value));
-            match (small, h.volatile_len() > 0) {
-                (true, true) => "listpackex",
-                (true, false) => "listpack",
-                (false, _) => "hashtable",
-            }
-        }
-        Value::Set(s) if fits(s.len(), e.set_intset_entries) && s.all_integers() => "intset",
-        Value::Set(s)
-            if fits(s.len(), e.set_entries) && s.iter().all(|m| fits(m.len(), e.set_value)) =>
-        {
-            "listpack"
-        }
+        Value::Hash(h) => match (h.is_packed(), h.volatile_len() > 0) {
+            (true, true) => "listpackex",
+            (true, false) => "listpack",
+            (false, _) => "hashtable",
+        },
+        Value::Set(s) if s.is_packed() && s.all_integers() => "intset",
+        Value::Set(s) if s.is_packed() => "listpack",
         Value::Set(_) => "hashtable",
         Value::List(l) => {
             let small = if e.list_size >= 0 {
@@ -122,12 +114,7 @@ pub fn value_encoding(v: &Value, e: &crate::config::Encodings) -> &'static str {
             };
             if small { "listpack" } else { "quicklist" }
         }
-        Value::ZSet(z)
-            if fits(z.len(), e.zset_entries)
-                && z.iter().all(|(m, _)| fits(m.len(), e.zset_value)) =>
-        {
-            "listpack"
-        }
+        Value::ZSet(z) if z.is_packed() => "listpack",
         Value::ZSet(_) => "skiplist",
         Value::Stream(_) => "stream",
         Value::VectorSet(_) => "raw",

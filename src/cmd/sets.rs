@@ -74,7 +74,7 @@ pub fn srem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// SMEMBERS key.
 pub fn smembers(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let members: Vec<Bytes> = read(ctx, &args[1], |s| {
-        s.map(|s| s.iter().cloned().collect()).unwrap_or_default()
+        s.map(|s| s.iter().map(Bytes::copy_from_slice).collect()).unwrap_or_default()
     })?;
     ctx.out.set(members.len());
     for m in members {
@@ -133,7 +133,7 @@ pub fn spop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let n = count.unwrap_or(1);
         let popped: Vec<Bytes> = random_positions(s.len(), n as i64)
             .into_iter()
-            .filter_map(|i| s.get_index(i).cloned())
+            .filter_map(|i| s.get_index(i).map(Bytes::copy_from_slice))
             .collect();
         let edits = popped
             .iter()
@@ -167,7 +167,7 @@ pub fn srandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     let Some(count) = args.get(2) else {
         let pick = read(ctx, &args[1], |s| {
-            s.and_then(|s| s.get_index(fastrand::usize(..s.len())).cloned())
+            s.and_then(|s| s.get_index(fastrand::usize(..s.len())).map(Bytes::copy_from_slice))
         })?;
         match pick {
             Some(m) => ctx.out.bulk(&m),
@@ -183,7 +183,7 @@ pub fn srandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let Some(s) = s else { return Vec::new() };
         random_positions(s.len(), count)
             .into_iter()
-            .filter_map(|i| s.get_index(i).cloned())
+            .filter_map(|i| s.get_index(i).map(Bytes::copy_from_slice))
             .collect()
     })?;
     ctx.out.array(picks.len());
@@ -250,7 +250,7 @@ fn combine(op: SetOp, sets: &[Option<&SetValue>], limit: usize) -> Vec<Bytes> {
             let mut out = Vec::new();
             for m in first.iter() {
                 if rest.iter().all(|s| s.contains(m)) {
-                    out.push(m.clone());
+                    out.push(Bytes::copy_from_slice(m));
                     if limit > 0 && out.len() >= limit {
                         break;
                     }
@@ -263,8 +263,8 @@ fn combine(op: SetOp, sets: &[Option<&SetValue>], limit: usize) -> Vec<Bytes> {
             let mut out = Vec::new();
             for s in sets.iter().flatten() {
                 for m in s.iter() {
-                    if seen.insert(m.clone()) {
-                        out.push(m.clone());
+                    if seen.insert(m) {
+                        out.push(Bytes::copy_from_slice(m));
                     }
                 }
             }
@@ -277,7 +277,7 @@ fn combine(op: SetOp, sets: &[Option<&SetValue>], limit: usize) -> Vec<Bytes> {
             first
                 .iter()
                 .filter(|m| !sets[1..].iter().flatten().any(|s| s.contains(m)))
-                .cloned()
+                .map(Bytes::copy_from_slice)
                 .collect()
         }
     }
@@ -383,7 +383,7 @@ pub fn sscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             .into_iter()
             .filter_map(|i| s.get_index(i))
             .filter(|m| matches(&a, m))
-            .cloned()
+            .map(Bytes::copy_from_slice)
             .collect();
         (next, items)
     })?;

@@ -89,7 +89,7 @@ fn lookup(ctx: &Ctx<'_>, pattern: &[u8], elem: &[u8]) -> Result<Option<Bytes>, C
     let field = arrow.map(|p| &pattern[p + 2..]);
     Ok(ctx.db().view(&key, ctx.now(), |v| match (v, field) {
         (Some(Value::Str(s)), None) => Some(s.clone()),
-        (Some(Value::Hash(h)), Some(f)) => h.get(f).cloned(),
+        (Some(Value::Hash(h)), Some(f)) => h.get(f).map(Bytes::copy_from_slice),
         _ => None,
     }))
 }
@@ -102,8 +102,8 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], read_only: bool) -> CmdResult
     let (mut elems, ordered) = ctx.db().view(&args[1], ctx.now(), |v| match v {
         None => Ok((Vec::new(), false)),
         Some(Value::List(l)) => Ok((l.iter().cloned().collect(), true)),
-        Some(Value::Set(s)) => Ok((s.iter().cloned().collect(), false)),
-        Some(Value::ZSet(z)) => Ok((z.ordered().map(|(m, _)| m.clone()).collect(), true)),
+        Some(Value::Set(s)) => Ok((s.iter().map(Bytes::copy_from_slice).collect(), false)),
+        Some(Value::ZSet(z)) => Ok((z.ordered().map(|(m, _)| Bytes::copy_from_slice(m)).collect(), true)),
         Some(_) => Err(EngineError::WrongType),
     })?;
     if dont_sort && !ordered {

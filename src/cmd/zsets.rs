@@ -127,7 +127,7 @@ fn select(z: &ZSetValue, r: &Range) -> Vec<(Bytes, f64)> {
         Some((o, c)) => (o as usize, if c < 0 { usize::MAX } else { c as usize }),
         None => (0, usize::MAX),
     };
-    let own = |(m, s): (&Bytes, f64)| (m.clone(), s);
+    let own = |(m, s): (&[u8], f64)| (Bytes::copy_from_slice(m), s);
     match &r.by {
         By::Rank(start, stop) => {
             let span = super::collection::index_range(*start, *stop, z.len());
@@ -690,12 +690,12 @@ fn pop_first(
                 z.ordered()
                     .rev()
                     .take(count)
-                    .map(|(m, s)| (m.clone(), s))
+                    .map(|(m, s)| (Bytes::copy_from_slice(m), s))
                     .collect()
             } else {
                 z.ordered()
                     .take(count)
-                    .map(|(m, s)| (m.clone(), s))
+                    .map(|(m, s)| (Bytes::copy_from_slice(m), s))
                     .collect()
             };
             let emptied = items.len() == z.len();
@@ -847,7 +847,7 @@ pub fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let pick = read(ctx, &args[1], |z| {
             z.and_then(|z| {
                 z.get_index(fastrand::usize(..z.len()))
-                    .map(|(m, _)| m.clone())
+                    .map(|(m, _)| Bytes::copy_from_slice(m))
             })
         })?;
         match pick {
@@ -869,7 +869,7 @@ pub fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let Some(z) = z else { return Vec::new() };
         random_positions(z.len(), count)
             .into_iter()
-            .filter_map(|i| z.get_index(i).map(|(m, s)| (m.clone(), s)))
+            .filter_map(|i| z.get_index(i).map(|(m, s)| (Bytes::copy_from_slice(m), s)))
             .collect()
     })?;
     reply_members(ctx, &picks, withscores);
@@ -887,7 +887,7 @@ pub fn zscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             if let Some((m, s)) = z.get_index(i)
                 && matches(&a, m)
             {
-                items.push(m.clone());
+                items.push(Bytes::copy_from_slice(m));
                 if !a.novalues {
                     items.push(Bytes::from(format_double(s)));
                 }
@@ -1004,8 +1004,8 @@ impl Input<'_> {
 
     fn members(&self) -> Vec<(Bytes, f64)> {
         match self {
-            Input::Z(z) => z.iter().map(|(m, s)| (m.clone(), s)).collect(),
-            Input::S(s) => s.iter().map(|m| (m.clone(), 1.0)).collect(),
+            Input::Z(z) => z.iter().map(|(m, s)| (Bytes::copy_from_slice(m), s)).collect(),
+            Input::S(s) => s.iter().map(|m| (Bytes::copy_from_slice(m), 1.0)).collect(),
         }
     }
 }

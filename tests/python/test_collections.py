@@ -658,7 +658,13 @@ def test_sort_by_and_get_patterns_and_store(r):
     assert r.object("encoding", "small") == "listpack"
     r.config_set("hash-max-listpack-entries", 2)
     try:
+        # As in Redis, a hash moves to a table when a write outgrows the
+        # new limit, not when the limit changes.
+        assert r.object("encoding", "small") == "listpack"
+        r.hset("small", "another", "v")
         assert r.object("encoding", "small") == "hashtable"
+        r.hdel("small", "0", "1", "2")
+        assert r.object("encoding", "small") == "hashtable" and r.hgetall("small") == {"another": "v"}
     finally:
         r.config_set("hash-max-listpack-entries", 128)
 
@@ -744,3 +750,63 @@ def test_expired_hash_fields_are_swept_and_notified_without_access(server):
     assert c.info("stats")["expired_subkeys"] == expired_before + 3
     assert c.hgetall("h") == {"keep": "1"} and c.exists("gone") == 0
     p.close()
+
+
+def test_packed_and_table_forms_agree_with_a_model(r):
+    """Hashes, sets and sorted sets start packed and move to a table when
+    a write outgrows the *-max-listpack-* limits (lowered here so random
+    edits cross them often); every reply stays what a plain model says."""
+    import random
+    rng = random.Random(5)
+    limits = {"hash-max-listpack-entries": 8, "set-max-listpack-entries": 8,
+              "set-max-intset-entries": 12, "zset-max-listpack-entries": 8,
+              "hash-max-listpack-value": 6, "zset-max-listpack-value": 6, "set-max-listpack-value": 6}
+    old = r.config_get("*-max-*")
+    r.execute_command("CONFIG", "SET", *[x for kv in limits.items() for x in kv])
+    try:
+        hashes, sets, zsets = {}, {}, {}
+        seen = {"hash": set(), "set": set(), "zset": set()}
+        for _ in range(1200):
+            k = str(rng.randrange(6))
+            m = rng.choice([str(rng.randrange(-20, 20)), f"m{rng.randrange(14)}", "long-member-" + str(rng.randrange(3))])
+            op = rng.randrange(10)
+            if op < 6:
+                hashes.setdefault(k, {})[m] = str(rng.randrange(100))
+                r.hset("h" + k, m, hashes[k][m])
+                sets.setdefault(k, set()).add(m)
+                r.sadd("s" + k, m)
+                s = float(rng.randrange(-5, 5))
+                zsets.setdefault(k, {})[m] = s
+                r.zadd("z" + k, {m: s})
+            else:
+                assert r.hdel("h" + k, m) == int(hashes.get(k, {}).pop(m, None) is not None)
+                assert r.srem("s" + k, m) == int(m in sets.get(k, set()))
+                sets.get(k, set()).discard(m)
+                assert r.zrem("z" + k, m) == int(zsets.get(k, {}).pop(m, None) is not None)
+            for kind in ("hash", "set", "zset"):
+                key = kind[0] + k
+                if r.exists(key):
+                    seen[kind].add(r.object("encoding", key))
+        for k in hashes:
+            assert r.hgetall("h" + k) == hashes[k]
+            assert r.smembers("s" + k) == sets[k]
+            want = sorted(zsets[k].items(), key=lambda e: (e[1], e[0]))
+            got = r.zrange("z" + k, 0, -1, withscores=True)
+            assert [(m, float(s)) for m, s in got] == want
+            assert r.zrangebyscore("z" + k, -2, "(3") == [m for m, s in want if -2 <= s < 3]
+            for i, (m, _) in enumerate(want):
+                assert r.zrank("z" + k, m) == i
+            # DUMP/RESTORE and COPY keep the contents, whatever the form.
+            for key in ("h" + k, "s" + k, "z" + k):
+                if r.exists(key):
+                    payload = r.dump(key)
+                    r.restore(key + "copy", 0, payload)
+                    r.copy(key, key + "copy2")
+                    for c in (key + "copy", key + "copy2"):
+                        assert r.type(c) == r.type(key)
+                    assert r.execute_command("DEBUG", "DIGEST-VALUE", key, key + "copy", key + "copy2")[1:] == \
+                        [r.execute_command("DEBUG", "DIGEST-VALUE", key)[0]] * 2
+        assert seen == {"hash": {"listpack", "hashtable"}, "set": {"intset", "listpack", "hashtable"},
+                        "zset": {"listpack", "skiplist"}}
+    finally:
+        r.execute_command("CONFIG", "SET", *[x for k in limits for x in (k, old[k])])

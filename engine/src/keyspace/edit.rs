@@ -148,21 +148,23 @@ pub fn rebuild(value: &Value) -> Vec<Edit<Bytes>> {
         Value::Hash(h) => {
             for (f, v) in h.iter() {
                 out.push(Edit::HSet {
-                    field: f.clone(),
-                    value: v.clone(),
+                    field: Bytes::copy_from_slice(f),
+                    value: Bytes::copy_from_slice(v),
                 });
                 if let Some(at) = h.expire_at(f) {
                     out.push(Edit::HExpire {
-                        field: f.clone(),
+                        field: Bytes::copy_from_slice(f),
                         at: Some(at),
                     });
                 }
             }
         }
-        Value::Set(s) => out.extend(s.iter().map(|m| Edit::SAdd { member: m.clone() })),
+        Value::Set(s) => out.extend(s.iter().map(|m| Edit::SAdd {
+            member: Bytes::copy_from_slice(m),
+        })),
         Value::List(l) => out.extend(l.iter().map(|e| Edit::RPush { elem: e.clone() })),
         Value::ZSet(z) => out.extend(z.iter().map(|(m, score)| Edit::ZAdd {
-            member: m.clone(),
+            member: Bytes::copy_from_slice(m),
             score,
         })),
         Value::Stream(s) => out.extend(stream_rebuild(s)),

@@ -9,7 +9,8 @@
 //! - [`strings`]: string commands on a [`Db`] (GET, SET, INCR, APPEND, ...).
 //! - `shard`: the slab + hash table + expiry index inside each shard.
 //! - [`value`]: [`Value`], what a key holds.
-//! - [`hash`], [`set`], [`list`], [`zset`]: the collection values.
+//! - [`hash`], [`set`], [`list`], [`zset`]: the collection values;
+//!   [`packed`]: the one-buffer form of small ones (Redis's listpack).
 //! - [`hll`]: HyperLogLog registers in a string (PFADD, PFCOUNT).
 //! - [`edit`]: changes to collections as logged edits ([`Db::edit`]).
 //! - [`vsets`]: finding or creating the vector set at a key.
@@ -22,6 +23,7 @@ pub mod hash;
 pub mod hll;
 pub mod list;
 pub mod object;
+pub mod packed;
 pub mod set;
 mod shard;
 pub mod stream;

@@ -2,10 +2,12 @@
 //! members ordered by (score, member) for ranges by score, rank and
 //! lexicographic order.
 //!
-//! Members are `Bytes`, so the two indexes share one copy of each. Rank
-//! queries walk the ordered index from the nearer end (O(rank)), unlike
-//! Redis's skip list (O(log n)); ranges from either end cost what they
-//! return.
+//! A small sorted set is packed in one buffer in (score, member) order
+//! ([`super::packed`], Redis's listpack). A big one keeps a map of scores
+//! and an ordered set of (score, member); members are `Bytes`, so the two
+//! share one copy of each. Rank queries walk the ordered set from the
+//! nearer end (O(rank)), unlike Redis's skip list (O(log n)); ranges from
+//! either end cost what they return.
 
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
@@ -13,6 +15,8 @@ use std::ops::Bound;
 
 use bytes::Bytes;
 use indexmap::IndexMap;
+
+use super::packed::{Either, Packed, limits};
 
 /// A score with a total order (NaN is never stored; -0 equals 0).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,21 +36,49 @@ impl Ord for Score {
     }
 }
 
-/// Members of a score range with their scores, from either end.
-pub type ScoreRange<'a> = std::iter::Map<
-    std::collections::btree_set::Range<'a, (Score, Bytes)>,
-    fn(&'a (Score, Bytes)) -> (&'a Bytes, f64),
+/// Members with their scores, in order, from either end.
+pub type ScoreRange<'a> = Either<
+    std::vec::IntoIter<(&'a [u8], f64)>,
+    std::iter::Map<
+        std::collections::btree_set::Range<'a, (Score, Bytes)>,
+        fn(&'a (Score, Bytes)) -> (&'a [u8], f64),
+    >,
 >;
 
-fn pair(e: &(Score, Bytes)) -> (&Bytes, f64) {
+fn pair(e: &(Score, Bytes)) -> (&[u8], f64) {
     (&e.1, e.0.0)
 }
 
 /// The members of a sorted set.
 #[derive(Debug, Clone, Default)]
 pub struct ZSetValue {
+    members: Members,
+}
+
+/// A small sorted set packs one item per member, in (score, member)
+/// order: the score's 8 bytes (little-endian f64), then the member.
+#[derive(Debug, Clone)]
+enum Members {
+    Packed(Packed),
+    Table(Box<Table>),
+}
+
+impl Default for Members {
+    fn default() -> Self {
+        Members::Packed(Packed::new())
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Table {
     scores: IndexMap<Bytes, f64, foldhash::fast::RandomState>,
     order: BTreeSet<(Score, Bytes)>,
+}
+
+/// A packed item's member and score.
+fn unpack(item: &[u8]) -> (&[u8], f64) {
+    let (s, m) = item.split_at(8);
+    (m, f64::from_le_bytes(s.try_into().expect("8 bytes")))
 }
 
 impl ZSetValue {
@@ -57,42 +89,92 @@ impl ZSetValue {
 
     /// Number of members.
     pub fn len(&self) -> usize {
-        self.scores.len()
+        match &self.members {
+            Members::Packed(p) => p.len(),
+            Members::Table(t) => t.scores.len(),
+        }
     }
 
     /// True when there is no member.
     pub fn is_empty(&self) -> bool {
-        self.scores.is_empty()
+        self.len() == 0
+    }
+
+    /// True while the sorted set is in its packed form.
+    pub fn is_packed(&self) -> bool {
+        matches!(self.members, Members::Packed(_))
+    }
+
+    /// The byte offset, rank and score of `m` in the packed form.
+    fn find(p: &Packed, m: &[u8]) -> Option<(usize, usize, f64)> {
+        let mut score = 0.0;
+        let (at, rank) = p.position(|_, it| {
+            let (member, s) = unpack(it);
+            score = s;
+            member == m
+        })?;
+        Some((at, rank, score))
     }
 
     /// The score of `m`.
     pub fn score(&self, m: &[u8]) -> Option<f64> {
-        self.scores.get(m).copied()
+        match &self.members {
+            Members::Packed(p) => Self::find(p, m).map(|(_, _, s)| s),
+            Members::Table(t) => t.scores.get(m).copied(),
+        }
     }
 
     /// The member and score at storage position `i` (random picks).
-    pub fn get_index(&self, i: usize) -> Option<(&Bytes, f64)> {
-        self.scores.get_index(i).map(|(m, s)| (m, *s))
+    pub fn get_index(&self, i: usize) -> Option<(&[u8], f64)> {
+        match &self.members {
+            Members::Packed(p) => p.get(i).map(unpack),
+            Members::Table(t) => t.scores.get_index(i).map(|(m, s)| (&m[..], *s)),
+        }
     }
 
     /// Members with scores in storage order.
-    pub fn iter(&self) -> impl Iterator<Item = (&Bytes, f64)> {
-        self.scores.iter().map(|(m, s)| (m, *s))
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], f64)> {
+        match &self.members {
+            Members::Packed(p) => Either::Packed(p.iter().map(unpack)),
+            Members::Table(t) => Either::Table(t.scores.iter().map(|(m, s)| (&m[..], *s))),
+        }
     }
 
     /// Members in (score, member) order.
-    pub fn ordered(&self) -> impl DoubleEndedIterator<Item = (&Bytes, f64)> {
-        self.order.iter().map(|(s, m)| (m, s.0))
+    pub fn ordered(&self) -> ScoreRange<'_> {
+        self.by_score(Bound::Unbounded, Bound::Unbounded)
     }
 
     /// Members with a score within `lo`..`hi`, ascending (reversible).
     pub fn by_score(&self, lo: Bound<f64>, hi: Bound<f64>) -> ScoreRange<'_> {
+        let t = match &self.members {
+            Members::Packed(p) => {
+                let above = |s: f64| match lo {
+                    Bound::Included(l) => s >= l,
+                    Bound::Excluded(l) => s > l,
+                    Bound::Unbounded => true,
+                };
+                let below = |s: f64| match hi {
+                    Bound::Included(h) => s <= h,
+                    Bound::Excluded(h) => s < h,
+                    Bound::Unbounded => true,
+                };
+                let v: Vec<(&[u8], f64)> = p
+                    .iter()
+                    .map(unpack)
+                    .skip_while(|(_, s)| !above(*s))
+                    .take_while(|(_, s)| below(*s))
+                    .collect();
+                return Either::Packed(v.into_iter());
+            }
+            Members::Table(t) => t,
+        };
         // (score, member) keys: the empty member sorts first, so
         // (s, "") is the first key of score s.
         let first = |s: f64| (Score(s), Bytes::new());
         let start = match lo {
             Bound::Included(s) => Bound::Included(first(s)),
-            Bound::Excluded(s) if s == f64::INFINITY => return self.empty(),
+            Bound::Excluded(s) if s == f64::INFINITY => return Either::Packed(Vec::new().into_iter()),
             Bound::Excluded(s) => Bound::Included(first(s.next_up())),
             Bound::Unbounded => Bound::Unbounded,
         };
@@ -108,43 +190,78 @@ impl ZSetValue {
             _ => false,
         };
         if empty {
-            return self.empty();
+            return Either::Packed(Vec::new().into_iter());
         }
-        self.order.range((start, end)).map(pair as _)
-    }
-
-    /// An empty range of the order.
-    fn empty(&self) -> ScoreRange<'_> {
-        let none = (Score(f64::NEG_INFINITY), Bytes::new());
-        self.order.range(..none).map(pair as _)
+        Either::Table(t.order.range((start, end)).map(pair as _))
     }
 
     /// The 0-based rank of `m` in ascending order.
     pub fn rank(&self, m: &[u8]) -> Option<usize> {
-        let s = self.score(m)?;
-        let key = (Score(s), Bytes::copy_from_slice(m));
-        let below = self.order.range(..&key).count();
-        Some(below)
+        match &self.members {
+            Members::Packed(p) => Self::find(p, m).map(|(_, r, _)| r),
+            Members::Table(t) => {
+                let s = t.scores.get(m)?;
+                let key = (Score(*s), Bytes::copy_from_slice(m));
+                Some(t.order.range(..&key).count())
+            }
+        }
     }
 
     /// Sets the score of `m`; true when the member is new.
     pub fn insert(&mut self, m: &[u8], score: f64) -> bool {
-        match self.scores.get_mut(m) {
+        let t = match &mut self.members {
+            Members::Packed(p) => {
+                let old = Self::find(p, m);
+                if let Some((at, _, s)) = old {
+                    if s == score && s.is_sign_negative() == score.is_sign_negative() {
+                        return false;
+                    }
+                    p.remove(at, 1);
+                }
+                let key = (Score(score), m);
+                let at = p
+                    .position(|_, it| {
+                        let (member, s) = unpack(it);
+                        (Score(s), member) > key
+                    })
+                    .map(|(at, _)| at);
+                let mut item = Vec::with_capacity(8 + m.len());
+                item.extend_from_slice(&score.to_le_bytes());
+                item.extend_from_slice(m);
+                match at {
+                    Some(at) => p.insert(at, &[&item]),
+                    None => p.push(&[&item]),
+                }
+                let l = limits();
+                if p.len() > l.zset_entries || m.len() > l.zset_value {
+                    let mut t = Table::default();
+                    for (m, s) in p.iter().map(unpack) {
+                        let k = Bytes::copy_from_slice(m);
+                        t.scores.insert(k.clone(), s);
+                        t.order.insert((Score(s), k));
+                    }
+                    self.members = Members::Table(Box::new(t));
+                }
+                return old.is_none();
+            }
+            Members::Table(t) => t,
+        };
+        match t.scores.get_mut(m) {
             Some(old) => {
                 if *old != score || old.is_sign_negative() != score.is_sign_negative() {
-                    let (_, k) = self
+                    let (_, k) = t
                         .order
                         .take(&(Score(*old), Bytes::copy_from_slice(m)))
                         .expect("indexed");
                     *old = score;
-                    self.order.insert((Score(score), k));
+                    t.order.insert((Score(score), k));
                 }
                 false
             }
             None => {
                 let k = Bytes::copy_from_slice(m);
-                self.scores.insert(k.clone(), score);
-                self.order.insert((Score(score), k));
+                t.scores.insert(k.clone(), score);
+                t.order.insert((Score(score), k));
                 true
             }
         }
@@ -152,19 +269,31 @@ impl ZSetValue {
 
     /// Removes `m`; true when it was a member.
     pub fn remove(&mut self, m: &[u8]) -> bool {
-        match self.scores.swap_remove(m) {
-            Some(s) => {
-                self.order.remove(&(Score(s), Bytes::copy_from_slice(m)));
-                true
-            }
-            None => false,
+        match &mut self.members {
+            Members::Packed(p) => match Self::find(p, m) {
+                Some((at, _, _)) => {
+                    p.remove(at, 1);
+                    true
+                }
+                None => false,
+            },
+            Members::Table(t) => match t.scores.swap_remove(m) {
+                Some(s) => {
+                    t.order.remove(&(Score(s), Bytes::copy_from_slice(m)));
+                    true
+                }
+                None => false,
+            },
         }
     }
 
     /// Bytes of member data, plus a per-member overhead estimate.
     pub fn memory_bytes(&self) -> usize {
         const PER_MEMBER: usize = 96;
-        self.scores.keys().map(|m| m.len() + PER_MEMBER).sum()
+        match &self.members {
+            Members::Packed(p) => p.allocated() + 40,
+            Members::Table(t) => t.scores.keys().map(|m| m.len() + PER_MEMBER).sum(),
+        }
     }
 }
 
@@ -179,7 +308,7 @@ mod tests {
             assert!(z.insert(m.as_bytes(), s));
         }
         assert!(!z.insert(b"a", 3.0));
-        let names = |it: Vec<(&Bytes, f64)>| -> Vec<String> {
+        let names = |it: Vec<(&[u8], f64)>| -> Vec<String> {
             it.into_iter()
                 .map(|(m, _)| String::from_utf8_lossy(m).into_owned())
                 .collect()
@@ -208,6 +337,52 @@ mod tests {
         );
         assert!(z.remove(b"b") && !z.remove(b"b"));
         assert_eq!(z.len(), 3);
-        assert_eq!(z.order.len(), 3);
+        assert!(z.is_packed());
+    }
+
+    #[test]
+    fn packed_and_table_forms_answer_alike() {
+        let mut packed = ZSetValue::new();
+        let mut table = ZSetValue::new();
+        table.insert(&[b'x'; 65], 0.0);
+        assert!(!table.is_packed());
+        table.remove(&[b'x'; 65]);
+        let mut seed = 7u64;
+        for _ in 0..2_000 {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let m = format!("m{}", (seed >> 33) % 60);
+            let s = ((seed >> 20) % 7) as f64 - 3.0;
+            if seed % 5 == 0 {
+                assert_eq!(packed.remove(m.as_bytes()), table.remove(m.as_bytes()));
+            } else {
+                assert_eq!(packed.insert(m.as_bytes(), s), table.insert(m.as_bytes(), s));
+            }
+        }
+        assert!(packed.is_packed());
+        assert_eq!(packed.len(), table.len());
+        let all = |z: &ZSetValue| z.ordered().map(|(m, s)| (m.to_vec(), s)).collect::<Vec<_>>();
+        assert_eq!(all(&packed), all(&table));
+        for (lo, hi) in [
+            (Bound::Included(-1.0), Bound::Excluded(2.0)),
+            (Bound::Excluded(-3.0), Bound::Unbounded),
+            (Bound::Unbounded, Bound::Included(0.0)),
+            (Bound::Excluded(1.0), Bound::Excluded(1.0)),
+        ] {
+            let r = |z: &ZSetValue| {
+                z.by_score(lo, hi)
+                    .rev()
+                    .map(|(m, s)| (m.to_vec(), s))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(r(&packed), r(&table));
+        }
+        for (m, _) in all(&table) {
+            assert_eq!(packed.rank(&m), table.rank(&m));
+            assert_eq!(packed.score(&m), table.score(&m));
+        }
+        for i in 0..200 {
+            packed.insert(format!("n{i}").as_bytes(), 1.0);
+        }
+        assert!(!packed.is_packed() && packed.len() == table.len() + 200);
     }
 }
