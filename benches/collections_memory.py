@@ -1,9 +1,9 @@
 """Memory per element of big collections, VexLake next to redis-server.
 
-Starts each server on a free 127.0.0.1 port (VexLake with a fresh --dir;
-redis-server with no persistence), fills one hash, one set and one sorted
-set of N elements through redis-cli --pipe, and prints the growth of the
-server's resident memory (VmRSS) per element for each.
+Starts each server fresh for each type on a free 127.0.0.1 port (VexLake
+with a fresh --dir; redis-server with no persistence), fills one hash, one
+set or one sorted set of N elements through redis-cli --pipe, and prints
+the growth of the server's resident memory (VmRSS) per element.
 
 With --small K, it instead fills N/K hashes, sets and sorted sets of K
 elements each (the small collections Redis keeps as listpacks): the growth
@@ -58,22 +58,33 @@ def load(port, commands):
     assert b"errors: 0" in p.stdout, p.stdout
 
 
-def measure(name, pid, port, n, small):
-    rows = []
+KINDS = {
+    "hash": lambda i, per: ("HSET", f"h:{i // per}", f"field:{i}", f"value:{i}"),
+    "set": lambda i, per: ("SADD", f"s:{i // per}", f"member:{i}"),
+    "zset": lambda i, per: ("ZADD", f"z:{i // per}", i * 0.5, f"member:{i}"),
+}
+
+
+def measure(pid, port, kind, n, small):
+    """VmRSS growth per element while one kind is loaded."""
     per = small or n
-    kinds = {
-        "hash": lambda i: ("HSET", f"h:{i // per}", f"field:{i}", f"value:{i}"),
-        "set": lambda i: ("SADD", f"s:{i // per}", f"member:{i}"),
-        "zset": lambda i: ("ZADD", f"z:{i // per}", i * 0.5, f"member:{i}"),
-    }
-    for kind, cmd in kinds.items():
-        before = rss(pid)
-        for start in range(0, n, 100_000):
-            load(port, [resp(*cmd(i)) for i in range(start, min(n, start + 100_000))])
-        time.sleep(1)
-        after = rss(pid)
-        rows.append((name, kind, (after - before) / n))
-    return rows
+    before = rss(pid)
+    for start in range(0, n, 100_000):
+        load(port, [resp(*KINDS[kind](i, per)) for i in range(start, min(n, start + 100_000))])
+    time.sleep(1)
+    return (rss(pid) - before) / n
+
+
+def run(cmd, kind, n, small):
+    """Starts `cmd` (a server) on a free port, measures `kind`, stops it."""
+    port = free_port()
+    proc = subprocess.Popen(cmd(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait(port)
+        return measure(proc.pid, port, kind, n, small)
+    finally:
+        proc.terminate()
+        proc.wait()
 
 
 def main():
@@ -83,26 +94,16 @@ def main():
     ap.add_argument("-n", type=int, default=1_000_000)
     ap.add_argument("--small", type=int, default=0, help="elements per key (default: one key of N)")
     a = ap.parse_args()
-    rows = []
-    d = tempfile.mkdtemp(prefix="vexlake-mem-")
-    port = free_port()
-    v = subprocess.Popen([a.vexlake, "--port", str(port), "--bind", "127.0.0.1", "--dir", d,
-                          "--appendfsync", "everysec"], stderr=subprocess.DEVNULL)
-    try:
-        wait(port)
-        rows += measure("vexlake", v.pid, port, a.n, a.small)
-    finally:
-        v.terminate()
-        v.wait()
-    port = free_port()
-    r = subprocess.Popen([a.redis, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                          "--appendonly", "no"], stdout=subprocess.DEVNULL)
-    try:
-        wait(port)
-        rows += measure(f"redis-server ({subprocess.run([a.redis, '--version'], capture_output=True, text=True).stdout.split()[2]})", r.pid, port, a.n, a.small)
-    finally:
-        r.terminate()
-        r.wait()
+    version = subprocess.run([a.redis, "--version"], capture_output=True, text=True).stdout.split()[2]
+    servers = {
+        "vexlake": lambda port: [a.vexlake, "--port", str(port), "--bind", "127.0.0.1",
+                                 "--dir", tempfile.mkdtemp(prefix="vexlake-mem-"), "--appendfsync", "everysec"],
+        f"redis-server ({version})": lambda port: [a.redis, "--port", str(port), "--bind", "127.0.0.1",
+                                                  "--save", "", "--appendonly", "no"],
+    }
+    # A fresh server per type, so one type's load does not leave memory
+    # (allocator fragmentation, flush buffers) counted against the next.
+    rows = [(name, kind, run(cmd, kind, a.n, a.small)) for kind in KINDS for name, cmd in servers.items()]
     shape = f"{a.n // a.small} keys of {a.small}" if a.small else "one key"
     print(f"{'server':<28} {'type':<6} bytes/element (VmRSS growth, {a.n} elements, {shape})")
     for name, kind, per in rows:

@@ -147,6 +147,10 @@ pub struct Config {
     /// Refuse non-loopback clients while the default user has no password
     /// (`protected-mode`).
     pub protected_mode: bool,
+    /// Redis 8's `vset-force-single-threaded-execution`: accepted and
+    /// reported; VexLake runs each VADD/VSIM on its connection's task
+    /// either way (docs/operations.md).
+    pub vset_force_single_threaded_execution: bool,
     /// Close clients idle this many seconds (`timeout`; 0 = never).
     pub timeout: u64,
     /// Output buffer limits of normal clients (`client-output-buffer-limit
@@ -265,6 +269,7 @@ impl Default for Config {
             tls_auth_clients: TlsAuthClients::No,
             aclfile: None,
             protected_mode: true,
+            vset_force_single_threaded_execution: false,
             timeout: 0,
             output_limit: OutputLimit::default(),
             output_limit_pubsub: OutputLimit {
@@ -424,6 +429,7 @@ pub const NAMES: &[&str] = &[
     "zset-max-listpack-entries",
     "zset-max-listpack-value",
     "list-max-listpack-size",
+    "vset-force-single-threaded-execution",
     "save",
     "appendonly",
 ];
@@ -490,7 +496,9 @@ impl Config {
                 values.push(rest[i].clone());
                 i += 1;
             }
-            config.set(name, &values)?;
+            config.set(name, &values).map_err(|e| {
+                if e.contains(name) { e } else { format!("--{name}: {e}") }
+            })?;
         }
         config.validate()?;
         Ok(Invocation::Run(Box::new(config)))
@@ -511,7 +519,7 @@ impl Config {
                 .collect();
             let (name, values) = words.split_first().expect("non-empty line");
             self.set(&name.to_ascii_lowercase(), values)
-                .map_err(|e| format!("line {}: {e}", n + 1))?;
+                .map_err(|e| format!("line {} ({name}): {e}", n + 1))?;
         }
         Ok(())
     }
@@ -570,7 +578,7 @@ impl Config {
             "flush-interval" => self.flush_interval = parse_num(name, one()?)?,
             "retain-versions" => self.retain_versions = parse_num(name, one()?)?,
             "gc-grace-seconds" => self.gc_grace_seconds = parse_num(name, one()?)?,
-            "single-writer" => self.single_writer = parse_bool(name, one()?)?,
+            "single-writer" => self.single_writer = parse_bool(one()?)?,
             "wal-storage" => {
                 self.wal_objects = match one()?.to_ascii_lowercase().as_str() {
                     "local" => false,
@@ -582,8 +590,8 @@ impl Config {
                     }
                 }
             }
-            "replica-of-lake" => self.replica_of_lake = parse_bool(name, one()?)?,
-            "takeover" => self.takeover = parse_bool(name, one()?)?,
+            "replica-of-lake" => self.replica_of_lake = parse_bool(one()?)?,
+            "takeover" => self.takeover = parse_bool(one()?)?,
             "writer-lease-seconds" => self.writer_lease_seconds = parse_num(name, one()?)?,
             "compact-deltas" => self.compact_deltas = parse_num(name, one()?)?,
             "flush-vector-inserts" => self.flush_vector_inserts = parse_num(name, one()?)?,
@@ -620,7 +628,10 @@ impl Config {
                 }
             }
             "aclfile" => self.aclfile = opt(one()?).map(PathBuf::from),
-            "protected-mode" => self.protected_mode = parse_bool(name, one()?)?,
+            "protected-mode" => self.protected_mode = parse_bool(one()?)?,
+            "vset-force-single-threaded-execution" => {
+                self.vset_force_single_threaded_execution = parse_bool(one()?)?
+            }
             "timeout" => self.timeout = parse_num(name, one()?)?,
             "client-output-buffer-limit" => {
                 // One or more `class hard soft seconds` groups; the replica
@@ -810,6 +821,9 @@ impl Config {
                 .map(|d| d.display().to_string())
                 .unwrap_or_default(),
             "protected-mode" => if self.protected_mode { "yes" } else { "no" }.to_string(),
+            "vset-force-single-threaded-execution" => {
+                if self.vset_force_single_threaded_execution { "yes" } else { "no" }.to_string()
+            }
             "timeout" => self.timeout.to_string(),
             "client-output-buffer-limit" => format!(
                 "normal {} {} {} slave 0 0 0 pubsub {} {} {}",
@@ -846,11 +860,12 @@ impl Config {
     }
 }
 
-fn parse_bool(name: &str, v: &str) -> Result<bool, String> {
+/// A yes/no option; the error is Redis's (the caller names the option).
+fn parse_bool(v: &str) -> Result<bool, String> {
     match v.to_ascii_lowercase().as_str() {
         "yes" | "true" | "1" => Ok(true),
         "no" | "false" | "0" => Ok(false),
-        _ => Err(format!("'{name}' must be yes or no, not '{v}'")),
+        _ => Err("argument must be 'yes' or 'no'".to_string()),
     }
 }
 

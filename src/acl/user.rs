@@ -40,6 +40,7 @@ pub const CATEGORIES: &[&str] = &[
     "transaction",
     "scripting",
     "vector",
+    "vectorset",
     "sql",
 ];
 

@@ -39,6 +39,7 @@ pub const MUTABLE: &[&str] = &[
     "zset-max-listpack-entries",
     "zset-max-listpack-value",
     "list-max-listpack-size",
+    "vset-force-single-threaded-execution",
 ];
 
 /// CONFIG and its subcommands.

@@ -56,3 +56,103 @@ def test_vector_sets_are_keys(r):
     assert r.rename("vs", "vs2")
     assert r.vset().vcard("vs2") == 1
     assert r.delete("vs2") == 1
+
+
+def test_redis_8_8_details_filter_vinfo_config_and_acl(r):
+    """The Redis 8.8 wire details of vector sets, with upstream's fixes
+    where 8.8.0 has a bug (docs/commands.md, Vector sets)."""
+    vs = r.vset()
+    vs.vadd("p", [1, 0], "a", attributes={"q": 'say "hi"\n', "p": "a\\b", "tags": ["x", "b"], "n": [1, 2]})
+    vs.vadd("p", [0, 1], "b", attributes={"q": "plain", "tags": ["y"], "n": 5})
+
+    def hits(expr):
+        return sorted(vs.vsim("p", [1, 0], filter=expr))
+
+    # String literals take JSON's escapes (8.8.0 kept the backslashes).
+    assert hits(r'.q == "say \"hi\"\n"') == ["a"]
+    assert hits(r""".q == 'say "hi"\n'""") == ["a"]
+    assert hits(r'.p == "a\\b"') == ["a"]
+    assert hits(r'.q == "say \"hi\"n"') == []
+    # `!!x` is x as a boolean (a syntax error in 8.8.0).
+    assert hits("!!.q") == ["a", "b"] and hits("!!.missing") == []
+    # An array attribute on the left of `in`: any of its elements in the
+    # list (8.8.0 matched every element with an array there).
+    assert hits(".tags in ['a', 'b']") == ["a"]
+    assert hits(".tags in ['zz']") == []
+    assert hits(".n in [2, 7]") == ["a"] and hits(".n in [5]") == ["b"]
+    with pytest.raises(redis.ResponseError, match="syntax error in FILTER expression"):
+        vs.vsim("p", [1, 0], filter=r'.q == "\u12"')
+
+    # VINFO: Redis 8.8's fields in its order, then VexLake's metric; the
+    # attribute count follows CAS SETATTR and VSETATTR with "".
+    r.execute_command("VADD", "p", "VALUES", 2, 1, 1, "c", "CAS", "SETATTR", '{"w": 1}')
+    r.execute_command("VADD", "p", "VALUES", 2, 1, 1, "c", "CAS", "SETATTR", '{"w": 2}')
+    r.execute_command("VADD", "p", "VALUES", 2, 1, 1, "d", "CAS")
+    info = r.execute_command("VINFO", "p")
+    if isinstance(info, list):
+        info = dict(zip(info[::2], info[1::2]))
+    assert list(info) == ["quant-type", "hnsw-m", "vector-dim", "projection-input-dim", "size", "max-level",
+                          "attributes-count", "vset-uid", "hnsw-max-node-uid", "metric"]
+    assert info["attributes-count"] == 3 and info["size"] == 4 and info["quant-type"] == "int8"
+    vs.vsetattr("p", "a", "")
+    r.execute_command("VADD", "p", "VALUES", 2, 1, 1, "c", "CAS", "SETATTR", "")
+    info = r.execute_command("VINFO", "p")
+    count = info["attributes-count"] if isinstance(info, dict) else info[info.index("attributes-count") + 1]
+    assert count == 1
+
+    # Redis 8's switch is accepted and reported.
+    assert r.config_get("vset-force-single-threaded-execution") == {"vset-force-single-threaded-execution": "no"}
+    assert r.config_set("vset-force-single-threaded-execution", "yes")
+    try:
+        assert r.config_get("vset-*")["vset-force-single-threaded-execution"] == "yes"
+        assert vs.vsim("p", [0, 1], count=1) == ["b"]
+        with pytest.raises(redis.ResponseError, match="argument must be 'yes' or 'no'"):
+            r.config_set("vset-force-single-threaded-execution", "maybe")
+    finally:
+        r.config_set("vset-force-single-threaded-execution", "no")
+
+    # The V* commands are in @vectorset (as upstream names the category)
+    # as well as VexLake's @vector.
+    assert "vectorset" in r.acl_cat()
+    assert set(r.acl_cat("vectorset")) == set(r.acl_cat("vector")) >= {"vadd", "vsim", "vinfo", "vrem"}
+
+
+def test_digest_value_of_vector_sets_is_stable_across_restarts():
+    """DEBUG DIGEST-VALUE of a vector set (each quantization, REDUCE,
+    attributes) is the same after a WAL replay (kill -9), a clean restart
+    and a restart from the lake after BGSAVE."""
+    import random
+    import time
+    from conftest import VexLake
+    s = VexLake("--appendfsync", "always")
+    try:
+        r = redis.Redis(host="127.0.0.1", port=s.port, decode_responses=True)
+        rng = random.Random(3)
+        keys = {"q8": [], "noquant": ["NOQUANT"], "bin": ["BIN"], "reduced": ["REDUCE", 4]}
+        for key, opts in keys.items():
+            for i in range(300):
+                vec = [rng.uniform(-1, 1) for _ in range(8)]
+                extra = ["SETATTR", json.dumps({"i": i})] if i % 3 == 0 else []
+                args = ["VADD", key] + (opts[:2] if opts[:1] == ["REDUCE"] else []) + ["VALUES", 8, *vec, f"e{i}"]
+                r.execute_command(*args, *([] if opts[:1] == ["REDUCE"] else opts), *extra)
+            for i in range(0, 300, 7):
+                r.execute_command("VREM", key, f"e{i}")
+        def digests():
+            return r.execute_command("DEBUG", "DIGEST-VALUE", *keys)
+        want = digests()
+        assert len(set(want)) == len(keys) and "0" * 40 not in want
+        s.restart(kill=True)
+        r = redis.Redis(host="127.0.0.1", port=s.port, decode_responses=True)
+        assert digests() == want
+        s.restart()
+        r = redis.Redis(host="127.0.0.1", port=s.port, decode_responses=True)
+        assert digests() == want
+        r.bgsave()
+        time.sleep(1.5)
+        s.restart(kill=True)
+        r = redis.Redis(host="127.0.0.1", port=s.port, decode_responses=True)
+        assert digests() == want
+        r.execute_command("VSETATTR", "q8", "e1", '{"changed": true}')
+        assert digests()[0] != want[0]
+    finally:
+        s.stop()

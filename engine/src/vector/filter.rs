@@ -122,8 +122,7 @@ fn tokenize(s: &str) -> Result<Vec<(usize, Tok)>, FilterError> {
                     return Err(FilterError { pos: start });
                 }
                 if b[i] == b'\\' && i + 1 < b.len() {
-                    text.push(b[i + 1]);
-                    i += 2;
+                    i = unescape(s, i + 1, &mut text).ok_or(FilterError { pos: i })?;
                 } else if b[i] == c {
                     i += 1;
                     break;
@@ -146,6 +145,47 @@ fn tokenize(s: &str) -> Result<Vec<(usize, Tok)>, FilterError> {
         }
     }
     Ok(out)
+}
+
+/// Appends the character escaped at `s[i..]` (after a backslash) to `out`
+/// and returns the offset after it: JSON's escapes (`\"`, `\\`, `\/`, `\b`,
+/// `\f`, `\n`, `\r`, `\t`, `\uXXXX` with surrogate pairs), `\'`, and any
+/// other character standing for itself. None for a bad `\u`.
+fn unescape(s: &str, i: usize, out: &mut Vec<u8>) -> Option<usize> {
+    let b = s.as_bytes();
+    let simple = match b[i] {
+        b'n' => b'\n',
+        b't' => b'\t',
+        b'r' => b'\r',
+        b'b' => 0x08,
+        b'f' => 0x0c,
+        b'u' => {
+            let hex = |at: usize| {
+                s.get(at..at + 4)
+                    .filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()))
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+            };
+            let hi = hex(i + 1)?;
+            let (code, next) = if (0xD800..0xDC00).contains(&hi) && s[i + 5..].starts_with("\\u") {
+                let lo = hex(i + 7).filter(|lo| (0xDC00..0xE000).contains(lo))?;
+                (0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00), i + 11)
+            } else {
+                (hi, i + 5)
+            };
+            let c = char::from_u32(code)?;
+            out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+            return Some(next);
+        }
+        _ => {
+            // Any other character (a quote, a backslash, a multi-byte
+            // UTF-8 character) stands for itself.
+            let c = s[i..].chars().next()?;
+            out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+            return Some(i + c.len_utf8());
+        }
+    };
+    out.push(simple);
+    Some(i + 1)
 }
 
 /// Most tokens in one expression and deepest nesting: the parser and the
@@ -472,6 +512,11 @@ fn eval(e: &Expr, obj: &serde_json::Map<String, Json>) -> Result<Val, NoMatch> {
                     })
                 }
                 Op::In => match (&x, &y) {
+                    // An array on the left (an array attribute): any of
+                    // its elements in the list.
+                    (Val::Arr(left), Val::Arr(items)) => {
+                        bool_val(left.iter().any(|l| items.iter().any(|i| loose_eq(l, i))))
+                    }
                     (_, Val::Arr(items)) => bool_val(items.iter().any(|i| loose_eq(&x, i))),
                     (Val::Str(needle), Val::Str(hay)) => bool_val(hay.contains(needle.as_str())),
                     _ => return Err(NoMatch),
@@ -524,6 +569,24 @@ mod tests {
         assert!(!m(".a == 1", r#"{"a": null}"#));
         assert!(!m(".a + 1 > 0", r#"{"a": "text"}"#));
         assert!(!m(".a > 0", ""));
+    }
+
+    #[test]
+    fn string_escapes_double_negation_and_arrays_in_lists() {
+        let j = r#"{"q": "say \"hi\"\n", "p": "a\\b", "u": "caf\u00e9 \ud83d\ude00", "tags": ["x", "b"], "n": [1, 2]}"#;
+        assert!(m(r#".q == "say \"hi\"\n""#, j));
+        assert!(m(r#".q == 'say "hi"\n'"#, j));
+        assert!(!m(r#".q == "say \"hi\"n""#, j));
+        assert!(m(r#".p == "a\\b" and .p == 'a\\b'"#, j));
+        assert!(m(r#".u == "caf\u00e9 \ud83d\ude00" and .u == "café 😀""#, j));
+        assert!(m(r#""\t" == "	" and "\/" == "/" and "\'" == "'""#, j));
+        assert!(Filter::compile(r#".q == "\u12""#).is_err());
+        assert!(Filter::compile(r#".q == "\ud83d\u0041""#).is_err());
+        assert!(m("!!.q", j) && !m("!!.missing", j) && m("!!!(.n == 3)", j));
+        assert!(m(".tags in ['a', 'b']", j));
+        assert!(!m(".tags in ['a', 'c']", j));
+        assert!(m(".n in [2, 5] and not (.n in [3])", j));
+        assert!(!m(".tags in []", j));
     }
 
     #[test]

@@ -172,11 +172,10 @@ pub fn vinfo(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let i = set.read().info();
     let out = &mut *ctx.out;
+    // Redis 8.8's fields in its order, then VexLake's `metric`.
     out.map(10);
     out.simple("quant-type");
     out.simple(i.quant);
-    out.simple("metric");
-    out.simple(i.metric);
     for (name, v) in [
         ("hnsw-m", i.m as i64),
         ("vector-dim", i.dim as i64),
@@ -190,6 +189,8 @@ pub fn vinfo(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         out.simple(name);
         out.int(v);
     }
+    out.simple("metric");
+    out.simple(i.metric);
     Ok(())
 }
 
