@@ -62,6 +62,7 @@ KINDS = {
     "hash": lambda i, per: ("HSET", f"h:{i // per}", f"field:{i}", f"value:{i}"),
     "set": lambda i, per: ("SADD", f"s:{i // per}", f"member:{i}"),
     "zset": lambda i, per: ("ZADD", f"z:{i // per}", i * 0.5, f"member:{i}"),
+    "list": lambda i, per: ("RPUSH", f"l:{i // per}", f"element:{i}"),
 }
 
 
@@ -93,6 +94,7 @@ def main():
     ap.add_argument("--redis", default="redis-server")
     ap.add_argument("-n", type=int, default=1_000_000)
     ap.add_argument("--small", type=int, default=0, help="elements per key (default: one key of N)")
+    ap.add_argument("--types", default=",".join(KINDS), help="comma-separated: hash,set,zset,list")
     a = ap.parse_args()
     version = subprocess.run([a.redis, "--version"], capture_output=True, text=True).stdout.split()[2]
     servers = {
@@ -103,7 +105,7 @@ def main():
     }
     # A fresh server per type, so one type's load does not leave memory
     # (allocator fragmentation, flush buffers) counted against the next.
-    rows = [(name, kind, run(cmd, kind, a.n, a.small)) for kind in KINDS for name, cmd in servers.items()]
+    rows = [(name, kind, run(cmd, kind, a.n, a.small)) for kind in a.types.split(",") for name, cmd in servers.items()]
     shape = f"{a.n // a.small} keys of {a.small}" if a.small else "one key"
     print(f"{'server':<28} {'type':<6} bytes/element (VmRSS growth, {a.n} elements, {shape})")
     for name, kind, per in rows:

@@ -347,8 +347,8 @@ impl Encodings {
         *self.slot(name) = v;
     }
 
-    /// Makes these the limits of the packed form of hashes, sets and
-    /// sorted sets written from now on (the engine's [`Limits`]).
+    /// Makes these the limits of the packed form of hashes, sets,
+    /// sorted sets and lists written from now on (the engine's [`Limits`]).
     ///
     /// [`Limits`]: vexlake_engine::keyspace::packed::Limits
     pub fn apply(&self) {
@@ -361,6 +361,7 @@ impl Encodings {
             set_value: n(self.set_value),
             zset_entries: n(self.zset_entries),
             zset_value: n(self.zset_value),
+            list_size: self.list_size,
         });
     }
 

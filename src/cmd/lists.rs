@@ -70,8 +70,8 @@ impl End {
     /// The first `count` elements from this end.
     fn take(self, l: &ListValue, count: usize) -> Vec<Bytes> {
         match self {
-            End::Left => l.iter().take(count).cloned().collect(),
-            End::Right => l.iter().rev().take(count).cloned().collect(),
+            End::Left => l.iter().take(count).map(Bytes::copy_from_slice).collect(),
+            End::Right => l.iter().rev().take(count).map(Bytes::copy_from_slice).collect(),
         }
     }
 
@@ -209,7 +209,7 @@ fn index(i: i64, len: usize) -> Option<usize> {
 pub fn lindex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let i = int_arg(&args[2])?;
     match read(ctx, &args[1], |l| {
-        l.and_then(|l| index(i, l.len()).and_then(|i| l.get(i).cloned()))
+        l.and_then(|l| index(i, l.len()).and_then(|i| l.get(i).map(Bytes::copy_from_slice)))
     })? {
         Some(e) => ctx.out.bulk(&e),
         None => ctx.out.null(),
@@ -223,7 +223,7 @@ pub fn lrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let elems: Vec<Bytes> = read(ctx, &args[1], |l| {
         let Some(l) = l else { return Vec::new() };
         let r = super::collection::index_range(start, stop, l.len());
-        l.range(r.start, r.end).cloned().collect()
+        l.range(r.start, r.end).map(Bytes::copy_from_slice).collect()
     })?;
     ctx.out.array(elems.len());
     for e in elems {

@@ -101,7 +101,7 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], read_only: bool) -> CmdResult
     let dont_sort = a.by.as_ref().is_some_and(|b| !b.contains(&b'*'));
     let (mut elems, ordered) = ctx.db().view(&args[1], ctx.now(), |v| match v {
         None => Ok((Vec::new(), false)),
-        Some(Value::List(l)) => Ok((l.iter().cloned().collect(), true)),
+        Some(Value::List(l)) => Ok((l.iter().map(Bytes::copy_from_slice).collect(), true)),
         Some(Value::Set(s)) => Ok((s.iter().map(Bytes::copy_from_slice).collect(), false)),
         Some(Value::ZSet(z)) => Ok((z.ordered().map(|(m, _)| Bytes::copy_from_slice(m)).collect(), true)),
         Some(_) => Err(EngineError::WrongType),

@@ -810,3 +810,53 @@ def test_packed_and_table_forms_agree_with_a_model(r):
                         "zset": {"listpack", "skiplist"}}
     finally:
         r.execute_command("CONFIG", "SET", *[x for k in limits for x in (k, old[k])])
+
+
+def test_packed_and_deque_lists_agree_with_a_model(r):
+    """Lists start packed and become a deque past list-max-listpack-size
+    (6 entries here); random edits at both ends and in the middle, and a
+    restore of each, keep what a Python list says."""
+    import random
+    rng = random.Random(9)
+    r.config_set("list-max-listpack-size", 6)
+    try:
+        lists = {str(k): [] for k in range(5)}
+        for step in range(1500):
+            k = str(rng.randrange(5))
+            key, model = "l" + k, lists[k]
+            v = f"v{step}"
+            op = rng.randrange(8)
+            if op == 0:
+                r.lpush(key, v)
+                model.insert(0, v)
+            elif op in (1, 2):
+                r.rpush(key, v)
+                model.append(v)
+            elif op == 3:
+                assert r.lpop(key) == (model.pop(0) if model else None)
+            elif op == 4:
+                assert r.rpop(key) == (model.pop() if model else None)
+            elif op == 5 and model:
+                i = rng.randrange(len(model))
+                r.lset(key, i, v)
+                model[i] = v
+            elif op == 6 and model:
+                pivot = rng.choice(model)
+                r.linsert(key, "BEFORE", pivot, v)
+                model.insert(model.index(pivot), v)
+            elif op == 7 and model:
+                start, stop = rng.randrange(-3, 3), rng.randrange(-3, 8)
+                r.ltrim(key, start, stop)
+                n = len(model)
+                a = max(start + n if start < 0 else start, 0)
+                b = min(stop + n if stop < 0 else stop, n - 1)
+                model[:] = model[a:b + 1] if a <= b else []
+            assert r.llen(key) == len(model)
+        for k, model in lists.items():
+            assert r.lrange("l" + k, 0, -1) == model
+            assert [r.lindex("l" + k, i) for i in range(len(model))] == model
+            if model:
+                r.restore("copy" + k, 0, r.dump("l" + k))
+                assert r.lrange("copy" + k, 0, -1) == model
+    finally:
+        r.config_set("list-max-listpack-size", -2)

@@ -162,7 +162,9 @@ pub fn rebuild(value: &Value) -> Vec<Edit<Bytes>> {
         Value::Set(s) => out.extend(s.iter().map(|m| Edit::SAdd {
             member: Bytes::copy_from_slice(m),
         })),
-        Value::List(l) => out.extend(l.iter().map(|e| Edit::RPush { elem: e.clone() })),
+        Value::List(l) => out.extend(l.iter().map(|e| Edit::RPush {
+            elem: Bytes::copy_from_slice(e),
+        })),
         Value::ZSet(z) => out.extend(z.iter().map(|(m, score)| Edit::ZAdd {
             member: Bytes::copy_from_slice(m),
             score,

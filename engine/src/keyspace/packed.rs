@@ -1,6 +1,6 @@
 //! A run of byte strings in one allocation: VexLake's listpack.
 //!
-//! Small hashes, sets and sorted sets keep their elements in a [`Packed`]
+//! Small hashes, sets, sorted sets and lists keep their elements in a [`Packed`]
 //! instead of a hash table of separately allocated strings, as Redis keeps
 //! small collections in a listpack. Each item is its length (LEB128) and
 //! its bytes, one after another; the buffer grows and shrinks by exactly
@@ -12,7 +12,7 @@
 //! while it lives, as in Redis; a restart or RESTORE rebuilds it by the
 //! limits then in force.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 
 /// Byte strings packed one after another.
 #[derive(Debug, Clone, Default)]
@@ -40,6 +40,11 @@ impl Packed {
     /// Bytes allocated.
     pub fn allocated(&self) -> usize {
         self.buf.capacity()
+    }
+
+    /// Bytes the items take (the end offset).
+    pub fn used(&self) -> usize {
+        self.buf.len()
     }
 
     /// The items in order.
@@ -171,6 +176,18 @@ impl<T, A: Iterator<Item = T>, B: Iterator<Item = T>> Iterator for Either<A, B> 
             Either::Table(b) => b.next(),
         }
     }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Either::Packed(a) => a.size_hint(),
+            Either::Table(b) => b.size_hint(),
+        }
+    }
+}
+
+impl<T, A: ExactSizeIterator<Item = T>, B: ExactSizeIterator<Item = T>> ExactSizeIterator
+    for Either<A, B>
+{
 }
 
 impl<T, A: DoubleEndedIterator<Item = T>, B: DoubleEndedIterator<Item = T>> DoubleEndedIterator
@@ -201,6 +218,9 @@ pub struct Limits {
     pub zset_entries: usize,
     /// `zset-max-listpack-value`.
     pub zset_value: usize,
+    /// `list-max-listpack-size`: entries when positive, else a size class
+    /// (-1 = 4 KB, -2 = 8 KB, ... -5 = 64 KB).
+    pub list_size: i64,
 }
 
 impl Default for Limits {
@@ -213,9 +233,12 @@ impl Default for Limits {
             set_value: 64,
             zset_entries: 128,
             zset_value: 64,
+            list_size: -2,
         }
     }
 }
+
+static LIST_SIZE: AtomicI64 = AtomicI64::new(-2);
 
 static LIMITS: [AtomicUsize; 7] = [
     AtomicUsize::new(128),
@@ -238,6 +261,7 @@ pub fn limits() -> Limits {
         set_value: l(4),
         zset_entries: l(5),
         zset_value: l(6),
+        list_size: LIST_SIZE.load(Ordering::Relaxed),
     }
 }
 
@@ -255,6 +279,7 @@ pub fn set_limits(l: Limits) {
     for (slot, v) in LIMITS.iter().zip(v) {
         slot.store(v, Ordering::Relaxed);
     }
+    LIST_SIZE.store(l.list_size, Ordering::Relaxed);
 }
 
 #[cfg(test)]
