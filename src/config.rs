@@ -304,15 +304,17 @@ pub struct Encodings {
 
 impl Default for Encodings {
     fn default() -> Self {
+        let d = vexlake_engine::keyspace::packed::Limits::DEFAULT;
+        let n = |v: usize| v as i64;
         Encodings {
-            hash_entries: 128,
-            hash_value: 64,
-            set_intset_entries: 512,
-            set_entries: 128,
-            set_value: 64,
-            zset_entries: 128,
-            zset_value: 64,
-            list_size: -2,
+            hash_entries: n(d.hash_entries),
+            hash_value: n(d.hash_value),
+            set_intset_entries: n(d.set_intset_entries),
+            set_entries: n(d.set_entries),
+            set_value: n(d.set_value),
+            zset_entries: n(d.zset_entries),
+            zset_value: n(d.zset_value),
+            list_size: d.list_size,
         }
     }
 }
@@ -498,7 +500,11 @@ impl Config {
                 i += 1;
             }
             config.set(name, &values).map_err(|e| {
-                if e.contains(name) { e } else { format!("--{name}: {e}") }
+                if e.contains(name) {
+                    e
+                } else {
+                    format!("--{name}: {e}")
+                }
             })?;
         }
         config.validate()?;
@@ -823,7 +829,12 @@ impl Config {
                 .unwrap_or_default(),
             "protected-mode" => if self.protected_mode { "yes" } else { "no" }.to_string(),
             "vset-force-single-threaded-execution" => {
-                if self.vset_force_single_threaded_execution { "yes" } else { "no" }.to_string()
+                if self.vset_force_single_threaded_execution {
+                    "yes"
+                } else {
+                    "no"
+                }
+                .to_string()
             }
             "timeout" => self.timeout.to_string(),
             "client-output-buffer-limit" => format!(

@@ -395,7 +395,7 @@ mod tests {
         let Ok(Value::Hash(back)) = decode(&p) else {
             panic!("not a hash")
         };
-        assert_eq!(back.get(b"f").map(|v| &v[..]), Some(&b"v"[..]));
+        assert_eq!(back.get(b"f"), Some(&b"v"[..]));
         assert_eq!(back.expire_at(b"g"), Some(99));
         let mut l = ListValue::new();
         l.push_back(b"a");

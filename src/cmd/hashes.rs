@@ -99,7 +99,9 @@ fn read<R>(
 
 /// HGET key field.
 pub fn hget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    match read(ctx, &args[1], |h| h.and_then(|h| h.get(&args[2]).map(Bytes::copy_from_slice)))? {
+    match read(ctx, &args[1], |h| {
+        h.and_then(|h| h.get(&args[2]).map(Bytes::copy_from_slice))
+    })? {
         Some(v) => ctx.out.bulk(&v),
         None => ctx.out.null(),
     }
@@ -134,8 +136,12 @@ enum Part {
 
 fn dump_fields(ctx: &mut Ctx<'_>, args: &[Bytes], part: Part) -> CmdResult {
     let pairs: Vec<(Bytes, Bytes)> = read(ctx, &args[1], |h| {
-        h.map(|h| h.iter().map(|(f, v)| (Bytes::copy_from_slice(f), Bytes::copy_from_slice(v))).collect())
-            .unwrap_or_default()
+        h.map(|h| {
+            h.iter()
+                .map(|(f, v)| (Bytes::copy_from_slice(f), Bytes::copy_from_slice(v)))
+                .collect()
+        })
+        .unwrap_or_default()
     })?;
     match part {
         Part::All => ctx.out.map(pairs.len()),
@@ -207,7 +213,10 @@ fn remove_fields(
         let mut vals = Vec::with_capacity(fields.len());
         let mut edits = Vec::new();
         for f in fields {
-            let v = h.get(f).filter(|_| !gone.contains(&f[..])).map(Bytes::copy_from_slice);
+            let v = h
+                .get(f)
+                .filter(|_| !gone.contains(&f[..]))
+                .map(Bytes::copy_from_slice);
             if v.is_some() {
                 gone.insert(&f[..]);
                 edits.push(Edit::HDel { field: f.clone() });
@@ -339,7 +348,10 @@ pub fn hrandfield(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let Some(h) = h else { return Vec::new() };
         random_positions(h.len(), count)
             .into_iter()
-            .filter_map(|i| h.get_index(i).map(|(f, v)| (Bytes::copy_from_slice(f), Bytes::copy_from_slice(v))))
+            .filter_map(|i| {
+                h.get_index(i)
+                    .map(|(f, v)| (Bytes::copy_from_slice(f), Bytes::copy_from_slice(v)))
+            })
             .collect()
     })?;
     let resp3 = ctx.out.protocol() == vexlake_protocol::Protocol::Resp3;
@@ -531,7 +543,11 @@ pub fn hgetex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let Some(h) = Value::as_hash(cur)? else {
             return Ok(((vec![None; ex.fields.len()], None, false), vec![]));
         };
-        let vals: Vec<Option<Bytes>> = ex.fields.iter().map(|f| h.get(f).map(Bytes::copy_from_slice)).collect();
+        let vals: Vec<Option<Bytes>> = ex
+            .fields
+            .iter()
+            .map(|f| h.get(f).map(Bytes::copy_from_slice))
+            .collect();
         let mut edits = Vec::new();
         let mut touched = std::collections::HashSet::new();
         let mut deleted = 0;
@@ -624,7 +640,7 @@ pub fn hsetex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let past = matches!(ex.ttl, TtlOpt::At(t) if t <= now);
         let emptied = past && {
             let mut fields: std::collections::HashSet<&[u8]> = h
-                .map(|h| h.iter().map(|(f, _)| &f[..]).collect())
+                .map(|h| h.iter().map(|(f, _)| f).collect())
                 .unwrap_or_default();
             for p in pairs() {
                 fields.remove(&p[0][..]);

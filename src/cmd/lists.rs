@@ -71,7 +71,12 @@ impl End {
     fn take(self, l: &ListValue, count: usize) -> Vec<Bytes> {
         match self {
             End::Left => l.iter().take(count).map(Bytes::copy_from_slice).collect(),
-            End::Right => l.iter().rev().take(count).map(Bytes::copy_from_slice).collect(),
+            End::Right => l
+                .iter()
+                .rev()
+                .take(count)
+                .map(Bytes::copy_from_slice)
+                .collect(),
         }
     }
 
@@ -223,7 +228,9 @@ pub fn lrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let elems: Vec<Bytes> = read(ctx, &args[1], |l| {
         let Some(l) = l else { return Vec::new() };
         let r = super::collection::index_range(start, stop, l.len());
-        l.range(r.start, r.end).map(Bytes::copy_from_slice).collect()
+        l.range(r.start, r.end)
+            .map(Bytes::copy_from_slice)
+            .collect()
     })?;
     ctx.out.array(elems.len());
     for e in elems {
@@ -267,7 +274,7 @@ pub fn linsert(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let Some(l) = Value::as_list(cur)? else {
             return Ok((0, vec![]));
         };
-        let Some(pos) = l.iter().position(|e| e == &args[3]) else {
+        let Some(pos) = l.iter().position(|e| e == args[3]) else {
             return Ok((-1, vec![]));
         };
         let at = pos + usize::from(after);

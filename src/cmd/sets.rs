@@ -74,7 +74,8 @@ pub fn srem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// SMEMBERS key.
 pub fn smembers(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let members: Vec<Bytes> = read(ctx, &args[1], |s| {
-        s.map(|s| s.iter().map(Bytes::copy_from_slice).collect()).unwrap_or_default()
+        s.map(|s| s.iter().map(Bytes::copy_from_slice).collect())
+            .unwrap_or_default()
     })?;
     ctx.out.set(members.len());
     for m in members {
@@ -167,7 +168,10 @@ pub fn srandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     let Some(count) = args.get(2) else {
         let pick = read(ctx, &args[1], |s| {
-            s.and_then(|s| s.get_index(fastrand::usize(..s.len())).map(Bytes::copy_from_slice))
+            s.and_then(|s| {
+                s.get_index(fastrand::usize(..s.len()))
+                    .map(Bytes::copy_from_slice)
+            })
         })?;
         match pick {
             Some(m) => ctx.out.bulk(&m),

@@ -103,7 +103,12 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], read_only: bool) -> CmdResult
         None => Ok((Vec::new(), false)),
         Some(Value::List(l)) => Ok((l.iter().map(Bytes::copy_from_slice).collect(), true)),
         Some(Value::Set(s)) => Ok((s.iter().map(Bytes::copy_from_slice).collect(), false)),
-        Some(Value::ZSet(z)) => Ok((z.ordered().map(|(m, _)| Bytes::copy_from_slice(m)).collect(), true)),
+        Some(Value::ZSet(z)) => Ok((
+            z.ordered()
+                .map(|(m, _)| Bytes::copy_from_slice(m))
+                .collect(),
+            true,
+        )),
         Some(_) => Err(EngineError::WrongType),
     })?;
     if dont_sort && !ordered {

@@ -1004,7 +1004,10 @@ impl Input<'_> {
 
     fn members(&self) -> Vec<(Bytes, f64)> {
         match self {
-            Input::Z(z) => z.iter().map(|(m, s)| (Bytes::copy_from_slice(m), s)).collect(),
+            Input::Z(z) => z
+                .iter()
+                .map(|(m, s)| (Bytes::copy_from_slice(m), s))
+                .collect(),
             Input::S(s) => s.iter().map(|m| (Bytes::copy_from_slice(m), 1.0)).collect(),
         }
     }

@@ -142,15 +142,17 @@ impl HashValue {
         };
         let l = limits();
         if self.is_packed()
-            && (self.len() > l.hash_entries || field.len() > l.hash_value || value.len() > l.hash_value)
+            && (self.len() > l.hash_entries
+                || field.len() > l.hash_value
+                || value.len() > l.hash_value)
         {
-            self.to_table();
+            self.move_to_table();
         }
         new
     }
 
     /// Moves the fields to the hash-table form.
-    fn to_table(&mut self) {
+    fn move_to_table(&mut self) {
         if self.is_packed() {
             let t = self
                 .iter()

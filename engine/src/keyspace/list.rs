@@ -223,10 +223,16 @@ mod tests {
         let mut seed = 11u64;
         let mut was_packed_big = false;
         for step in 0..3_000 {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let v = format!("e{step}-{}", "x".repeat((seed >> 40) as usize % 90)).into_bytes();
             let len = model.len();
-            let i = if len == 0 { 0 } else { (seed >> 20) as usize % len };
+            let i = if len == 0 {
+                0
+            } else {
+                (seed >> 20) as usize % len
+            };
             match (seed >> 8) % 9 {
                 0 | 1 => {
                     l.push_front(&v);
@@ -270,10 +276,16 @@ mod tests {
                 assert_eq!(l.range(1, 4).count(), model.len().clamp(1, 4) - 1);
             }
         }
-        assert!(was_packed_big && !l.is_packed(), "crossed 8 KB into a deque");
+        assert!(
+            was_packed_big && !l.is_packed(),
+            "crossed 8 KB into a deque"
+        );
         l.retain_range(2, 5);
         model.truncate(5);
         model.drain(..2);
-        assert_eq!(l.iter().collect::<Vec<_>>(), model.iter().map(|e| &e[..]).collect::<Vec<_>>());
+        assert_eq!(
+            l.iter().collect::<Vec<_>>(),
+            model.iter().map(|e| &e[..]).collect::<Vec<_>>()
+        );
     }
 }

@@ -223,31 +223,38 @@ pub struct Limits {
     pub list_size: i64,
 }
 
+impl Limits {
+    /// Redis's defaults.
+    pub const DEFAULT: Limits = Limits {
+        hash_entries: 128,
+        hash_value: 64,
+        set_intset_entries: 512,
+        set_entries: 128,
+        set_value: 64,
+        zset_entries: 128,
+        zset_value: 64,
+        list_size: -2,
+    };
+}
+
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            hash_entries: 128,
-            hash_value: 64,
-            set_intset_entries: 512,
-            set_entries: 128,
-            set_value: 64,
-            zset_entries: 128,
-            zset_value: 64,
-            list_size: -2,
-        }
+        Limits::DEFAULT
     }
 }
 
-static LIST_SIZE: AtomicI64 = AtomicI64::new(-2);
+const D: Limits = Limits::DEFAULT;
+
+static LIST_SIZE: AtomicI64 = AtomicI64::new(D.list_size);
 
 static LIMITS: [AtomicUsize; 7] = [
-    AtomicUsize::new(128),
-    AtomicUsize::new(64),
-    AtomicUsize::new(512),
-    AtomicUsize::new(128),
-    AtomicUsize::new(64),
-    AtomicUsize::new(128),
-    AtomicUsize::new(64),
+    AtomicUsize::new(D.hash_entries),
+    AtomicUsize::new(D.hash_value),
+    AtomicUsize::new(D.set_intset_entries),
+    AtomicUsize::new(D.set_entries),
+    AtomicUsize::new(D.set_value),
+    AtomicUsize::new(D.zset_entries),
+    AtomicUsize::new(D.zset_value),
 ];
 
 /// The limits in force (one set per process: the server's settings).

@@ -18,7 +18,10 @@ pub struct SetValue {
 #[derive(Debug, Clone)]
 enum Members {
     /// `ints`: every member is an integer, and they are in order.
-    Packed { items: Packed, ints: bool },
+    Packed {
+        items: Packed,
+        ints: bool,
+    },
     Table(Box<IndexSet<Bytes, foldhash::fast::RandomState>>),
 }
 

@@ -174,7 +174,9 @@ impl ZSetValue {
         let first = |s: f64| (Score(s), Bytes::new());
         let start = match lo {
             Bound::Included(s) => Bound::Included(first(s)),
-            Bound::Excluded(s) if s == f64::INFINITY => return Either::Packed(Vec::new().into_iter()),
+            Bound::Excluded(s) if s == f64::INFINITY => {
+                return Either::Packed(Vec::new().into_iter());
+            }
             Bound::Excluded(s) => Bound::Included(first(s.next_up())),
             Bound::Unbounded => Bound::Unbounded,
         };
@@ -349,18 +351,27 @@ mod tests {
         table.remove(&[b'x'; 65]);
         let mut seed = 7u64;
         for _ in 0..2_000 {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let m = format!("m{}", (seed >> 33) % 60);
             let s = ((seed >> 20) % 7) as f64 - 3.0;
-            if seed % 5 == 0 {
+            if seed.is_multiple_of(5) {
                 assert_eq!(packed.remove(m.as_bytes()), table.remove(m.as_bytes()));
             } else {
-                assert_eq!(packed.insert(m.as_bytes(), s), table.insert(m.as_bytes(), s));
+                assert_eq!(
+                    packed.insert(m.as_bytes(), s),
+                    table.insert(m.as_bytes(), s)
+                );
             }
         }
         assert!(packed.is_packed());
         assert_eq!(packed.len(), table.len());
-        let all = |z: &ZSetValue| z.ordered().map(|(m, s)| (m.to_vec(), s)).collect::<Vec<_>>();
+        let all = |z: &ZSetValue| {
+            z.ordered()
+                .map(|(m, s)| (m.to_vec(), s))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(all(&packed), all(&table));
         for (lo, hi) in [
             (Bound::Included(-1.0), Bound::Excluded(2.0)),

@@ -78,8 +78,8 @@ pub(crate) fn value_text(value: &Value) -> Option<String> {
                 .map(|(f, v)| (String::from_utf8_lossy(f).into_owned(), text(v)))
                 .collect(),
         ),
-        Value::Set(s) => J::Array(s.iter().map(|m| text(m)).collect()),
-        Value::List(l) => J::Array(l.iter().map(|m| text(m)).collect()),
+        Value::Set(s) => J::Array(s.iter().map(text).collect()),
+        Value::List(l) => J::Array(l.iter().map(text).collect()),
         Value::Stream(st) => J::Array(
             st.entries
                 .iter()

@@ -578,7 +578,10 @@ mod tests {
         assert!(m(r#".q == 'say "hi"\n'"#, j));
         assert!(!m(r#".q == "say \"hi\"n""#, j));
         assert!(m(r#".p == "a\\b" and .p == 'a\\b'"#, j));
-        assert!(m(r#".u == "caf\u00e9 \ud83d\ude00" and .u == "café 😀""#, j));
+        assert!(m(
+            r#".u == "caf\u00e9 \ud83d\ude00" and .u == "café 😀""#,
+            j
+        ));
         assert!(m(r#""\t" == "	" and "\/" == "/" and "\'" == "'""#, j));
         assert!(Filter::compile(r#".q == "\u12""#).is_err());
         assert!(Filter::compile(r#".q == "\ud83d\u0041""#).is_err());
