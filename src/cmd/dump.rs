@@ -22,18 +22,23 @@
 //! ([`vexlake_engine::functions::encode`]) as the value. RESTORE refuses a payload
 //! whose version or checksum is wrong with Redis's
 //! `-ERR DUMP payload version or checksum are wrong`, and a payload whose
-//! value does not decode with `-ERR Bad data format`. Vector sets cannot be
-//! dumped yet (`-ERR`); everything else about RESTORE follows Redis:
-//! `REPLACE`, `ABSTTL`, `IDLETIME`, `FREQ`, `-BUSYKEY`.
+//! value does not decode with `-ERR Bad data format` — for a vector set,
+//! also one whose graph does not check out (a link count above M, a link
+//! to a missing node, a duplicate element or node id, a bad entry point)
+//! or that has no element. A restored vector set is a new set (new uid),
+//! its graph loaded as dumped, not rebuilt. Everything else about RESTORE
+//! follows Redis: `REPLACE`, `ABSTTL`, `IDLETIME`, `FREQ`, `-BUSYKEY`.
 
 use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
+use parking_lot::RwLock;
 use vexlake_engine::keyspace::Value;
 use vexlake_engine::keyspace::hash::HashValue;
 use vexlake_engine::keyspace::list::ListValue;
 use vexlake_engine::keyspace::set::SetValue;
 use vexlake_engine::keyspace::zset::ZSetValue;
+use vexlake_engine::vector::VectorSet;
 use vexlake_protocol::args::is_keyword;
 
 use super::table::{BASE, CommandSpec, K1, W_OOM};
@@ -54,6 +59,8 @@ const LIST: u8 = 4;
 const ZSET: u8 = 5;
 /// A stream, in `StreamValue::encode`'s layout.
 const STREAM: u8 = 6;
+/// A vector set, in the index-file format.
+const VSET: u8 = 7;
 
 /// DUMP and RESTORE.
 pub static COMMANDS: &[CommandSpec] = &[
@@ -123,17 +130,17 @@ pub fn encode_string(v: &[u8]) -> Bytes {
     seal(STRING, v)
 }
 
-/// The payload of `v` (None for a vector set).
-pub fn encode(v: &Value) -> Option<Bytes> {
+/// The payload of `v`.
+pub fn encode(v: &Value) -> Bytes {
     let mut b = BytesMut::new();
     let put = |b: &mut BytesMut, x: &[u8]| {
         b.put_u32_le(x.len() as u32);
         b.put_slice(x);
     };
     let kind = match v {
-        Value::Str(s) => return Some(seal(STRING, s)),
-        Value::Stream(s) => return Some(seal(STREAM, &s.encode())),
-        Value::VectorSet(_) => return None,
+        Value::Str(s) => return seal(STRING, s),
+        Value::Stream(s) => return seal(STREAM, &s.encode()),
+        Value::VectorSet(s) => return seal(VSET, &s.read().to_index_file()),
         Value::Hash(h) => {
             b.put_u32_le(h.len() as u32);
             for (f, v) in h.iter() {
@@ -168,7 +175,7 @@ pub fn encode(v: &Value) -> Option<Bytes> {
             ZSET
         }
     };
-    Some(seal(kind, &b))
+    seal(kind, &b)
 }
 
 /// Why a payload was refused.
@@ -190,6 +197,13 @@ pub fn decode(payload: &Bytes) -> Result<Value, Refused> {
         let s =
             vexlake_engine::keyspace::stream::StreamValue::decode(&data).ok_or(Refused::Format)?;
         return Ok(Value::Stream(Arc::new(s)));
+    }
+    if kind == VSET {
+        let set = VectorSet::from_index_file(&data).map_err(|_| Refused::Format)?;
+        if set.is_empty() {
+            return Err(Refused::Format);
+        }
+        return Ok(Value::VectorSet(Arc::new(RwLock::new(set))));
     }
     let mut r = Reader(&data);
     let n = r.u32()?;
@@ -282,12 +296,7 @@ impl<'a> Reader<'a> {
 /// DUMP key.
 pub fn dump(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     match ctx.db().object(&args[1], ctx.now()) {
-        Some(o) => match encode(&o.value) {
-            Some(p) => ctx.out.bulk(&p),
-            None => {
-                return Err(CmdError::err("DUMP of a vector set is not supported yet"));
-            }
-        },
+        Some(o) => ctx.out.bulk(&encode(&o.value)),
         None => ctx.out.null(),
     }
     Ok(())
@@ -391,7 +400,7 @@ mod tests {
         h.set(b"f", b"v");
         h.set(b"g", b"");
         h.set_expire(b"g", Some(99));
-        let p = encode(&Value::Hash(Arc::new(h))).unwrap();
+        let p = encode(&Value::Hash(Arc::new(h)));
         let Ok(Value::Hash(back)) = decode(&p) else {
             panic!("not a hash")
         };
@@ -400,7 +409,7 @@ mod tests {
         let mut l = ListValue::new();
         l.push_back(b"a");
         l.push_back(b"a");
-        let Ok(Value::List(back)) = decode(&encode(&Value::List(Arc::new(l))).unwrap()) else {
+        let Ok(Value::List(back)) = decode(&encode(&Value::List(Arc::new(l)))) else {
             panic!("not a list")
         };
         assert_eq!(back.len(), 2);
@@ -418,6 +427,54 @@ mod tests {
         );
         assert_eq!(
             decode(&seal(77, &[1, 0, 0, 0])).err(),
+            Some(Refused::Format)
+        );
+    }
+
+    /// A vector-set payload whose index file was edited by `edit` (its
+    /// own checksum recomputed, so only the graph checks can refuse it).
+    fn edited_vset(set: &VectorSet, edit: impl FnOnce(&mut Vec<u8>)) -> Bytes {
+        let mut file = set.to_index_file();
+        file.truncate(file.len() - 8);
+        edit(&mut file);
+        let sum = file.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        file.extend_from_slice(&sum.to_le_bytes());
+        seal(VSET, &file)
+    }
+
+    #[test]
+    fn vector_sets_round_trip_and_corrupt_graphs_are_refused() {
+        use vexlake_engine::vector::{Metric, Quant};
+        let mut set = VectorSet::new(3, None, Quant::Q8, Metric::Cosine, 16, 42);
+        set.add(
+            b"elem-one",
+            vec![1.0, 0.0, 0.5],
+            Some(Bytes::from_static(b"{}")),
+            200,
+        );
+        set.add(b"elem-two", vec![0.0, 1.0, 0.5], None, 200);
+        let Ok(Value::VectorSet(back)) = decode(&edited_vset(&set, |_| {})) else {
+            panic!("not a vector set")
+        };
+        assert_eq!(back.read().to_index_file(), set.to_index_file());
+        // Two elements with one name; a level-0 link count above 2*M (the
+        // first slot's, after the 66-byte header and the slot's flag, id,
+        // l2, range and level); a set without elements.
+        let dup = edited_vset(&set, |f| {
+            let at = f.windows(8).position(|w| w == b"elem-two").unwrap();
+            f[at..at + 8].copy_from_slice(b"elem-one");
+        });
+        assert_eq!(decode(&dup).err(), Some(Refused::Format));
+        let links = edited_vset(&set, |f| {
+            assert_eq!(f[66], 1, "slot 0 is live");
+            f[66 + 18..66 + 22].copy_from_slice(&1000u32.to_le_bytes());
+        });
+        assert_eq!(decode(&links).err(), Some(Refused::Format));
+        let empty = VectorSet::new(3, None, Quant::Q8, Metric::Cosine, 16, 43);
+        assert_eq!(
+            decode(&edited_vset(&empty, |_| {})).err(),
             Some(Refused::Format)
         );
     }

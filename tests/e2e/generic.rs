@@ -212,18 +212,25 @@ fn dump_restore_round_trip_across_restart() {
         simple("OK")
     );
     assert_eq!(c.cmd(&["EXISTS", "gone"]), Reply::Int(0));
-    // A vector set cannot be dumped yet.
+    // A vector set dumps whole and restores as a new set.
     c.cmd(&["VADD", "vs", "VALUES", "2", "1", "2", "e"]);
+    let vpayload = match c.cmd(&["DUMP", "vs"]) {
+        Reply::Bulk(b) => b,
+        other => panic!("{other:?}"),
+    };
     assert_eq!(
-        c.cmd(&["DUMP", "vs"]),
-        err("ERR DUMP of a vector set is not supported yet")
+        c.cmd_bin(&[b"RESTORE", b"vs2", b"0", &vpayload]),
+        simple("OK")
     );
+    assert_eq!(c.cmd(&["VCARD", "vs2"]), Reply::Int(1));
     // Restored keys are durable: kill -9 and restart.
     s.kill9();
     s.restart();
     let mut c = s.client();
     assert_eq!(c.cmd(&["GET", "k2"]), bulk("hello world"));
     assert_eq!(c.cmd(&["GET", "t"]), bulk("hello world"));
+    assert_eq!(c.cmd(&["VCARD", "vs2"]), Reply::Int(1));
+    assert_eq!(c.cmd(&["VEMB", "vs2", "e"]), c.cmd(&["VEMB", "vs", "e"]));
     assert_eq!(
         c.cmd_bin(&[b"RESTORE", b"k4", b"0", &payload]),
         simple("OK")

@@ -43,6 +43,8 @@
 //! | 28 | LTrim | key bytes, start u64, end u64 (keep `start..end`) |
 //! | 29 | ZAdd | key bytes, member bytes, score f64 (as u64 bits) |
 //! | 30 | ZRem | key bytes, member bytes |
+//! | 31 | XEdit | key bytes, stream operation bytes ([`crate::keyspace::stream::StreamOp`]) |
+//! | 32 | VLoad | key bytes, set bytes (a whole vector set in the index-file format, its uid inside: RESTORE) |
 //!
 //! Tags 16-30 are collection edits ([`Edit`]): a command logs the
 //! changes it made to hashes, sets and lists, never the command itself.
@@ -86,6 +88,7 @@ const LTRIM: u8 = 28;
 const ZADD: u8 = 29;
 const ZREM: u8 = 30;
 const XEDIT: u8 = 31;
+const VLOAD: u8 = 32;
 
 /// Parameters of a new vector set (VCreate).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,6 +152,9 @@ pub enum Op<'a> {
         vector: &'a [u8],
         attributes: Option<&'a [u8]>,
     },
+    /// Put the vector set encoded in `set` (the index-file format, whose
+    /// uid it keeps) at `key`, replacing what was there (RESTORE).
+    VLoad { key: &'a [u8], set: &'a [u8] },
     /// Remove an element of the set `uid` (stored at `key`).
     VRem {
         key: &'a [u8],
@@ -301,6 +307,11 @@ impl RecordBuf {
                     }
                     None => self.buf.push(0),
                 }
+            }
+            Op::VLoad { key, set } => {
+                self.buf.push(VLOAD);
+                self.bytes(key);
+                self.bytes(set);
             }
             Op::VRem { key, uid, element } => {
                 self.buf.push(VREM);
@@ -472,6 +483,10 @@ pub fn decode(rec: &[u8]) -> Result<(u8, Vec<Op<'_>>), Malformed> {
             },
             FLUSH_DB => Op::FlushDb,
             FLUSH_ALL => Op::FlushAll,
+            VLOAD => Op::VLoad {
+                key: r.bytes()?,
+                set: r.bytes()?,
+            },
             VCREATE => Op::VCreate {
                 key: r.bytes()?,
                 uid: r.u64()?,
@@ -668,6 +683,10 @@ mod tests {
                 element: b"el",
                 attributes: b"",
             },
+            Op::VLoad {
+                key: b"restored",
+                set: b"VXLVSET1...",
+            },
             Op::Select { db: 7 },
             Op::Edit {
                 key: b"h",
@@ -724,7 +743,7 @@ mod tests {
         let bytes = rec.as_bytes();
         for cut in 0..bytes.len() {
             if let Ok((_, ops)) = decode(&bytes[..cut]) {
-                assert!(ops.len() < 22);
+                assert!(ops.len() < back.len());
             }
         }
         assert!(decode(&[2, 0]).is_err());

@@ -168,6 +168,17 @@ impl Replayer {
                     .push((dbi, Bytes::copy_from_slice(key), Arc::downgrade(&set)));
                 db.put(key, Value::VectorSet(set), None, NOW);
             }
+            Op::VLoad { key, set } => {
+                let mut set = VectorSet::from_index_file(set).map_err(|e| e.to_string())?;
+                set.applied_seq = seq;
+                let uid = set.uid();
+                let set = Arc::new(RwLock::new(set));
+                note_set_uid(uid);
+                self.sets.insert(uid, Arc::downgrade(&set));
+                self.placed
+                    .push((dbi, Bytes::copy_from_slice(key), Arc::downgrade(&set)));
+                db.put(key, Value::VectorSet(set), None, NOW);
+            }
             Op::VAdd {
                 uid,
                 ef,

@@ -1,6 +1,7 @@
 //! Whole-value operations on a [`Db`]: what OBJECT reports about a key,
 //! COPY, and putting a restored value (RESTORE) with its access data.
-//! Collections are copied and restored as the edits that rebuild them.
+//! Collections are copied and restored as the edits that rebuild them; a
+//! restored vector set is logged whole.
 
 use bytes::Bytes;
 
@@ -84,7 +85,8 @@ impl Db {
         Ok(Ok(to.set(dst, &v, opts, now)?.written))
     }
 
-    /// Puts `value` (a string or a collection) at `key` (RESTORE): only
+    /// Puts `value` (a string, a collection, or a vector set decoded from
+    /// a payload and not shared yet) at `key` (RESTORE): only
     /// when `key` is absent unless `replace`; `expire_at` in the past
     /// stores nothing. Access data is set from `idle_secs` / `freq` when
     /// given. Returns false when the key exists and `replace` is off.
@@ -110,7 +112,11 @@ impl Db {
                 };
                 self.set(key, v, opts, now)?;
             }
-            Value::VectorSet(_) => return Err(EngineError::WrongType),
+            Value::VectorSet(_) if expire_at.is_some_and(|t| t <= now) => {
+                // Already expired: the key goes and nothing is stored.
+                self.edit(key, now, |_| Ok(((), vec![Edit::Delete])))?;
+            }
+            Value::VectorSet(set) => self.vset_restore(key, set, expire_at, now)?,
             collection => {
                 let mut put = put_edits(collection, expire_at);
                 if expire_at.is_some_and(|t| t <= now) {

@@ -86,6 +86,46 @@ impl Db {
         Ok((set, true))
     }
 
+    /// Puts `set` (decoded from a DUMP payload, not yet shared) at `key`
+    /// as a new set with a new uid, replacing what is there (RESTORE):
+    /// logged as one record, the whole set (VLoad) and its expiry.
+    pub fn vset_restore(
+        &self,
+        key: &[u8],
+        set: &SharedSet,
+        expire_at: Option<u64>,
+        now: u64,
+    ) -> Result<(), EngineError> {
+        // The set's lock is not held while a shard lock is taken.
+        let blob = {
+            let mut g = set.write();
+            g.set_uid(next_set_uid());
+            g.to_index_file()
+        };
+        let seq = {
+            let (h, mut s) = self.lock(key);
+            let seq = self.log(|r| {
+                r.push(&Op::VLoad { key, set: &blob });
+                if expire_at.is_some() {
+                    r.push(&Op::Expire { key, expire_at });
+                }
+            })?;
+            if let Some(idx) = s.lookup(h, key, now) {
+                s.remove(idx);
+            }
+            s.insert(
+                Bytes::copy_from_slice(key),
+                h,
+                Value::VectorSet(set.clone()),
+                expire_at,
+            );
+            seq
+        };
+        let mut g = set.write();
+        g.applied_seq = g.applied_seq.max(seq);
+        Ok(())
+    }
+
     /// Deletes `key` if it still holds exactly `set` (after VREM emptied it).
     pub fn vset_delete_if_same(&self, key: &[u8], set: &SharedSet, now: u64) {
         let (h, mut s) = self.lock(key);

@@ -162,6 +162,7 @@ impl VectorSet {
         let mut names = vec![None; slots];
         let mut attrs = vec![None; slots];
         let mut by_name = BTreeMap::new();
+        let mut ids = std::collections::HashSet::with_capacity(live);
         let mut attr_count = 0;
         for slot in 0..slots {
             match r.u8()? {
@@ -179,6 +180,9 @@ impl VectorSet {
             }
             if by_name.insert(rec.name.clone(), slot as u32).is_some() {
                 return Err(IndexFileError("duplicate element"));
+            }
+            if !ids.insert(rec.id) {
+                return Err(IndexFileError("duplicate node id"));
             }
             graph.nodes.push(None);
             install(&mut graph, slot, &rec);

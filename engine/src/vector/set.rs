@@ -386,6 +386,11 @@ impl VectorSet {
         self.uid
     }
 
+    /// Gives the set a new id (a RESTOREd set is a new set).
+    pub fn set_uid(&mut self, uid: u64) {
+        self.uid = uid;
+    }
+
     /// Stored (possibly reduced) dimension.
     pub fn dim(&self) -> usize {
         self.graph.dim()
