@@ -114,6 +114,21 @@ impl Replayer {
         Ok(())
     }
 
+    /// Puts `set`, created or loaded by record `seq`, at `key` of
+    /// database `dbi`.
+    fn place_set(&mut self, dbi: usize, key: &[u8], mut set: VectorSet, seq: u64) {
+        set.applied_seq = seq;
+        let uid = set.uid();
+        let set = Arc::new(RwLock::new(set));
+        note_set_uid(uid);
+        self.sets.insert(uid, Arc::downgrade(&set));
+        self.placed
+            .push((dbi, Bytes::copy_from_slice(key), Arc::downgrade(&set)));
+        self.engine
+            .db(dbi)
+            .put(key, Value::VectorSet(set), None, NOW);
+    }
+
     fn apply_op(&mut self, dbi: usize, seq: u64, o: Op<'_>) -> Result<(), String> {
         let engine = self.engine.clone();
         let db = engine.db(dbi);
@@ -158,26 +173,13 @@ impl Replayer {
             Op::FlushDb => db.flush().map_err(|e| e.to_string())?,
             Op::FlushAll => engine.flush_all().map_err(|e| e.to_string())?,
             Op::VCreate { key, uid, params } => {
-                let mut set = set_from_params(uid, &params)
+                let set = set_from_params(uid, &params)
                     .ok_or_else(|| format!("bad vector-set parameters {params:?}"))?;
-                set.applied_seq = seq;
-                let set = Arc::new(RwLock::new(set));
-                note_set_uid(uid);
-                self.sets.insert(uid, Arc::downgrade(&set));
-                self.placed
-                    .push((dbi, Bytes::copy_from_slice(key), Arc::downgrade(&set)));
-                db.put(key, Value::VectorSet(set), None, NOW);
+                self.place_set(dbi, key, set, seq);
             }
             Op::VLoad { key, set } => {
-                let mut set = VectorSet::from_index_file(set).map_err(|e| e.to_string())?;
-                set.applied_seq = seq;
-                let uid = set.uid();
-                let set = Arc::new(RwLock::new(set));
-                note_set_uid(uid);
-                self.sets.insert(uid, Arc::downgrade(&set));
-                self.placed
-                    .push((dbi, Bytes::copy_from_slice(key), Arc::downgrade(&set)));
-                db.put(key, Value::VectorSet(set), None, NOW);
+                let set = VectorSet::from_index_file(set).map_err(|e| e.to_string())?;
+                self.place_set(dbi, key, set, seq);
             }
             Op::VAdd {
                 uid,
