@@ -262,9 +262,7 @@ pub fn hincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let v = ctx.db().edit(&args[1], ctx.now(), |cur| {
         let base = match Value::as_hash(cur)?.and_then(|h| h.get(&args[2])) {
             None => 0,
-            Some(b) => {
-                canonical_int(b).ok_or(EngineError::Refused("hash value is not an integer"))?
-            }
+            Some(b) => parse_i64(b).ok_or(EngineError::Refused("hash value is not an integer"))?,
         };
         let v = base.checked_add(delta).ok_or(EngineError::Overflow)?;
         let edit = Edit::HSet {
@@ -312,12 +310,6 @@ pub fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     notify(ctx, "hincrbyfloat", &args[1], false);
     ctx.out.bulk(&text);
     Ok(())
-}
-
-/// `b` as an i64 when it is written canonically (as Redis's string2ll).
-fn canonical_int(b: &[u8]) -> Option<i64> {
-    let n = parse_i64(b)?;
-    (n.to_string().as_bytes() == b).then_some(n)
 }
 
 /// HRANDFIELD key [count [WITHVALUES]].

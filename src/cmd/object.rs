@@ -123,7 +123,7 @@ pub fn value_encoding(v: &Value, e: &crate::config::Encodings) -> &'static str {
 
 /// Redis's encoding name of string `v`.
 pub fn string_encoding(v: &[u8]) -> &'static str {
-    if v.len() <= 20 && parse_i64(v).is_some_and(|n| n.to_string().as_bytes() == v) {
+    if parse_i64(v).is_some() {
         "int"
     } else if v.len() <= 44 {
         "embstr"

@@ -112,10 +112,22 @@ impl Packed {
         }
     }
 
-    /// Replaces the item at byte offset `at` with `item`.
+    /// Replaces the item at byte offset `at` with `item` (one move of the
+    /// bytes after it).
     pub fn replace(&mut self, at: usize, item: &[u8]) {
-        self.remove(at, 1);
-        self.insert(at, &[item]);
+        let mut it = Items {
+            buf: &self.buf,
+            pos: at,
+        };
+        it.next().expect("item in range");
+        let end = it.pos;
+        let mut enc = Vec::with_capacity(item.len() + 3);
+        write_len(&mut enc, item.len());
+        enc.extend_from_slice(item);
+        if enc.len() > end - at {
+            self.buf.reserve_exact(enc.len() - (end - at));
+        }
+        self.buf.splice(at..end, enc);
     }
 }
 

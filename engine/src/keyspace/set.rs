@@ -92,7 +92,7 @@ impl SetValue {
                 if items.position(|_, it| it == m).is_some() {
                     return false;
                 }
-                let n = canonical_int(m);
+                let n = if *ints { canonical_int(m) } else { None };
                 match n {
                     Some(n) if *ints => {
                         let at = items
