@@ -6,8 +6,11 @@
 //! ```text
 //! cargo run --release --example vsim_load -- --port 6379 --key bench \
 //!     --dim 50 --base base.f32 --queries queries.f32 --truth truth.i32 \
-//!     --quant Q8 --clients 1,32 --efs 50,100,200 [--count 10] [--rounds 3]
+//!     --quant Q8 --clients 1,32 --efs 50,100,200 [--count 10] [--rounds 3] \
+//!     [--loaders 4] [--probe-ef 100]
 //! ```
+//! `--loaders N` loads from N connections at once (rows interleaved);
+//! `--probe-ef E` measures VSIM latency (one client, VSIM ELE) during the load.
 //! `base.f32` / `queries.f32`: row-major little-endian f32; `truth.i32`:
 //! `count` little-endian i32 ids per query (element names are the row
 //! numbers). Without `--base`, the set is assumed loaded.
@@ -87,36 +90,115 @@ fn main() {
     let quant = arg(&args, "quant").unwrap_or("Q8".into());
 
     if let Some(base) = arg(&args, "base") {
-        let base = read_f32(&base, dim);
-        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        s.set_nodelay(true).unwrap();
-        let mut r = BufReader::new(s.try_clone().unwrap());
+        let base = std::sync::Arc::new(read_f32(&base, dim));
+        let loaders: usize = arg(&args, "loaders").unwrap_or("1".into()).parse().unwrap();
+        let probe_ef = arg(&args, "probe-ef");
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let loaded = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        // While loading, one client sends VSIM ELE (an element already
+        // loaded) in a loop and records each latency.
+        let probe = probe_ef.map(|ef| {
+            let (key, done, loaded) = (key.clone(), done.clone(), loaded.clone());
+            std::thread::spawn(move || {
+                let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                s.set_nodelay(true).unwrap();
+                let mut w = s.try_clone().unwrap();
+                let mut r = BufReader::new(s);
+                let mut lat = Vec::new();
+                let mut rng = 0x2545_f491_4f6c_dd1du64;
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let have = loaded.load(std::sync::atomic::Ordering::Relaxed);
+                    if have < 1000 {
+                        std::thread::sleep(Duration::from_millis(5));
+                        continue;
+                    }
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    // Rows below `have / 2` are loaded (loaders go in order).
+                    let name = (rng as usize % (have / 2)).to_string();
+                    let req = encode(&[
+                        b"VSIM",
+                        key.as_bytes(),
+                        b"ELE",
+                        name.as_bytes(),
+                        b"COUNT",
+                        b"10",
+                        b"EF",
+                        ef.as_bytes(),
+                    ]);
+                    let t0 = Instant::now();
+                    w.write_all(&req).unwrap();
+                    read_reply(&mut r);
+                    lat.push(t0.elapsed());
+                }
+                lat
+            })
+        });
         let t = Instant::now();
-        for (chunk_no, chunk) in base.chunks(1000).enumerate() {
-            let mut batch = Vec::new();
-            for (i, v) in chunk.iter().enumerate() {
-                let blob: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
-                let name = (chunk_no * 1000 + i).to_string();
-                batch.extend(encode(&[
-                    b"VADD",
-                    key.as_bytes(),
-                    b"FP32",
-                    &blob,
-                    name.as_bytes(),
-                    quant.as_bytes(),
-                ]));
-            }
-            s.write_all(&batch).unwrap();
-            for _ in chunk {
-                read_reply(&mut r);
-            }
+        let handles: Vec<_> = (0..loaders)
+            .map(|k| {
+                let (base, key, quant, loaded) =
+                    (base.clone(), key.clone(), quant.clone(), loaded.clone());
+                std::thread::spawn(move || {
+                    let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                    s.set_nodelay(true).unwrap();
+                    let mut w = s.try_clone().unwrap();
+                    let mut r = BufReader::new(s);
+                    // Loader k sends rows k, k + loaders, ... in pipelines
+                    // of up to 1000 / loaders commands.
+                    let rows: Vec<usize> = (k..base.len()).step_by(loaders).collect();
+                    for chunk in rows.chunks((1000 / loaders).max(1)) {
+                        let mut batch = Vec::new();
+                        for &i in chunk {
+                            let blob: Vec<u8> =
+                                base[i].iter().flat_map(|x| x.to_le_bytes()).collect();
+                            let name = i.to_string();
+                            batch.extend(encode(&[
+                                b"VADD",
+                                key.as_bytes(),
+                                b"FP32",
+                                &blob,
+                                name.as_bytes(),
+                                quant.as_bytes(),
+                            ]));
+                        }
+                        w.write_all(&batch).unwrap();
+                        for _ in chunk {
+                            read_reply(&mut r);
+                        }
+                        loaded.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
         }
         let el = t.elapsed().as_secs_f64();
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
         println!(
-            "load {} vectors ({quant}): {el:.1}s, {:.0} vectors/s",
+            "load {} vectors ({quant}, {loaders} loaders): {el:.1}s, {:.0} vectors/s",
             base.len(),
             base.len() as f64 / el
         );
+        if let Some(p) = probe {
+            let mut lat = p.join().unwrap();
+            lat.sort();
+            if !lat.is_empty() {
+                let pct = |p: f64| {
+                    lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)].as_secs_f64() * 1000.0
+                };
+                println!(
+                    "VSIM during load: {} queries, {:.0} qps, p50={:.2}ms p99={:.2}ms max={:.2}ms",
+                    lat.len(),
+                    lat.len() as f64 / el,
+                    pct(0.5),
+                    pct(0.99),
+                    pct(1.0)
+                );
+            }
+        }
     }
 
     let Some(qpath) = arg(&args, "queries") else {

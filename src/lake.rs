@@ -149,7 +149,8 @@ async fn open_writer(state: &Arc<ServerState>, sc: StorageConfig) -> Result<(), 
         .map_err(|e| format!("cannot start the WAL: {e}"))?,
     };
     replayer.drop_empty_sets();
-    let applied = replayer.applied;
+    let (applied, relinked, reinserted) =
+        (replayer.applied, replayer.relinked, replayer.reinserted);
     drop(replayer);
     engine.attach_wal(wal.clone());
     let tx = state.durable.clone();
@@ -181,6 +182,8 @@ async fn open_writer(state: &Arc<ServerState>, sc: StorageConfig) -> Result<(), 
         load_ms = loaded_ms,
         wal_objects = end.objects,
         wal_records = applied,
+        vadd_relinked = relinked,
+        vadd_reinserted = reinserted,
         total_ms = start.elapsed().as_millis() as u64,
         "writer of {url}: loaded and replayed the WAL"
     );

@@ -45,6 +45,7 @@
 //! | 30 | ZRem | key bytes, member bytes |
 //! | 31 | XEdit | key bytes, stream operation bytes ([`crate::keyspace::stream::StreamOp`]) |
 //! | 32 | VLoad | key bytes, set bytes (a whole vector set in the index-file format, its uid inside: RESTORE) |
+//! | 33 | VAdd with links | as VAdd, then links bytes: where the new element went and every link it changed ([`crate::vector::hnsw::LinkRecord`]; replay re-links instead of searching) |
 //!
 //! Tags 16-30 are collection edits ([`Edit`]): a command logs the
 //! changes it made to hashes, sets and lists, never the command itself.
@@ -53,6 +54,7 @@
 //! record for all its commands) whose commands touched several databases.
 
 use crate::keyspace::Edit;
+use crate::vector::hnsw::LinkRecord;
 
 /// Version byte at the start of every record.
 pub const VERSION: u8 = 1;
@@ -89,6 +91,7 @@ const ZADD: u8 = 29;
 const ZREM: u8 = 30;
 const XEDIT: u8 = 31;
 const VLOAD: u8 = 32;
+const VADD_LINKED: u8 = 33;
 
 /// Parameters of a new vector set (VCreate).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,6 +154,8 @@ pub enum Op<'a> {
         /// Little-endian f32 values.
         vector: &'a [u8],
         attributes: Option<&'a [u8]>,
+        /// The encoded [`crate::vector::hnsw::LinkRecord`] of a new element.
+        links: Option<&'a [u8]>,
     },
     /// Put the vector set encoded in `set` (the index-file format, whose
     /// uid it keeps) at `key`, replacing what was there (RESTORE).
@@ -293,9 +298,11 @@ impl RecordBuf {
                 element,
                 vector,
                 attributes,
+                links,
             } => {
                 self.inserts += 1;
-                self.buf.push(VADD);
+                self.buf
+                    .push(if links.is_some() { VADD_LINKED } else { VADD });
                 self.u64(uid);
                 self.u32(ef);
                 self.bytes(element);
@@ -306,6 +313,9 @@ impl RecordBuf {
                         self.bytes(a);
                     }
                     None => self.buf.push(0),
+                }
+                if let Some(l) = links {
+                    self.bytes(l);
                 }
             }
             Op::VLoad { key, set } => {
@@ -418,9 +428,11 @@ impl RecordBuf {
         element: &[u8],
         vector: &[f32],
         attributes: Option<&[u8]>,
+        links: Option<&LinkRecord>,
     ) -> &mut Self {
         self.inserts += 1;
-        self.buf.push(VADD);
+        self.buf
+            .push(if links.is_some() { VADD_LINKED } else { VADD });
         self.u64(uid);
         self.u32(ef);
         self.bytes(element);
@@ -434,6 +446,13 @@ impl RecordBuf {
                 self.bytes(a);
             }
             None => self.buf.push(0),
+        }
+        if let Some(l) = links {
+            let at = self.buf.len();
+            self.buf.extend_from_slice(&[0; 4]);
+            l.encode(&mut self.buf);
+            let n = (self.buf.len() - at - 4) as u32;
+            self.buf[at..at + 4].copy_from_slice(&n.to_le_bytes());
         }
         self
     }
@@ -453,7 +472,8 @@ pub fn decode(rec: &[u8]) -> Result<(u8, Vec<Op<'_>>), Malformed> {
     let db = r.u8()?;
     let mut ops = Vec::new();
     while r.pos < r.buf.len() {
-        let op = match r.u8()? {
+        let tag = r.u8()?;
+        let op = match tag {
             SET => Op::Set {
                 key: r.bytes()?,
                 value: r.bytes()?,
@@ -498,7 +518,7 @@ pub fn decode(rec: &[u8]) -> Result<(u8, Vec<Op<'_>>), Malformed> {
                     m: r.u32()?,
                 },
             },
-            VADD => Op::VAdd {
+            VADD | VADD_LINKED => Op::VAdd {
                 uid: r.u64()?,
                 ef: r.u32()?,
                 element: r.bytes()?,
@@ -506,6 +526,10 @@ pub fn decode(rec: &[u8]) -> Result<(u8, Vec<Op<'_>>), Malformed> {
                 attributes: match r.u8()? {
                     0 => None,
                     _ => Some(r.bytes()?),
+                },
+                links: match tag {
+                    VADD_LINKED => Some(r.bytes()?),
+                    _ => None,
                 },
             },
             VREM => Op::VRem {
@@ -672,6 +696,7 @@ mod tests {
                 element: b"el",
                 vector: &[0, 0, 128, 63],
                 attributes: Some(b"{}"),
+                links: None,
             },
             Op::VRem {
                 key: b"vs",
@@ -737,8 +762,26 @@ mod tests {
         assert_eq!(db, 3);
         assert_eq!(back, ops);
         let mut v = RecordBuf::new(0);
-        v.vadd(9, 200, b"el", &[1.0], Some(b"{}"));
+        v.vadd(9, 200, b"el", &[1.0], Some(b"{}"), None);
         assert_eq!(decode(v.as_bytes()).unwrap().1[0], ops[11]);
+        // A VAdd with its links keeps them, byte for byte.
+        let links = LinkRecord {
+            slot: 4,
+            level: 0,
+            own: vec![vec![1, 2]],
+            back: vec![Vec::new()],
+        };
+        let mut v = RecordBuf::new(0);
+        v.vadd(9, 200, b"el", &[1.0], Some(b"{}"), Some(&links));
+        let mut encoded = Vec::new();
+        links.encode(&mut encoded);
+        match &decode(v.as_bytes()).unwrap().1[0] {
+            Op::VAdd { links: Some(l), .. } => {
+                assert_eq!(LinkRecord::decode(l), Some(links.clone()));
+                assert_eq!(*l, &encoded[..]);
+            }
+            other => panic!("not a linked VAdd: {other:?}"),
+        }
         // Every truncation of a record is refused, never misread.
         let bytes = rec.as_bytes();
         for cut in 0..bytes.len() {

@@ -10,6 +10,7 @@ use super::op::{self, Op};
 use crate::Engine;
 use crate::keyspace::{ExpireCond, SharedSet, Value, note_set_uid, set_from_params};
 use crate::vector::VectorSet;
+use crate::vector::hnsw::LinkRecord;
 
 /// Replays records in sequence order. Expiry is off during replay (time 0):
 /// records carry absolute deadlines, and what has expired is removed by the
@@ -26,6 +27,10 @@ pub struct Replayer {
     placed: Vec<(usize, Bytes, Weak<RwLock<VectorSet>>)>,
     /// Records applied.
     pub applied: u64,
+    /// Logged VADDs of new elements placed by their link records, and those
+    /// inserted with a full search (no record, or one that did not fit).
+    pub relinked: u64,
+    pub reinserted: u64,
 }
 
 const NOW: u64 = 0;
@@ -40,6 +45,8 @@ impl Replayer {
             covered: HashMap::new(),
             placed: Vec::new(),
             applied: 0,
+            relinked: 0,
+            reinserted: 0,
         }
     }
 
@@ -187,6 +194,7 @@ impl Replayer {
                 element,
                 vector,
                 attributes,
+                links,
             } => {
                 if let Some(set) = self.set(uid, seq) {
                     let mut g = set.write();
@@ -194,12 +202,21 @@ impl Replayer {
                         .chunks_exact(4)
                         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                         .collect();
-                    g.add(
-                        element,
-                        v,
-                        attributes.map(Bytes::copy_from_slice),
-                        ef as usize,
-                    );
+                    let attributes = attributes.map(Bytes::copy_from_slice);
+                    // A logged link record re-links without a search; one
+                    // that does not fit (or none) inserts.
+                    let relinked = match links.and_then(LinkRecord::decode) {
+                        Some(rec) => g.add_linked(element, v, attributes, &rec, ef as usize),
+                        None => {
+                            g.add(element, v, attributes, ef as usize);
+                            false
+                        }
+                    };
+                    if relinked {
+                        self.relinked += 1;
+                    } else {
+                        self.reinserted += 1;
+                    }
                     g.applied_seq = seq;
                 }
             }

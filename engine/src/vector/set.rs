@@ -13,7 +13,7 @@ use std::ops::Bound;
 use bytes::Bytes;
 
 use super::filter::Filter;
-use super::hnsw::Hnsw;
+use super::hnsw::{Hnsw, InsertPlan, LinkRecord, Misfit};
 use super::quant::{Metric, Quant, normalize};
 
 /// Default M (links per node and layer).
@@ -24,6 +24,8 @@ pub const M_RANGE: std::ops::RangeInclusive<usize> = 4..=4096;
 pub const DEFAULT_BUILD_EF: usize = 200;
 /// Default EF at search.
 pub const DEFAULT_SEARCH_EF: usize = 100;
+/// Inserts of a VADDBATCH planned side by side, per core.
+const BATCH_CHUNK: usize = 32;
 /// Largest vector dimension.
 pub const MAX_DIM: usize = 1 << 16;
 
@@ -153,6 +155,15 @@ pub struct SetInfo {
     pub uid: u64,
     /// Highest node id given so far.
     pub max_node_uid: u64,
+}
+
+/// A new element's insert planned under the read lock
+/// ([`VectorSet::plan_add`]).
+#[derive(Debug)]
+pub struct AddPlan {
+    vector: Vec<f32>,
+    norm: f32,
+    plan: InsertPlan,
 }
 
 /// A vector set.
@@ -330,7 +341,21 @@ impl VectorSet {
             }
             self.graph.remove(slot);
         }
-        let slot = self.graph.insert(&v, norm, ef) as usize;
+        let slot = self.graph.insert(&v, norm, ef);
+        self.name_slot(element, slot, attr, attributes);
+        existing.is_none()
+    }
+
+    /// Names the new node in `slot` and sets its attributes (`old`: the
+    /// ones of the node it replaces; `attributes` as for [`VectorSet::add`]).
+    fn name_slot(
+        &mut self,
+        element: &[u8],
+        slot: u32,
+        old: Option<Bytes>,
+        attributes: Option<Bytes>,
+    ) {
+        let slot = slot as usize;
         if slot >= self.names.len() {
             self.names.resize(slot + 1, None);
             self.attrs.resize(slot + 1, None);
@@ -338,9 +363,9 @@ impl VectorSet {
         let name = Bytes::copy_from_slice(element);
         self.names[slot] = Some(name.clone());
         self.by_name.insert(name, slot as u32);
-        let had = attr.is_some();
+        let had = old.is_some();
         let new_attr = match attributes {
-            None => attr,
+            None => old,
             Some(a) if a.is_empty() => None,
             Some(a) => Some(a),
         };
@@ -350,7 +375,111 @@ impl VectorSet {
             _ => {}
         }
         self.attrs[slot] = new_attr;
-        existing.is_none()
+    }
+
+    /// Step 1 of adding a new element without the write lock: the graph
+    /// search, under the read lock (see `hnsw/insert.rs`).
+    pub fn plan_add(&self, vector: Vec<f32>, ef: usize) -> AddPlan {
+        let (v, norm) = self.prepare(vector);
+        let plan = self.graph.plan(&v, norm, self.graph.draw_level(), ef);
+        AddPlan {
+            vector: v,
+            norm,
+            plan,
+        }
+    }
+
+    /// Step 2, under the write lock: the links the planned element gets in
+    /// the set as it is now (logged with the VADD).
+    pub fn resolve_add(&self, plan: &AddPlan, ef: usize) -> LinkRecord {
+        self.graph.resolve(&plan.plan, ef)
+    }
+
+    /// Step 3: adds `element` (not in the set) as `record` says.
+    pub fn apply_add(
+        &mut self,
+        element: &[u8],
+        plan: &AddPlan,
+        attributes: Option<Bytes>,
+        record: &LinkRecord,
+    ) -> Result<(), Misfit> {
+        if self.by_name.contains_key(element) {
+            return Err(Misfit);
+        }
+        let slot = self.graph.apply(&plan.vector, plan.norm, record)?;
+        self.name_slot(element, slot, None, attributes);
+        Ok(())
+    }
+
+    /// Adds new elements (none in the set, no name twice) in order and
+    /// returns the link record of each (logged with the VADDBATCH). The
+    /// graph searches of each chunk run on all cores, each blind to the
+    /// others of its chunk; resolving them one by one links them together
+    /// (see `hnsw/insert.rs`).
+    pub fn add_new(
+        &mut self,
+        items: &[(Bytes, Vec<f32>, Option<Bytes>)],
+        ef: usize,
+    ) -> Vec<LinkRecord> {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(8);
+        let mut records = Vec::with_capacity(items.len());
+        for chunk in items.chunks(BATCH_CHUNK * threads) {
+            let plans: Vec<AddPlan> = if threads > 1 && chunk.len() >= 2 * threads {
+                let this = &*self;
+                std::thread::scope(|scope| {
+                    let parts: Vec<_> = chunk
+                        .chunks(chunk.len().div_ceil(threads))
+                        .map(|part| {
+                            scope.spawn(move || {
+                                part.iter()
+                                    .map(|(_, v, _)| this.plan_add(v.clone(), ef))
+                                    .collect::<Vec<_>>()
+                            })
+                        })
+                        .collect();
+                    parts
+                        .into_iter()
+                        .flat_map(|h| h.join().expect("planning thread"))
+                        .collect()
+                })
+            } else {
+                chunk
+                    .iter()
+                    .map(|(_, v, _)| self.plan_add(v.clone(), ef))
+                    .collect()
+            };
+            for ((name, _, attrs), plan) in chunk.iter().zip(&plans) {
+                let rec = self.resolve_add(plan, ef);
+                self.apply_add(name, plan, attrs.clone(), &rec)
+                    .expect("a new element's record resolved under the same borrow applies");
+                records.push(rec);
+            }
+        }
+        records
+    }
+
+    /// Replays a logged VADD with its links: applies `record` when the
+    /// element is new and the record fits the graph, else adds it the
+    /// usual way (a full search). Returns true when the record was applied.
+    pub fn add_linked(
+        &mut self,
+        element: &[u8],
+        vector: Vec<f32>,
+        attributes: Option<Bytes>,
+        record: &LinkRecord,
+        ef: usize,
+    ) -> bool {
+        if !self.by_name.contains_key(element) {
+            let (v, norm) = self.prepare(vector.clone());
+            if let Ok(slot) = self.graph.apply(&v, norm, record) {
+                self.name_slot(element, slot, None, attributes);
+                return true;
+            }
+        }
+        self.add(element, vector, attributes, ef);
+        false
     }
 
     /// Removes `element`; true if it was there.

@@ -3,6 +3,7 @@
 use bytes::Bytes;
 use vexlake_engine::Db;
 use vexlake_engine::journal::{Op, SetParams};
+use vexlake_engine::vector::set::AddPlan;
 use vexlake_engine::vector::set::{DEFAULT_BUILD_EF, DEFAULT_M, M_RANGE, MAX_DIM};
 use vexlake_engine::vector::{Metric, Quant, VectorSet};
 use vexlake_protocol::args::{is_keyword, parse_i64};
@@ -157,7 +158,34 @@ pub fn vadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
     }
     p.validate()?;
+    let planned = plan_vadd(ctx, &args[1], vector.len(), reduce, p, element, &vector)?;
     let added = insert_into(ctx, &args[1], vector.len(), reduce, p, 1, |set, db| {
+        if set.contains(element) {
+            // An update: the old node goes, the new one is inserted, all
+            // under the write lock; logged without links.
+            let seq = db.log(|r| {
+                r.vadd(
+                    set.uid(),
+                    p.ef as u32,
+                    element,
+                    &vector,
+                    attributes.as_deref(),
+                    None,
+                );
+            })?;
+            set.applied_seq = set.applied_seq.max(seq);
+            return Ok(set.add(element, vector.clone(), attributes.clone(), p.ef));
+        }
+        // A new set, or the set changed since the plan: plan here.
+        let fresh;
+        let plan = match planned.as_ref().filter(|(uid, _)| *uid == set.uid()) {
+            Some((_, plan)) => plan,
+            None => {
+                fresh = set.plan_add(vector.clone(), p.ef);
+                &fresh
+            }
+        };
+        let links = set.resolve_add(plan, p.ef);
         let seq = db.log(|r| {
             r.vadd(
                 set.uid(),
@@ -165,13 +193,47 @@ pub fn vadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 element,
                 &vector,
                 attributes.as_deref(),
+                Some(&links),
             );
         })?;
         set.applied_seq = set.applied_seq.max(seq);
-        Ok(set.add(element, vector.clone(), attributes.clone(), p.ef))
+        set.apply_add(element, plan, attributes.clone(), &links)
+            .map_err(|_| {
+                CmdError::err("internal error: links resolved under this lock do not apply")
+            })?;
+        Ok(true)
     })?;
     ctx.out.bool(added);
     Ok(())
+}
+
+/// Step 1 of a VADD of a new element into an existing set: the graph
+/// search under the set's read lock, so VADDs into one set search in
+/// parallel and VSIM is not held up; linking is left to the write lock
+/// (see engine `vector/hnsw/insert.rs`). `None` when there is nothing to
+/// plan (no set yet, the element exists, or the VADD does not fit the
+/// set: the write path reports that).
+fn plan_vadd(
+    ctx: &Ctx<'_>,
+    key: &[u8],
+    dim: usize,
+    reduce: Option<usize>,
+    p: BuildParams,
+    element: &[u8],
+    vector: &[f32],
+) -> Result<Option<(u64, AddPlan)>, CmdError> {
+    let Some(set) = set_of(ctx, key)? else {
+        return Ok(None);
+    };
+    let heavy = work(0, dim, p.ef, false) > OFFLOAD_WORK;
+    Ok(offload(heavy, || {
+        let g = set.read();
+        let fits = !g.dead
+            && !g.is_empty()
+            && !g.contains(element)
+            && g.check_add(p.quant, p.metric, p.m, dim, reduce).is_ok();
+        fits.then(|| (g.uid(), g.plan_add(vector.to_vec(), p.ef)))
+    }))
 }
 
 /// VADDBATCH key (FP32 | VALUES dim) [NOQUANT|Q8|BIN] [EF n] [M n]
@@ -236,16 +298,44 @@ pub fn vaddbatch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         items.push((Bytes::copy_from_slice(&chunk[0]), vector, attrs));
     }
     let new = insert_into(ctx, &args[1], dim, None, p, items.len(), |set, db| {
-        let seq = db.log(|r| {
-            for (e, v, a) in &items {
-                r.vadd(set.uid(), p.ef as u32, e, v, a.as_deref());
-            }
-        })?;
-        set.applied_seq = set.applied_seq.max(seq);
-        Ok(items
+        let mut names = std::collections::HashSet::with_capacity(items.len());
+        let all_new = items
             .iter()
-            .map(|(e, v, a)| i64::from(set.add(e, v.clone(), a.clone(), p.ef)))
-            .sum::<i64>())
+            .all(|(e, _, _)| !set.contains(e) && names.insert(e.clone()));
+        if !all_new {
+            // Updates: each replaces a node, all under the write lock;
+            // logged first, without links.
+            let seq = db.log(|r| {
+                for (e, v, a) in &items {
+                    r.vadd(set.uid(), p.ef as u32, e, v, a.as_deref(), None);
+                }
+            })?;
+            set.applied_seq = set.applied_seq.max(seq);
+            return Ok(items
+                .iter()
+                .map(|(e, v, a)| i64::from(set.add(e, v.clone(), a.clone(), p.ef)))
+                .sum::<i64>());
+        }
+        // New elements: inserted on all cores, then logged with their
+        // links in one record; taken out again if the log fails.
+        let links = set.add_new(&items, p.ef);
+        let logged = db.log(|r| {
+            for ((e, v, a), l) in items.iter().zip(&links) {
+                r.vadd(set.uid(), p.ef as u32, e, v, a.as_deref(), Some(l));
+            }
+        });
+        match logged {
+            Ok(seq) => {
+                set.applied_seq = set.applied_seq.max(seq);
+                Ok(items.len() as i64)
+            }
+            Err(e) => {
+                for (name, _, _) in &items {
+                    set.remove(name);
+                }
+                Err(e.into())
+            }
+        }
     })?;
     ctx.out.int(new);
     Ok(())

@@ -27,9 +27,13 @@
 
 use std::cell::RefCell;
 use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use super::quant::{self, Metric, Quant};
+
+mod insert;
+pub use insert::{BackLink, InsertPlan, LinkRecord, Misfit};
 
 /// Highest level a node may get.
 pub(super) const MAX_LEVEL: usize = 16;
@@ -200,8 +204,39 @@ pub struct Hnsw {
     pub(super) len: usize,
     pub(super) last_id: u64,
     level_mult: f64,
-    rng: fastrand::Rng,
+    levels: LevelRng,
+    /// Nodes removed since creation: an insert planned before a removal is
+    /// planned again (see `insert`).
+    removals: u64,
+    /// Nodes inserted since creation, and the slots of the latest ones.
+    inserts: u64,
+    recent: VecDeque<u32>,
     pub(super) changed: SlotChanges,
+}
+
+/// Draws node levels; shared by concurrent planners (a counter through
+/// splitmix64), so a plan needs no write access.
+#[derive(Debug, Default)]
+struct LevelRng(AtomicU64);
+
+impl Clone for LevelRng {
+    fn clone(&self) -> Self {
+        LevelRng(AtomicU64::new(self.0.load(AtomicOrdering::Relaxed)))
+    }
+}
+
+impl LevelRng {
+    /// A uniform number in (0, 1].
+    fn next(&self) -> f64 {
+        let mut z = self
+            .0
+            .fetch_add(0x9e37_79b9_7f4a_7c15, AtomicOrdering::Relaxed)
+            .wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        ((z >> 11) + 1) as f64 / (1u64 << 53) as f64
+    }
 }
 
 fn words_as_bytes(w: &[u32]) -> &[u8] {
@@ -283,7 +318,10 @@ impl Hnsw {
             len: 0,
             last_id: 0,
             level_mult: 1.0 / (m.max(2) as f64).ln(),
-            rng: fastrand::Rng::with_seed(0x5eed ^ dim as u64),
+            levels: LevelRng(AtomicU64::new(0x5eed ^ dim as u64)),
+            removals: 0,
+            inserts: 0,
+            recent: VecDeque::new(),
             changed: SlotChanges::default(),
         }
     }
@@ -503,8 +541,9 @@ impl Hnsw {
             .collect();
     }
 
-    fn random_level(&mut self) -> usize {
-        let u = 1.0 - self.rng.f64(); // (0, 1]
+    /// A random level for a new node (thread-safe).
+    pub fn draw_level(&self) -> usize {
+        let u = self.levels.next(); // (0, 1]
         ((-u.ln() * self.level_mult) as usize).min(MAX_LEVEL)
     }
 
@@ -513,143 +552,50 @@ impl Hnsw {
     }
 
     /// Inserts a vector (normalized for the cosine metric) with its
-    /// original norm; returns its slot.
+    /// original norm; returns its slot. The same three steps as a
+    /// concurrent insert (see `insert.rs`), run under one borrow.
     pub fn insert(&mut self, normalized: &[f32], l2: f32, ef_construction: usize) -> u32 {
-        let level = self.random_level();
-        let slot = match self.free.pop() {
-            Some(s) => s,
-            None => {
-                self.nodes.push(None);
-                self.meta.push(SlotMeta::default());
-                self.layer0
-                    .resize(self.layer0.len() + self.layer0_stride(), 0);
-                self.arena.resize(self.arena.len() + self.slot_words, 0);
-                (self.nodes.len() - 1) as u32
-            }
-        };
-        let start = slot as usize * self.slot_words;
-        let bytes = self.bytes;
-        let range = quant::encode(
-            self.quant,
-            normalized,
-            &mut words_as_bytes_mut(&mut self.arena[start..start + self.slot_words])[..bytes],
-        );
-        self.last_id += 1;
-        let norm = if self.metric.normalizes() { 1.0 } else { l2 };
-        self.meta[slot as usize] = SlotMeta {
-            range,
-            norm,
-            live: true,
-        };
-        self.nodes[slot as usize] = Some(Node {
-            id: self.last_id,
-            l2,
-            range,
-            level: level as u8,
-            upper: vec![Vec::new(); level],
-        });
-        let stride = self.layer0_stride();
-        self.layer0[slot as usize * stride] = 0;
-        self.len += 1;
-        self.mark_node(slot);
-        let Some(entry) = self.entry else {
-            self.entry = Some(slot);
-            self.max_level = level;
-            return slot;
-        };
-        let q = self.query_of(slot).expect("just inserted");
-        let mut ep = (Dist(self.dist_q(&q, entry)), entry);
-        for l in (level + 1..=self.max_level).rev() {
-            ep = self.greedy(&q, ep, l);
-        }
-        let mut eps = vec![ep];
-        for l in (0..=level.min(self.max_level)).rev() {
-            let found = self.search_layer(&q, &eps, ef_construction.max(self.m), l, Some(slot));
-            // The new node keeps M links (Redis's VLINKS shows M); at layer 0
-            // up to 2·M chosen neighbours link back to it, as faiss links
-            // 2·M at layer 0, which keeps new nodes reachable.
-            let back = if l == 0 {
-                BACK_LINKS_L0 * self.m
-            } else {
-                self.m
-            };
-            let chosen = self.select(&found, back);
-            for &(_, n) in &chosen {
-                self.link(n, slot, l);
-            }
-            let own: Vec<u32> = chosen.iter().take(self.m).map(|&(_, n)| n).collect();
-            self.set_links(slot, l, &own);
-            if !found.is_empty() {
-                eps = found;
-            }
-        }
-        if level > self.max_level {
-            self.max_level = level;
-            self.entry = Some(slot);
-        }
-        slot
-    }
-
-    /// Adds the link `from → to` at `level`, pruning `from` when full.
-    fn link(&mut self, from: u32, to: u32, level: usize) {
-        let max = self.max_links(level);
-        if self.node(from).is_none_or(|n| n.level() < level) {
-            return;
-        }
-        let current = self.links(from, level);
-        if current.contains(&to) {
-            return;
-        }
-        if current.len() < max {
-            self.mark_links(from);
-            // Room left: append in place, no allocation.
-            if level == 0 {
-                let start = from as usize * self.layer0_stride();
-                let count = self.layer0[start] as usize;
-                self.layer0[start + 1 + count] = to;
-                self.layer0[start] += 1;
-            } else if let Some(l) = self.nodes[from as usize]
-                .as_mut()
-                .and_then(|n| n.upper.get_mut(level - 1))
-            {
-                l.push(to);
-            }
-            return;
-        }
-        let mut list: Vec<u32> = Vec::with_capacity(current.len() + 1);
-        list.extend_from_slice(current);
-        list.push(to);
-        if list.len() > max {
-            let mut cands: Vec<(Dist, u32)> = list
-                .into_iter()
-                .filter(|&c| self.node(c).is_some_and(|n| n.level() >= level))
-                .map(|c| (Dist(self.distance(from, c)), c))
-                .collect();
-            cands.sort();
-            list = self
-                .select(&cands, max)
-                .into_iter()
-                .map(|(_, c)| c)
-                .collect();
-        }
-        self.set_links(from, level, &list);
+        let level = self.draw_level();
+        let plan = self.plan(normalized, l2, level, ef_construction);
+        let record = self.resolve(&plan, ef_construction);
+        self.apply(normalized, l2, &record)
+            .expect("a record resolved under the same borrow applies")
     }
 
     /// The heuristic of the HNSW paper: keep a candidate only if it is
     /// closer to the base than to every kept one; then fill up to `m` with
     /// the pruned ones. `cands` is sorted by distance to the base.
     fn select(&self, cands: &[(Dist, u32)], m: usize) -> Vec<(Dist, u32)> {
+        self.select_by(cands, m, &|a, b| self.distance(a, b)).0
+    }
+
+    /// [`Hnsw::select`] with a given distance between candidates; also
+    /// returns its horizon: a candidate farther than it (sorted after
+    /// every candidate looked at) cannot change the choice; `None` when
+    /// every candidate was looked at, so any other could.
+    fn select_by(
+        &self,
+        cands: &[(Dist, u32)],
+        m: usize,
+        distance: &dyn Fn(u32, u32) -> f32,
+    ) -> (Vec<(Dist, u32)>, Option<Dist>) {
         let mut kept: Vec<(Dist, u32)> = Vec::with_capacity(m);
         let mut pruned = Vec::new();
+        let mut horizon = None;
         for &(d, c) in cands {
             if kept.len() >= m {
                 break;
             }
-            if kept.iter().all(|&(_, k)| self.distance(c, k) > d.0) {
+            horizon = Some(d);
+            if kept.iter().all(|&(_, k)| distance(c, k) > d.0) {
                 kept.push((d, c));
             } else {
                 pruned.push((d, c));
             }
+        }
+        if kept.len() < m {
+            // Ran out of candidates: any further one would be looked at.
+            horizon = None;
         }
         if FILL_PRUNED {
             for p in pruned {
@@ -659,7 +605,7 @@ impl Hnsw {
                 kept.push(p);
             }
         }
-        kept
+        (kept, horizon)
     }
 
     fn greedy(&self, q: &Query, mut best: (Dist, u32), level: usize) -> (Dist, u32) {
@@ -856,6 +802,7 @@ impl Hnsw {
         let Some(level) = self.node(slot).map(Node::level) else {
             return false;
         };
+        self.removals += 1;
         let removed: Vec<Vec<u32>> = (0..=level).map(|l| self.links(slot, l).to_vec()).collect();
         self.mark_node(slot);
         self.nodes[slot as usize] = None;
