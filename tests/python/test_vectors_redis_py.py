@@ -294,7 +294,8 @@ def test_concurrent_vadd_keeps_recall_and_replays_by_links():
     """50,000 vectors VADDed into one set from 4 connections at once reach
     the recall@10 (EF 200) of the same vectors loaded from one connection
     (within 0.01); after kill -9 the WAL tail is replayed by the logged
-    links (no VADD searched again) and every VSIM answers as before."""
+    links (no VADD or VADDBATCH element searched again) and every VSIM
+    answers as before."""
     import re
     import time
     from conftest import VexLake
@@ -312,8 +313,15 @@ def test_concurrent_vadd_keeps_recall_and_replays_by_links():
         single, concurrent = _recall(r, "one", base, queries, 200), _recall(r, "four", base, queries, 200)
         assert single > 0.9, single
         assert concurrent >= single - 0.01, (single, concurrent)
-        before = [r.execute_command("VSIM", "four", "FP32", q.tobytes(), "COUNT", 10, "EF", 200, "WITHSCORES")
-                  for q in queries[:50]]
+        # VADDBATCH of new elements is logged with links too.
+        batch = ["VADDBATCH", "batch", "FP32", dim, "ELEMENTS"]
+        for i in range(2000):
+            batch += [names[i], base[i].tobytes()]
+        assert r.execute_command(*batch) == 2000
+        def answers():
+            return [r.execute_command("VSIM", key, "FP32", q.tobytes(), "COUNT", 10, "EF", 200, "WITHSCORES")
+                    for key in ("four", "batch") for q in queries[:50]]
+        before = answers()
         s.restart(kill=True)
         r = redis.Redis(host="127.0.0.1", port=s.port, decode_responses=True)
         assert r.execute_command("VCARD", "four") == n
@@ -321,9 +329,7 @@ def test_concurrent_vadd_keeps_recall_and_replays_by_links():
         while len(found := re.findall(r"vadd_relinked=(\d+) vadd_reinserted=(\d+)", s.log_text())) < 2:
             assert time.time() < deadline, "no recovery line in the log"
             time.sleep(0.05)
-        assert [tuple(map(int, f)) for f in found] == [(0, 0), (2 * n, 0)], found
-        after = [r.execute_command("VSIM", "four", "FP32", q.tobytes(), "COUNT", 10, "EF", 200, "WITHSCORES")
-                 for q in queries[:50]]
-        assert after == before
+        assert [tuple(map(int, f)) for f in found] == [(0, 0), (2 * n + 2000, 0)], found
+        assert answers() == before
     finally:
         s.stop()

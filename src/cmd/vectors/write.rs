@@ -160,32 +160,22 @@ pub fn vadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     p.validate()?;
     let planned = plan_vadd(ctx, &args[1], vector.len(), reduce, p, element, &vector)?;
     let added = insert_into(ctx, &args[1], vector.len(), reduce, p, 1, |set, db| {
-        if set.contains(element) {
-            // An update: the old node goes, the new one is inserted, all
-            // under the write lock; logged without links.
-            let seq = db.log(|r| {
-                r.vadd(
-                    set.uid(),
-                    p.ef as u32,
-                    element,
-                    &vector,
-                    attributes.as_deref(),
-                    None,
-                );
-            })?;
-            set.applied_seq = set.applied_seq.max(seq);
-            return Ok(set.add(element, vector.clone(), attributes.clone(), p.ef));
-        }
-        // A new set, or the set changed since the plan: plan here.
+        // A new element gets its links resolved here (planned here too when
+        // the set is new or changed since the plan); an update replaces
+        // its node with a whole insert and is logged without links.
         let fresh;
-        let plan = match planned.as_ref().filter(|(uid, _)| *uid == set.uid()) {
-            Some((_, plan)) => plan,
-            None => {
-                fresh = set.plan_add(vector.clone(), p.ef);
-                &fresh
-            }
+        let linked = if set.contains(element) {
+            None
+        } else {
+            let plan = match planned.as_ref().filter(|(uid, _)| *uid == set.uid()) {
+                Some((_, plan)) => plan,
+                None => {
+                    fresh = set.plan_add(vector.clone(), p.ef);
+                    &fresh
+                }
+            };
+            Some((plan, set.resolve_add(plan, p.ef)))
         };
-        let links = set.resolve_add(plan, p.ef);
         let seq = db.log(|r| {
             r.vadd(
                 set.uid(),
@@ -193,15 +183,20 @@ pub fn vadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 element,
                 &vector,
                 attributes.as_deref(),
-                Some(&links),
+                linked.as_ref().map(|(_, links)| links),
             );
         })?;
         set.applied_seq = set.applied_seq.max(seq);
-        set.apply_add(element, plan, attributes.clone(), &links)
-            .map_err(|_| {
-                CmdError::err("internal error: links resolved under this lock do not apply")
-            })?;
-        Ok(true)
+        match linked {
+            None => Ok(set.add(element, vector.clone(), attributes.clone(), p.ef)),
+            Some((plan, links)) => {
+                set.apply_add(element, plan, attributes.clone(), &links)
+                    .map_err(|_| {
+                        CmdError::err("internal error: links resolved under this lock do not apply")
+                    })?;
+                Ok(true)
+            }
+        }
     })?;
     ctx.out.bool(added);
     Ok(())
