@@ -93,6 +93,8 @@ def main():
     ap.add_argument("--clients", default="1,32")
     ap.add_argument("--servers", default="redis,vexlake")
     ap.add_argument("--skip-recovery", action="store_true")
+    ap.add_argument("--vexlake-args", default="--appendfsync everysec",
+                    help="extra VexLake arguments for the load and query runs")
     args = ap.parse_args()
     ns = argparse.Namespace(data="glove", n=args.n, queries=args.queries, seed=42, dim=50)
     base, queries = load_data(ns)
@@ -106,7 +108,7 @@ def main():
     for kind in args.servers.split(","):
         binary = args.redis if kind == "redis" else args.vexlake
         for loaders in [int(x) for x in args.loaders.split(",")]:
-            s = Server(kind, binary)
+            s = Server(kind, binary, args.vexlake_args.split() if kind == "vexlake" else ())
             try:
                 time.sleep(0.5)
                 rss0 = s.rss()
