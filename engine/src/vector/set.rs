@@ -403,10 +403,23 @@ impl VectorSet {
         attributes: Option<Bytes>,
         record: &LinkRecord,
     ) -> Result<(), Misfit> {
+        self.place_new(element, &plan.vector, plan.norm, attributes, record)
+    }
+
+    /// Places a new `element` (prepared vector and norm) as `record` says;
+    /// changes nothing when it exists or the record does not fit.
+    fn place_new(
+        &mut self,
+        element: &[u8],
+        vector: &[f32],
+        norm: f32,
+        attributes: Option<Bytes>,
+        record: &LinkRecord,
+    ) -> Result<(), Misfit> {
         if self.by_name.contains_key(element) {
             return Err(Misfit);
         }
-        let slot = self.graph.apply(&plan.vector, plan.norm, record)?;
+        let slot = self.graph.apply(vector, norm, record)?;
         self.name_slot(element, slot, None, attributes);
         Ok(())
     }
@@ -471,12 +484,12 @@ impl VectorSet {
         record: &LinkRecord,
         ef: usize,
     ) -> bool {
-        if !self.by_name.contains_key(element) {
-            let (v, norm) = self.prepare(vector.clone());
-            if let Ok(slot) = self.graph.apply(&v, norm, record) {
-                self.name_slot(element, slot, None, attributes);
-                return true;
-            }
+        let (v, norm) = self.prepare(vector.clone());
+        if self
+            .place_new(element, &v, norm, attributes.clone(), record)
+            .is_ok()
+        {
+            return true;
         }
         self.add(element, vector, attributes, ef);
         false
