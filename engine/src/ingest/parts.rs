@@ -1,25 +1,37 @@
-//! Writes the batches of an ingest into local Parquet files ("parts") in a
-//! scratch directory, starting a new file every [`ROWS_PER_FILE`] rows or
-//! [`BYTES_PER_FILE`] bytes, with row groups of [`ROW_GROUP`] rows. Memory
-//! holds one row group at most; the parts are uploaded afterwards. Each
-//! part's column statistics come from the footer its writer produced.
+//! Writes table rows into local Parquet files ("parts") in a scratch
+//! directory, starting a new file every [`ROWS_PER_FILE`] rows or
+//! [`BYTES_PER_FILE`] bytes, with row groups of at most [`ROW_GROUP`] rows.
+//! The parts are uploaded afterwards; each part's column statistics come
+//! from the footer its writer produced.
+//!
+//! Encoding a row group (the costly part: dictionaries, pages, Snappy) is
+//! separate from writing it: a [`GroupEncoder`] turns batches into encoded
+//! column chunks on any thread, and [`PartWriter::append`] puts finished
+//! groups into the file in order. INGEST encodes on every core that way;
+//! SQL writes use [`PartWriter::write`], which encodes on the caller's
+//! thread. Memory holds the row groups being encoded, not the file.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{
+    ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves,
+};
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
 
 use crate::storage::manifest::ColumnStats;
 use crate::storage::table_stats;
 
 /// Rows per Parquet file.
 pub const ROWS_PER_FILE: u64 = 4 << 20;
-/// Bytes per Parquet file (checked between batches).
+/// Bytes per Parquet file (checked between row groups).
 pub const BYTES_PER_FILE: u64 = 512 << 20;
 /// Rows per row group.
 pub const ROW_GROUP: usize = 128 * 1024;
@@ -35,38 +47,160 @@ pub struct Part {
     pub columns: BTreeMap<String, ColumnStats>,
 }
 
-/// Batches in, Parquet files out.
+fn properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(ROW_GROUP))
+        .build()
+}
+
+/// A Parquet file writer for `schema` (with the Arrow schema in its
+/// metadata, as `ArrowWriter` writes it) and the column writer factory
+/// that goes with it.
+fn file_writer<W: std::io::Write + Send>(
+    out: W,
+    schema: &SchemaRef,
+) -> Result<(SerializedFileWriter<W>, ArrowRowGroupWriterFactory), String> {
+    ArrowWriter::try_new(out, schema.clone(), Some(properties()))
+        .and_then(ArrowWriter::into_serialized_writer)
+        .map_err(|e| e.to_string())
+}
+
+/// Makes [`GroupEncoder`]s for one schema; cheap to clone, shared by
+/// threads.
+#[derive(Clone)]
+pub struct Encoders {
+    schema: SchemaRef,
+    factory: Arc<ArrowRowGroupWriterFactory>,
+}
+
+impl Encoders {
+    /// Encoders of row groups of `schema`.
+    pub fn new(schema: SchemaRef) -> Result<Encoders, String> {
+        let (_, factory) = file_writer(std::io::sink(), &schema)?;
+        Ok(Encoders {
+            schema,
+            factory: Arc::new(factory),
+        })
+    }
+
+    /// A new, empty row group.
+    pub fn group(&self) -> Result<GroupEncoder, String> {
+        Ok(GroupEncoder {
+            schema: self.schema.clone(),
+            writers: self
+                .factory
+                .create_column_writers(0)
+                .map_err(|e| e.to_string())?,
+            rows: 0,
+        })
+    }
+}
+
+/// One row group being encoded.
+pub struct GroupEncoder {
+    schema: SchemaRef,
+    writers: Vec<ArrowColumnWriter>,
+    rows: usize,
+}
+
+/// A row group ready to be written into a file.
+pub struct EncodedGroup {
+    /// Its rows.
+    pub rows: u64,
+    chunks: Vec<ArrowColumnChunk>,
+}
+
+impl GroupEncoder {
+    /// Encodes a batch (of the encoder's schema) into the group.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), String> {
+        let mut writers = self.writers.iter_mut();
+        for (field, column) in self.schema.fields().iter().zip(batch.columns()) {
+            for leaf in compute_leaves(field, column).map_err(|e| e.to_string())? {
+                let w = writers.next().ok_or("more columns than the schema")?;
+                w.write(&leaf).map_err(|e| e.to_string())?;
+            }
+        }
+        self.rows += batch.num_rows();
+        Ok(())
+    }
+
+    /// Rows encoded so far.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Finishes the group's column chunks.
+    pub fn finish(self) -> Result<EncodedGroup, String> {
+        let chunks = self
+            .writers
+            .into_iter()
+            .map(ArrowColumnWriter::close)
+            .collect::<parquet::errors::Result<Vec<_>>>()
+            .map_err(|e| e.to_string())?;
+        Ok(EncodedGroup {
+            rows: self.rows as u64,
+            chunks,
+        })
+    }
+}
+
+/// Row groups in, Parquet files out.
 pub struct PartWriter {
     dir: PathBuf,
     schema: SchemaRef,
-    current: Option<(ArrowWriter<File>, Part)>,
+    encoders: Encoders,
+    current: Option<(SerializedFileWriter<File>, Part)>,
+    /// The group [`PartWriter::write`] is filling.
+    open: Option<GroupEncoder>,
     done: Vec<Part>,
 }
 
 impl PartWriter {
     /// Writes files of `schema` into `dir` (which exists).
-    pub fn new(dir: &Path, schema: SchemaRef) -> PartWriter {
-        PartWriter {
+    pub fn new(dir: &Path, schema: SchemaRef) -> Result<PartWriter, String> {
+        Ok(PartWriter {
             dir: dir.to_path_buf(),
+            encoders: Encoders::new(schema.clone())?,
             schema,
             current: None,
+            open: None,
             done: Vec::new(),
-        }
+        })
     }
 
-    /// Appends a batch (of the writer's schema).
+    /// Encoders for groups to [`append`](PartWriter::append).
+    pub fn encoders(&self) -> Encoders {
+        self.encoders.clone()
+    }
+
+    /// Encodes a batch (of the writer's schema) on this thread; a group
+    /// is appended whenever it is full.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), String> {
+        if self.open.is_none() {
+            self.open = Some(self.encoders.group()?);
+        }
+        let group = self.open.as_mut().expect("opened above");
+        group.write(batch)?;
+        if group.rows() >= ROW_GROUP {
+            let group = self.open.take().expect("filled above");
+            self.append(group.finish()?)?;
+        }
+        Ok(())
+    }
+
+    /// Appends an encoded row group to the current file (opening one if
+    /// needed, closing it when it is big enough).
+    pub fn append(&mut self, group: EncodedGroup) -> Result<(), String> {
+        if group.rows == 0 {
+            return Ok(());
+        }
         if self.current.is_none() {
             let path = self
                 .dir
                 .join(format!("part-{:04}.parquet", self.done.len()));
             let file = File::create(&path).map_err(|e| format!("scratch file: {e}"))?;
-            let props = WriterProperties::builder()
-                .set_compression(Compression::SNAPPY)
-                .set_max_row_group_row_count(Some(ROW_GROUP))
-                .build();
-            let w = ArrowWriter::try_new(file, self.schema.clone(), Some(props))
-                .map_err(|e| e.to_string())?;
+            let (w, _) = file_writer(file, &self.schema)?;
             let part = Part {
                 path,
                 rows: 0,
@@ -75,10 +209,15 @@ impl PartWriter {
             self.current = Some((w, part));
         }
         let (w, part) = self.current.as_mut().expect("opened above");
-        w.write(batch).map_err(|e| e.to_string())?;
-        part.rows += batch.num_rows() as u64;
-        let bytes = (w.bytes_written() + w.in_progress_size()) as u64;
-        if part.rows >= ROWS_PER_FILE || bytes >= BYTES_PER_FILE {
+        let mut rg = w.next_row_group().map_err(|e| e.to_string())?;
+        for chunk in group.chunks {
+            chunk
+                .append_to_row_group(&mut rg)
+                .map_err(|e| e.to_string())?;
+        }
+        rg.close().map_err(|e| e.to_string())?;
+        part.rows += group.rows;
+        if part.rows >= ROWS_PER_FILE || w.bytes_written() as u64 >= BYTES_PER_FILE {
             self.close_current()?;
         }
         Ok(())
@@ -95,6 +234,9 @@ impl PartWriter {
 
     /// Closes the last file; the parts in order.
     pub fn finish(mut self) -> Result<Vec<Part>, String> {
+        if let Some(group) = self.open.take() {
+            self.append(group.finish()?)?;
+        }
         self.close_current()?;
         Ok(std::mem::take(&mut self.done))
     }

@@ -509,7 +509,7 @@ async fn write_parts(
         .execute_stream()
         .await
         .map_err(df_err)?;
-    let mut writer = PartWriter::new(dir, schema.clone());
+    let mut writer = PartWriter::new(dir, schema.clone()).map_err(SqlError::Err)?;
     while let Some(batch) = stream.next().await {
         let batch = conform(batch.map_err(df_err)?, schema).map_err(df_err)?;
         if batch.num_rows() > 0 {
