@@ -7,8 +7,8 @@
 //! pruned by their ranges and the optimizer knows table sizes for join
 //! order. At run time DataFusion's Parquet source prunes row groups by
 //! their statistics and pages by the page index, evaluates pushed-down
-//! predicates while decoding (late materialization) and reads only the
-//! projected columns; footers are kept in the shared metadata cache and
+//! predicates while decoding (late materialization, where it pays: see
+//! [`late_materialization_pays`]) and reads only the projected columns; footers are kept in the shared metadata cache and
 //! byte ranges in the lake store's cache. A query holds a few batches per
 //! partition in memory, not the table.
 //!
@@ -129,7 +129,7 @@ impl TableProvider for ManifestTable {
         &self,
         state: &dyn Session,
         projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
+        filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let files = self.files();
@@ -146,9 +146,86 @@ impl TableProvider for ManifestTable {
             .with_projection_indices(projection.cloned())?
             .with_limit(limit)
             .build();
+        let mut options = state.table_options().parquet.clone();
+        options.global.pushdown_filters =
+            late_materialization_pays(&self.schema, projection, filters);
         ParquetFormat::default()
-            .with_options(state.table_options().parquet.clone())
+            .with_options(options)
             .create_physical_plan(state, config)
             .await
+    }
+}
+
+/// Whether evaluating `filters` while decoding (and decoding the other
+/// projected columns only for the rows that pass) is worth it for a scan.
+///
+/// The decoder then reads each predicate column twice, once to filter and
+/// once for the output, which costs DataFusion 55 about 2x on scans of
+/// fixed-width columns (TPC-H Q6). It pays when the scan outputs a
+/// variable-width column (text, binary) that no filter needs: those bytes
+/// are decoded only for the rows that pass. Scans without filters of
+/// their own stay off too: a join's dynamic filter pushed into them won
+/// on TPC-H Q17 but lost 2x on Q9 (docs/benchmarks.md).
+fn late_materialization_pays(
+    schema: &SchemaRef,
+    projection: Option<&Vec<usize>>,
+    filters: &[Expr],
+) -> bool {
+    if filters.is_empty() {
+        return false;
+    }
+    let mut used = std::collections::HashSet::new();
+    for filter in filters {
+        for column in filter.column_refs() {
+            used.insert(column.name.clone());
+        }
+    }
+    let all: Vec<usize> = (0..schema.fields().len()).collect();
+    projection.unwrap_or(&all).iter().any(|&i| {
+        let field = schema.field(i);
+        use arrow_schema::DataType::*;
+        !used.contains(field.name())
+            && matches!(
+                field.data_type(),
+                Utf8 | LargeUtf8 | Utf8View | Binary | LargeBinary | BinaryView
+            )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_schema::{DataType, Field, Schema};
+    use datafusion::prelude::{col, lit};
+
+    #[test]
+    fn late_materialization_only_for_unfiltered_text_outputs() {
+        let schema: SchemaRef = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("price", DataType::Float64, false),
+            Field::new("body", DataType::Utf8, true),
+        ]));
+        let by_id = [col("id").gt(lit(5i64))];
+        let by_body = [col("body").eq(lit("x"))];
+        // Text output that no filter needs: decoded only for passing rows.
+        assert!(late_materialization_pays(&schema, None, &by_id));
+        assert!(late_materialization_pays(
+            &schema,
+            Some(&vec![0, 2]),
+            &by_id
+        ));
+        // Fixed-width outputs only, or the text is the filter's own column.
+        assert!(!late_materialization_pays(
+            &schema,
+            Some(&vec![0, 1]),
+            &by_id
+        ));
+        assert!(!late_materialization_pays(
+            &schema,
+            Some(&vec![1, 2]),
+            &by_body
+        ));
+        // No filter of its own.
+        assert!(!late_materialization_pays(&schema, None, &[]));
     }
 }

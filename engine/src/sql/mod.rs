@@ -204,10 +204,11 @@ impl SqlEngine {
             .with_information_schema(true)
             .with_target_partitions(2)
             .with_sort_spill_reservation_bytes(merge_reserve);
-        // Predicates are evaluated while decoding (rows that fail are never
-        // materialized in the other columns), cheapest first.
+        // Whether predicates are evaluated while decoding is decided per
+        // scan (manifest_table::late_materialization_pays); when they are,
+        // cheapest first.
         let parquet = &mut config.options_mut().execution.parquet;
-        parquet.pushdown_filters = true;
+        parquet.pushdown_filters = false;
         parquet.reorder_filters = true;
         let ctx = self.session(&storage, config)?;
         for (name, entry) in &manifest.tables {
