@@ -12,6 +12,10 @@
 //! times out, is unblocked by CLIENT UNBLOCK, or the client goes away.
 //! Commands received meanwhile stay in the buffer until it is done.
 //!
+//! A long pipeline of slow commands (VADDs) gives its thread up every
+//! [`EXEC_SLICE`] of work, so other connections on the same worker (a
+//! VSIM during a bulk load) wait milliseconds, not the whole batch.
+//!
 //! While replies wait for a slow reader, the connection reads no further
 //! commands, so its pending output stays near [`FLUSH_AT`] plus one reply.
 //! `client-output-buffer-limit normal <hard> <soft> <seconds>` closes a
@@ -38,6 +42,9 @@ use tokio::sync::mpsc::UnboundedReceiver;
 /// Replies are written out when this many bytes are waiting, even in the
 /// middle of a batch, so a huge pipeline does not buffer without bound.
 const FLUSH_AT: usize = 64 * 1024;
+/// Time a connection executes pipelined commands before it lets the
+/// worker thread run other connections.
+const EXEC_SLICE: Duration = Duration::from_millis(2);
 /// Read buffer growth step.
 const READ_CHUNK: usize = 16 * 1024;
 /// Most extra capacity reserved at once for a large announced argument.
@@ -84,6 +91,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         // Execute every complete command already received.
         let mut close = false;
         if rbuf.len() >= min_len {
+            let mut slice = Instant::now();
             loop {
                 match parser.parse(&mut rbuf, conn.authenticated) {
                     Ok(Parsed::Command(args)) => {
@@ -107,6 +115,10 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                                 || write_out(socket, &mut out, state, conn).await.is_err())
                         {
                             return;
+                        }
+                        if slice.elapsed() >= EXEC_SLICE {
+                            tokio::task::yield_now().await;
+                            slice = Instant::now();
                         }
                     }
                     Ok(Parsed::Incomplete { min_len: need }) => {

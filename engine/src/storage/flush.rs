@@ -346,8 +346,9 @@ impl Storage {
     }
 }
 
-/// Takes a set's changes under its write lock and encodes its files under
-/// the read lock (nothing changes it meanwhile): a delta when the set has
+/// Takes a set's changes under its write lock and copies what its files
+/// hold under the read lock (nothing changes it meanwhile), then encodes
+/// the element data with no lock held: a delta when the set has
 /// committed files, fewer than `compact_deltas` deltas, was not emptied,
 /// and its deltas stay under half its base; else a whole new base. `None`
 /// when nothing changed since its last commit.
@@ -378,6 +379,9 @@ fn encode_set(
                     Some((n, v, a))
                 })
                 .collect();
+            // Encoded with the lock released: a VADD waiting for the write
+            // lock would hold every VSIM behind it meanwhile.
+            drop(g);
             let data = write_vset(info.dim, rows.into_iter(), Some(&changes.removed));
             return Some(Encoded {
                 delta: true,
@@ -392,6 +396,7 @@ fn encode_set(
     let index = g.to_index_file();
     let mut rows = Vec::with_capacity(g.len());
     g.for_each_element(|name, v, attrs| rows.push((name.clone(), v, attrs.cloned())));
+    drop(g);
     let data = write_vset(info.dim, rows.into_iter(), None);
     Some(Encoded {
         delta: false,

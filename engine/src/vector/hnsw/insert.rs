@@ -173,7 +173,14 @@ impl Hnsw {
             .filter(|&c| self.node(c).is_some_and(|n| n.level() >= level))
             .map(|c| (Dist(self.distance(from, c)), c))
             .collect();
-        cands.push((Dist(self.dist_q(q, from)), NEW));
+        let to_new = Dist(self.dist_q(q, from));
+        if cands.len() == current.len() && cands.iter().all(|&(d, _)| to_new >= d) {
+            // Farther than every link it has: `from` keeps its list (the
+            // new node still links to it), as Redis does, without the
+            // heuristic's M² distances.
+            return (Vec::new(), false);
+        }
+        cands.push((to_new, NEW));
         cands.sort();
         let (kept, _) = self.select_by(&cands, self.max_links(level), &distance);
         let drop = current
