@@ -463,10 +463,14 @@ impl VectorSet {
                     .map(|(_, v, _)| self.plan_add(v.clone(), ef))
                     .collect()
             };
-            for ((name, _, attrs), plan) in chunk.iter().zip(&plans) {
+            for ((name, v, attrs), plan) in chunk.iter().zip(&plans) {
                 let rec = self.resolve_add(plan, ef);
-                self.apply_add(name, plan, attrs.clone(), &rec)
-                    .expect("a new element's record resolved under the same borrow applies");
+                if self.apply_add(name, plan, attrs.clone(), &rec).is_err() {
+                    // Cannot happen (resolved under this borrow); as VADD
+                    // and the replay of `rec` do, insert by search.
+                    tracing::error!("a VADDBATCH link record did not apply; inserted by search");
+                    self.add(name, v.clone(), attrs.clone(), ef);
+                }
                 records.push(rec);
             }
         }
