@@ -8,8 +8,9 @@
 //! order. At run time DataFusion's Parquet source prunes row groups by
 //! their statistics and pages by the page index, evaluates pushed-down
 //! predicates while decoding (late materialization, where it pays: see
-//! [`late_materialization_pays`]) and reads only the projected columns; footers are kept in the shared metadata cache and
-//! byte ranges in the lake store's cache. A query holds a few batches per
+//! [`late_materialization_pays`]) and reads only the projected columns;
+//! footers are kept in the shared metadata cache and byte ranges in the
+//! lake store's cache. A query holds a few batches per
 //! partition in memory, not the table.
 //!
 //! [`LakeStore`]: super::lake_store::LakeStore
