@@ -406,6 +406,30 @@ impl VectorSet {
         self.place_new(element, &plan.vector, plan.norm, attributes, record)
     }
 
+    /// [`VectorSet::apply_add`] of a record resolved under this same lock.
+    /// Its failing cannot happen; if it did, the element is inserted by
+    /// search (`vector` as given to the plan), which is what the replay
+    /// of the logged record would do.
+    pub fn apply_or_insert(
+        &mut self,
+        element: &[u8],
+        plan: &AddPlan,
+        vector: &[f32],
+        attributes: Option<Bytes>,
+        record: &LinkRecord,
+        ef: usize,
+    ) {
+        if self
+            .apply_add(element, plan, attributes.clone(), record)
+            .is_err()
+        {
+            tracing::error!(
+                "a link record resolved under the lock did not apply; inserted by search"
+            );
+            self.add(element, vector.to_vec(), attributes, ef);
+        }
+    }
+
     /// Places a new `element` (prepared vector and norm) as `record` says;
     /// changes nothing when it exists or the record does not fit.
     fn place_new(
@@ -465,12 +489,7 @@ impl VectorSet {
             };
             for ((name, v, attrs), plan) in chunk.iter().zip(&plans) {
                 let rec = self.resolve_add(plan, ef);
-                if self.apply_add(name, plan, attrs.clone(), &rec).is_err() {
-                    // Cannot happen (resolved under this borrow); as VADD
-                    // and the replay of `rec` do, insert by search.
-                    tracing::error!("a VADDBATCH link record did not apply; inserted by search");
-                    self.add(name, v.clone(), attrs.clone(), ef);
-                }
+                self.apply_or_insert(name, plan, v, attrs.clone(), &rec, ef);
                 records.push(rec);
             }
         }

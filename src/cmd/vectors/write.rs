@@ -190,16 +190,7 @@ pub fn vadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         match linked {
             None => Ok(set.add(element, vector.clone(), attributes.clone(), p.ef)),
             Some((plan, links)) => {
-                if set
-                    .apply_add(element, plan, attributes.clone(), &links)
-                    .is_err()
-                {
-                    // Cannot happen (resolved under this lock). The logged
-                    // record would misfit the same way on replay, which
-                    // then inserts by search: do the same here.
-                    tracing::error!("a VADD link record did not apply; inserted by search");
-                    set.add(element, vector.clone(), attributes.clone(), p.ef);
-                }
+                set.apply_or_insert(element, plan, &vector, attributes.clone(), &links, p.ef);
                 Ok(true)
             }
         }
