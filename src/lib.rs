@@ -8,6 +8,8 @@
 //! # Layout
 //! - [`config`]: Redis-style configuration (config file + `--name value`).
 //! - [`server`]: shared state, listeners, accept loop, shutdown, expiry task.
+//! - [`cluster`]: the Ballista scheduler and executor subcommands
+//!   (`sql-engine ballista://...`).
 //! - [`lake`]: starting as the lake's writer or a replica; heartbeat and
 //!   follower tasks.
 //! - [`connection`]: the per-connection read → parse → execute → write loop.
@@ -39,6 +41,7 @@
 pub mod acl;
 pub mod blocking;
 pub mod client;
+pub mod cluster;
 pub mod cmd;
 pub mod cmdstats;
 pub mod config;

@@ -15,6 +15,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+use vexlake_engine::sql::distributed::Cluster;
 use vexlake_engine::sql::{SqlConfig, SqlEngine};
 use vexlake_engine::storage::{Role, Storage, StorageStats};
 use vexlake_engine::{Engine, EngineConfig};
@@ -204,6 +205,10 @@ impl ServerState {
             timeout: Duration::from_secs(self.config().sql_timeout),
             spill_dir: Some(self.config().dir.join("tmp").join("sql")),
             cache_size: self.config().sql_cache_size as usize,
+            cluster: match self.config().sql_engine.as_str() {
+                "local" => None,
+                url => Some(Cluster::parse(url)?),
+            },
         })
         .map_err(|e| format!("cannot start the SQL engine: {e}"))?;
         let _ = self.sql.set(Arc::new(sql));

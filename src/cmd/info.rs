@@ -316,6 +316,11 @@ fn write_section(t: &mut String, section: &str, s: &ServerState) {
             kv("sql_store_bytes", &read(|x| &x.bytes));
             kv("sql_cache_hits", &read(|x| &x.cache_hits));
             kv("sql_cache_hit_bytes", &read(|x| &x.cache_hit_bytes));
+            kv("sql_engine", &s.config().sql_engine);
+            kv(
+                "sql_remote_queries",
+                &s.sql.get().map_or(0, |q| q.remote_queries()),
+            );
             kv("retain_versions", &s.config().retain_versions);
             kv(
                 "wal_storage",

@@ -145,6 +145,72 @@ class Weed:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class Ballista:
+    """A real Ballista cluster on 127.0.0.1: `vexlake ballista-scheduler` and
+    `executors` x `vexlake ballista-executor`, all on the lake given by
+    `lake_args` (`--storage ... --s3-endpoint ...` or `--dir ...`); stopped
+    by stop(), which returns each executor's log (it ends with what the
+    executor read from the lake)."""
+
+    def __init__(self, lake_args, executors=2, env=None):
+        self.dir = tempfile.mkdtemp(prefix="vexlake-ballista-")
+        self.procs, self.logs = [], []
+        self.port = self._spawn("scheduler", ["ballista-scheduler", "--port", str(_free_port()), *lake_args], env)
+        self.executors = []
+        for i in range(executors):
+            port = _free_port()
+            self._spawn(f"executor{i}", ["ballista-executor", "--scheduler", f"127.0.0.1:{self.port}",
+                                         "--port", str(port), "--concurrency", "2",
+                                         "--work-dir", os.path.join(self.dir, f"work{i}"), *lake_args], env)
+            self.executors.append(len(self.procs) - 1)
+
+    @property
+    def url(self):
+        return f"ballista://127.0.0.1:{self.port}"
+
+    def _spawn(self, name, args, env):
+        port = int(args[args.index("--port") + 1])
+        log = os.path.join(self.dir, f"{name}.log")
+        with open(log, "wb") as f:
+            proc = subprocess.Popen([_binary(), *args], stdout=subprocess.DEVNULL, stderr=f, env=env)
+        self.procs.append(proc)
+        self.logs.append(log)
+        deadline = time.time() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return port
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    self.stop()
+                    raise RuntimeError(f"ballista {name} did not start: " + open(log).read()[-2000:])
+                time.sleep(0.05)
+
+    def stop_executors(self):
+        """Stops the executors (SIGTERM) and returns their logs."""
+        out = []
+        for i in self.executors:
+            p = self.procs[i]
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+            out.append(open(self.logs[i], errors="replace").read())
+        return out
+
+    def stop(self):
+        logs = self.stop_executors() if self.executors else []
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return logs
+
+
 @pytest.fixture(scope="module")
 def server():
     s = VexLake()

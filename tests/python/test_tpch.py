@@ -2,8 +2,9 @@
 import directory, INGEST ... FROM loads each table, and the 22 queries of
 benches/tpch/ run through SQL (FORMAT arrow); every result must equal
 DuckDB's on the same Parquet files (numbers to a relative 1e-9, decimals
-to one unit of their last digit). The lake is a local directory and, a
-second time, a SeaweedFS bucket: tables are scanned from the store."""
+to one unit of their last digit). The lake is a local directory, a
+SeaweedFS bucket (tables are scanned from the store), and the same bucket
+with every query run on a Ballista cluster of two executors."""
 
 import datetime
 import decimal
@@ -19,7 +20,7 @@ import pyarrow.ipc
 import pytest
 import redis
 
-from conftest import S3_BUCKET, VexLake, Weed
+from conftest import S3_BUCKET, Ballista, VexLake, Weed
 
 QUERIES = os.path.join(os.path.dirname(__file__), "..", "..", "benches", "tpch")
 TABLES = ["region", "nation", "supplier", "customer", "part", "partsupp", "orders", "lineitem"]
@@ -30,16 +31,20 @@ def tpchgen():
     return exe if os.path.exists(exe) else shutil.which("tpchgen-cli")
 
 
-@pytest.fixture(scope="module", params=["local", "seaweedfs"])
+@pytest.fixture(scope="module", params=["local", "seaweedfs", "ballista"])
 def tpch(request):
     data = tempfile.mkdtemp(prefix="vexlake-tpch-")
     subprocess.run([tpchgen(), "parquet", "-s", "0.1", f"--output-dir={data}"], check=True,
                    stdout=subprocess.DEVNULL)
-    weed = None
-    if request.param == "seaweedfs":
+    weed = cluster = None
+    if request.param != "local":
         weed = Weed()
-        s = VexLake("--import-dir", data, "--sql-timeout", "300", "--storage", f"s3://{S3_BUCKET}/tpch",
-                    "--s3-endpoint", weed.endpoint, env=weed.env)
+        lake = ["--storage", f"s3://{S3_BUCKET}/tpch", "--s3-endpoint", weed.endpoint]
+        engine = []
+        if request.param == "ballista":
+            cluster = Ballista(lake, env=weed.env)
+            engine = ["--sql-engine", cluster.url]
+        s = VexLake("--import-dir", data, "--sql-timeout", "300", *lake, *engine, env=weed.env)
     else:
         s = VexLake("--import-dir", data, "--sql-timeout", "300")
     c = redis.Redis(host="127.0.0.1", port=s.port, protocol=3)
@@ -53,6 +58,8 @@ def tpch(request):
     finally:
         c.close()
         s.stop()
+        if cluster:
+            cluster.stop()
         if weed:
             weed.stop()
         shutil.rmtree(data, ignore_errors=True)
@@ -76,7 +83,10 @@ def same(a, b):
 def test_tpch_query_matches_duckdb(tpch, n):
     c, db = tpch
     sql = open(os.path.join(QUERIES, f"q{n:02}.sql")).read()
+    remote = c.info("storage")["sql_remote_queries"]
     ours = pyarrow.ipc.open_stream(c.execute_command("SQL", "FORMAT", "arrow", sql)).read_all()
+    if c.info("storage")["sql_engine"] != "local":
+        assert c.info("storage")["sql_remote_queries"] == remote + 1
     ref = db.sql(sql).to_arrow_table()
     assert ours.num_columns == ref.num_columns
     assert [f.lower() for f in ours.column_names] == [f.lower() for f in ref.column_names]

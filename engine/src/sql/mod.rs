@@ -18,11 +18,13 @@
 //! - [`vsim_table`]: the `vsim('key', vector, k [, filter])` search.
 //! - [`keyspace_table`]: the `keyspace()` table function.
 //! - [`compact`]: small table files merged in the background.
+//! - [`distributed`]: queries run on a Ballista cluster.
 //! - [`write`]: CREATE TABLE AS, INSERT, DELETE, DROP, TRUNCATE, ALTER.
 //! - [`vector_udf`]: `l2_distance`, `cosine_distance`, ... (SIMD).
 
 pub mod collection_table;
 pub mod compact;
+pub mod distributed;
 pub mod keyspace_table;
 pub mod lake_store;
 pub mod manifest_table;
@@ -64,6 +66,9 @@ pub struct SqlConfig {
     /// most 64 MB) for Parquet footers and page indexes, the rest for byte
     /// ranges read from the store.
     pub cache_size: usize,
+    /// The Ballista cluster that runs queries over lake tables
+    /// (`sql-engine`); in this process when `None`.
+    pub cluster: Option<distributed::Cluster>,
 }
 
 impl SqlConfig {
@@ -123,6 +128,8 @@ pub struct SqlEngine {
     footers: Arc<FileMetadataCache>,
     /// What queries read from the store.
     stats: Arc<lake_store::ScanStats>,
+    /// Queries run on the cluster.
+    remote_queries: std::sync::atomic::AtomicU64,
 }
 
 impl SqlEngine {
@@ -145,12 +152,19 @@ impl SqlEngine {
             lake: OnceLock::new(),
             footers,
             stats: Arc::default(),
+            remote_queries: Default::default(),
         })
     }
 
     /// What queries have read from the store so far.
     pub fn scan_stats(&self) -> &lake_store::ScanStats {
         &self.stats
+    }
+
+    /// Queries run on the Ballista cluster so far.
+    pub fn remote_queries(&self) -> u64 {
+        self.remote_queries
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Starts `q` on the SQL runtime. Await the result from any runtime.
@@ -210,6 +224,12 @@ impl SqlEngine {
         let parquet = &mut config.options_mut().execution.parquet;
         parquet.pushdown_filters = false;
         parquet.reorder_filters = true;
+        if self.config.cluster.is_some() {
+            // Planned as Ballista runs plans: no dynamic filters or
+            // physical scalar subqueries (they cannot cross its stages),
+            // sort-merge joins (they spill), more partitions to spread.
+            config = distributed::plan_config(config);
+        }
         let ctx = self.session(&storage, config)?;
         for (name, entry) in &manifest.tables {
             let table = manifest_table::ManifestTable::new(name, entry);
@@ -284,7 +304,21 @@ impl SqlEngine {
             .map_err(df_err)?;
         let df = ctx.execute_logical_plan(plan).await.map_err(df_err)?;
         let schema = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await.map_err(df_err)?;
+        let Some(cluster) = &self.config.cluster else {
+            let batches = df.collect().await.map_err(df_err)?;
+            return Ok(QueryResult { schema, batches });
+        };
+        let physical = df.create_physical_plan().await.map_err(df_err)?;
+        let batches = if distributed::scans_lake(&physical) {
+            let batches = distributed::run(cluster, physical, state.config()).await?;
+            self.remote_queries
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            batches
+        } else {
+            datafusion::physical_plan::collect(physical, ctx.task_ctx())
+                .await
+                .map_err(df_err)?
+        };
         Ok(QueryResult { schema, batches })
     }
 
