@@ -4,7 +4,8 @@
 //! ```text
 //! vexlake ballista-scheduler [--bind 127.0.0.1] [--port 50050] LAKE
 //! vexlake ballista-executor --scheduler HOST:PORT [--bind 127.0.0.1]
-//!     [--port 50051] [--concurrency N] [--work-dir DIR] [--sql-cache-size 256mb] LAKE
+//!     [--port 50051] [--concurrency N] [--work-dir DIR] [--sql-cache-size 256mb]
+//!     [--sql-memory-limit SIZE] LAKE
 //! LAKE: --dir DIR | --storage file:///path|s3://bucket/prefix
 //!       [--s3-endpoint URL] [--s3-region R]
 //! ```
@@ -39,7 +40,7 @@ use crate::config::parse_memory;
 /// Usage of the subcommands.
 pub const USAGE: &str = "Usage: vexlake ballista-scheduler [--bind 127.0.0.1] [--port 50050] LAKE
        vexlake ballista-executor --scheduler HOST:PORT [--bind 127.0.0.1] [--port 50051]
-           [--concurrency N] [--work-dir DIR] [--sql-cache-size 256mb] LAKE
+           [--concurrency N] [--work-dir DIR] [--sql-cache-size 256mb] [--sql-memory-limit SIZE] LAKE
 LAKE: --dir DIR | --storage file:///path|s3://bucket/prefix [--s3-endpoint URL] [--s3-region R]";
 
 /// Options naming the lake.
@@ -171,6 +172,7 @@ async fn executor(opts: &Options) -> Result<(), String> {
         "concurrency",
         "work-dir",
         "sql-cache-size",
+        "sql-memory-limit",
     ];
     opts.only(&[&own[..], &LAKE].concat())?;
     let addr = opts.addr(50051)?;
@@ -184,6 +186,10 @@ async fn executor(opts: &Options) -> Result<(), String> {
     let cache = match opts.get("sql-cache-size") {
         Some(v) => parse_memory("sql-cache-size", v)? as usize,
         None => 256 << 20,
+    };
+    let memory = match opts.get("sql-memory-limit") {
+        Some(v) => Some(parse_memory("sql-memory-limit", v)?),
+        None => None,
     };
     let concurrency = match opts.get("concurrency") {
         Some(v) => v
@@ -201,11 +207,12 @@ async fn executor(opts: &Options) -> Result<(), String> {
         .map_err(|e| format!("--work-dir {}: {e}", work_dir.display()))?;
     let stats = Arc::new(ScanStats::default());
     let (lake, url) = lake(opts, cache, stats.clone())?;
-    let spill = work_dir.clone();
-    let runtime = lake_runtime(&lake, &spill).map_err(|e| e.to_string())?;
+    // One runtime for every session and task: one footer cache, one range
+    // cache (Ballista gives each task its own memory pool on top).
+    let runtime = lake_runtime(&lake, &work_dir).map_err(|e| e.to_string())?;
     let registry = ballista_core::registry::BallistaFunctionRegistry::from(&cluster_state(
         session_config(),
-        runtime,
+        runtime.clone(),
     ));
     let config = ExecutorProcessConfig {
         bind_host: addr.ip().to_string(),
@@ -216,8 +223,9 @@ async fn executor(opts: &Options) -> Result<(), String> {
         vcores: concurrency,
         task_scheduling_policy: TaskSchedulingPolicy::PullStaged,
         work_dir: Some(work_dir.to_string_lossy().into_owned()),
+        memory_pool_size: memory,
         override_config_producer: Some(Arc::new(session_config)),
-        override_runtime_producer: Some(Arc::new(move |_| lake_runtime(&lake, &spill))),
+        override_runtime_producer: Some(Arc::new(move |_| Ok(runtime.clone()))),
         override_function_registry: Some(Arc::new(registry)),
         ..ExecutorProcessConfig::default()
     };

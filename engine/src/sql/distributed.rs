@@ -54,6 +54,10 @@ use super::{SqlError, df_err, vector_udf};
 pub struct Cluster {
     /// The scheduler's gRPC address, `http://host:port`.
     pub scheduler: String,
+    /// The Ballista session of this server's queries: one for the
+    /// process, so executors keep its runtime (and footer cache) between
+    /// queries.
+    pub session_id: String,
 }
 
 impl Cluster {
@@ -71,6 +75,7 @@ impl Cluster {
         }
         Ok(Cluster {
             scheduler: format!("http://{host}:{port}"),
+            session_id: format!("vexlake-{}-{:x}", std::process::id(), fastrand::u64(..)),
         })
     }
 }
@@ -104,13 +109,12 @@ pub async fn run(
 ) -> Result<Vec<RecordBatch>, SqlError> {
     let config = plan_config(config.clone());
     let ballista = config.ballista_config();
-    let session_id = format!("vexlake-{}", fastrand::u64(..));
     let stream = execute_physical_plan::<PhysicalPlanNode>(
         cluster.scheduler.clone(),
         &ballista,
         plan,
         &BallistaPhysicalExtensionCodec::default(),
-        session_id,
+        cluster.session_id.clone(),
         config,
     )
     .await
