@@ -102,25 +102,20 @@ def start(binary, data_dir, import_dir, extra=(), env=None):
     proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", data_dir,
                              "--import-dir", import_dir, "--sql-memory-limit", "16gb", "--sql-timeout", "3600",
                              "--loglevel", "warning", *extra], env=env)
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return proc, port
-        except OSError:
-            if proc.poll() is not None:
-                sys.exit("vexlake exited")
-            time.sleep(0.02)
+    wait_port(proc, port)
+    return proc, port
 
 
 def wait_port(proc, port):
+    """Until `proc` listens on `port` (exits if it stops first)."""
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
             return
         except OSError:
             if proc.poll() is not None:
-                sys.exit("a ballista process exited")
-            time.sleep(0.05)
+                sys.exit("exited: " + " ".join(map(str, proc.args[:2])))
+            time.sleep(0.02)
 
 
 def start_cluster(binary, lake, executors, work, env):
