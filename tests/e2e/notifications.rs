@@ -1,6 +1,8 @@
 //! Keyspace notifications, ACL channel permissions and the Pub/Sub output
 //! buffer limit, over TCP.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::support::{Client, Reply, Server, bulk, err, info_field, simple};
@@ -153,14 +155,24 @@ fn pubsub_output_limit_closes_a_subscriber_that_does_not_read() {
     fast.read();
     let payload = "x".repeat(4096);
     // `fast` reads along; `slow` never reads: 40 MB is far past the
-    // socket buffers and the 256 KB limit.
-    let reader = std::thread::spawn(move || {
-        for _ in 0..10_000 {
-            fast.read();
+    // socket buffers and the 256 KB limit. The publisher stays at most
+    // 16 messages (64 KB) ahead of `fast`, so only `slow` can pass the
+    // limit however slowly the reader thread is scheduled.
+    let read = Arc::new(AtomicUsize::new(0));
+    let reader = std::thread::spawn({
+        let read = read.clone();
+        move || {
+            for _ in 0..10_000 {
+                fast.read();
+                read.fetch_add(1, Ordering::Release);
+            }
+            fast
         }
-        fast
     });
-    for _ in 0..10_000 {
+    for sent in 0..10_000 {
+        while sent >= read.load(Ordering::Acquire) + 16 {
+            std::thread::yield_now();
+        }
         c.cmd(&["PUBLISH", "ch", &payload]);
     }
     let mut fast = reader.join().unwrap();
