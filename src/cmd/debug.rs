@@ -79,12 +79,9 @@ fn value_digest(v: &Value) -> [u8; 20] {
             }
         }
         Value::VectorSet(set) => {
-            let set = set.read();
-            let mut elements: Vec<(Bytes, Vec<f32>, Option<Bytes>)> = Vec::new();
-            set.for_each_element(|e, v, a| elements.push((e.clone(), v, a.cloned())));
-            elements.sort_by(|a, b| a.0.cmp(&b.0));
+            let rows = set.read().rows();
             h.update(b"v");
-            for (e, v, a) in elements {
+            for (e, v, a) in rows {
                 h.update((e.len() as u64).to_le_bytes());
                 h.update(&e);
                 for x in v {

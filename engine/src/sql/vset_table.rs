@@ -87,16 +87,17 @@ impl TableFunctionImpl for VsetFunction {
         let mut names = StringBuilder::new();
         let mut vecs = FixedSizeListBuilder::new(Float32Builder::new(), dim).with_field(item);
         let mut attrs = StringBuilder::new();
-        g.for_each_element(|name, v, a| {
-            names.append_value(String::from_utf8_lossy(name));
+        let rows = g.rows();
+        drop(g);
+        for (name, v, a) in rows {
+            names.append_value(String::from_utf8_lossy(&name));
             vecs.values().append_slice(&v);
             vecs.append(true);
             match a {
-                Some(a) => attrs.append_value(String::from_utf8_lossy(a)),
+                Some(a) => attrs.append_value(String::from_utf8_lossy(&a)),
                 None => attrs.append_null(),
             }
-        });
-        drop(g);
+        }
         super::one_batch_table(
             schema,
             vec![

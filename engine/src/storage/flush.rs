@@ -371,18 +371,11 @@ fn encode_set(
     {
         let index = g.to_index_delta(&changes);
         if delta_bytes + index.len() as u64 <= base_bytes / 2 {
-            let rows: Vec<_> = changed_elements(&g, &changes)
-                .into_iter()
-                .filter_map(|n| {
-                    let v = g.embedding(&n)?;
-                    let a = g.attributes(&n);
-                    Some((n, v, a))
-                })
-                .collect();
+            let rows = g.rows_of(changed_elements(&g, &changes).iter());
             // Encoded with the lock released: a VADD waiting for the write
             // lock would hold every VSIM behind it meanwhile.
             drop(g);
-            let data = write_vset(info.dim, rows.into_iter(), Some(&changes.removed));
+            let data = write_vset(info.dim, rows, Some(&changes.removed));
             return Some(Encoded {
                 delta: true,
                 info,
@@ -394,10 +387,9 @@ fn encode_set(
         }
     }
     let index = g.to_index_file();
-    let mut rows = Vec::with_capacity(g.len());
-    g.for_each_element(|name, v, attrs| rows.push((name.clone(), v, attrs.cloned())));
+    let rows = g.rows();
     drop(g);
-    let data = write_vset(info.dim, rows.into_iter(), None);
+    let data = write_vset(info.dim, rows, None);
     Some(Encoded {
         delta: false,
         info,

@@ -14,7 +14,7 @@ pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
 /// On x86-64 with AVX2 our own kernel: Q8 vectors are short (50-300
 /// bytes), where simsimd's dispatch and its scalar tail cost as much as
 /// the products. Elsewhere simsimd (NEON, ...).
-#[inline]
+#[inline(always)]
 pub fn dot_i8(a: &[i8], b: &[i8]) -> i64 {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {

@@ -11,6 +11,7 @@
 //!   without rebuilding the graph).
 //! - [`index_delta`]: the slots changed since a set's last commit, applied
 //!   on top of an index file (incremental commits).
+//! - [`rows`]: a set's element data copied out for encoding unlocked.
 //! - [`set`]: [`VectorSet`]: element names, attributes, projection, the graph.
 
 pub mod distance;
@@ -19,6 +20,7 @@ pub mod hnsw;
 pub mod index_delta;
 pub mod index_file;
 pub mod quant;
+pub mod rows;
 pub mod set;
 
 pub use quant::{Metric, Quant};

@@ -187,7 +187,7 @@ impl Metric {
 /// Distance between two encoded vectors with stored norms `na`, `nb`
 /// (1 for normalized vectors). Cosine distances are in [0, 2].
 #[allow(clippy::too_many_arguments)]
-#[inline]
+#[inline(always)]
 pub fn distance(
     quant: Quant,
     metric: Metric,

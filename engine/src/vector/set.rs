@@ -15,6 +15,7 @@ use bytes::Bytes;
 use super::filter::Filter;
 use super::hnsw::{Hnsw, InsertPlan, LinkRecord, Misfit};
 use super::quant::{Metric, Quant, normalize};
+use super::rows::ElementRows;
 
 /// Default M (links per node and layer).
 pub const DEFAULT_M: usize = 16;
@@ -633,14 +634,16 @@ impl VectorSet {
         )
     }
 
-    /// Calls `f` with every element, its vector (as VEMB returns it) and
-    /// its attributes, in name order.
-    pub fn for_each_element(&self, mut f: impl FnMut(&Bytes, Vec<f32>, Option<&Bytes>)) {
-        for (name, &slot) in &self.by_name {
-            if let Some(v) = self.embedding(name) {
-                f(name, v, self.attrs[slot as usize].as_ref());
-            }
-        }
+    /// Every element with its vector (as VEMB returns it) and attributes,
+    /// in name order, copied out so they can be used with the lock
+    /// released (see [`ElementRows`]).
+    pub fn rows(&self) -> ElementRows {
+        ElementRows::take(self, self.by_name.keys())
+    }
+
+    /// [`VectorSet::rows`] of `names` (those in the set), in that order.
+    pub fn rows_of<'a>(&self, names: impl Iterator<Item = &'a Bytes>) -> ElementRows {
+        ElementRows::take(self, names)
     }
 
     /// VINFO fields.

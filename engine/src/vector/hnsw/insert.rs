@@ -121,7 +121,7 @@ impl Hnsw {
                 let mut found = self.search_layer(&q, &eps, ef.max(self.m), l, None);
                 // A link left over from a removed node may lead to a node
                 // that reused its slot with a lower level.
-                found.retain(|&(_, n)| self.node(n).is_some_and(|x| x.level() >= l));
+                found.retain(|&(_, n)| self.holds(n, l));
                 let (chosen, horizon) =
                     self.select_by(&found, self.back_links(l), &|a, b| self.distance(a, b));
                 let prunes = chosen
@@ -167,10 +167,13 @@ impl Hnsw {
             (NEW, x) | (x, NEW) => self.dist_q(q, x),
             (a, b) => self.distance(a, b),
         };
+        for &c in current {
+            self.prefetch(c);
+        }
         let mut cands: Vec<(Dist, u32)> = current
             .iter()
             .copied()
-            .filter(|&c| self.node(c).is_some_and(|n| n.level() >= level))
+            .filter(|&c| self.holds(c, level))
             .map(|c| (Dist(self.distance(from, c)), c))
             .collect();
         let to_new = Dist(self.dist_q(q, from));
@@ -182,13 +185,32 @@ impl Hnsw {
         }
         cands.push((to_new, NEW));
         cands.sort();
-        let (kept, _) = self.select_by(&cands, self.max_links(level), &distance);
+        // One candidate too many (unless links to removed nodes made
+        // room): drop the farthest one that a closer one covers (is nearer
+        // to it than `from` is), a link the paper's heuristic would prune;
+        // if none is covered, the farthest. The heuristic itself (select,
+        // then fill up with the pruned) also drops one pruned candidate
+        // but needs up to M² distances to find it; this looks from the far
+        // end and stops at the first covered one (a few distances).
+        if cands.len() > self.max_links(level) {
+            let mut drop_at = cands.len() - 1;
+            'find: for i in (1..cands.len()).rev() {
+                let (d, c) = cands[i];
+                for &(_, k) in &cands[..i] {
+                    if distance(c, k) < d.0 {
+                        drop_at = i;
+                        break 'find;
+                    }
+                }
+            }
+            cands.remove(drop_at);
+        }
         let drop = current
             .iter()
             .copied()
-            .filter(|c| !kept.iter().any(|&(_, k)| k == *c))
+            .filter(|c| !cands.iter().any(|&(_, k)| k == *c))
             .collect();
-        (drop, kept.iter().any(|&(_, k)| k == NEW))
+        (drop, cands.iter().any(|&(_, k)| k == NEW))
     }
 
     /// Step 2: the record of inserting the planned node now.
@@ -214,7 +236,7 @@ impl Hnsw {
         for (l, layer) in plan.layers.iter().enumerate() {
             let newer: Vec<(Dist, u32)> = recent
                 .iter()
-                .filter(|&&s| self.node(s).is_some_and(|n| n.level() >= l))
+                .filter(|&&s| self.holds(s, l))
                 .map(|&s| (Dist(self.dist_q(&plan.q, s)), s))
                 .collect();
             let matters = newer
@@ -351,7 +373,7 @@ impl Hnsw {
         {
             return Err(Misfit);
         }
-        let holds = |n: u32, l: usize| n != slot && self.node(n).is_some_and(|x| x.level() >= l);
+        let holds = |n: u32, l: usize| n != slot && self.holds(n, l);
         for (l, links) in rec.own.iter().enumerate() {
             if links.len() > self.max_links(l) || !links.iter().all(|&n| holds(n, l)) {
                 return Err(Misfit);

@@ -239,6 +239,30 @@ impl LevelRng {
     }
 }
 
+/// Asks the CPU to load the cache lines of `data` (a hint; no effect on
+/// other CPUs).
+#[inline]
+fn prefetch_range<T>(data: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let range = data.as_ptr_range();
+        let (start, end) = (range.start.cast::<i8>(), range.end.cast::<i8>());
+        let mut line = start;
+        while line < end {
+            // SAFETY: a prefetch never faults and changes nothing a program
+            // can observe; the address is within `data`.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(line) };
+            line = line.wrapping_add(64);
+        }
+        // The last line when `data` does not start on a line boundary.
+        // SAFETY: as above.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(end.wrapping_sub(1)) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
+}
+
 fn words_as_bytes(w: &[u32]) -> &[u8] {
     // SAFETY: a u32 slice viewed as its bytes; u8 has no alignment needs.
     unsafe { std::slice::from_raw_parts(w.as_ptr().cast::<u8>(), w.len() * 4) }
@@ -280,6 +304,12 @@ struct Visited<'a> {
 }
 
 impl Visited<'_> {
+    /// Whether `slot` is marked.
+    #[inline]
+    fn contains(&self, slot: u32) -> bool {
+        self.marks.get(slot as usize) == Some(&self.epoch)
+    }
+
     /// Marks `slot`; true if it was not marked before.
     fn insert(&mut self, slot: u32) -> bool {
         let s = slot as usize;
@@ -486,13 +516,50 @@ impl Hnsw {
         })
     }
 
+    /// Whether `slot` holds a node of `level` or higher (at layer 0 only
+    /// the 12-byte metadata is read, not the node).
+    #[inline]
+    pub(super) fn holds(&self, slot: u32, level: usize) -> bool {
+        if level == 0 {
+            self.live(slot)
+        } else {
+            self.node(slot).is_some_and(|n| n.level() >= level)
+        }
+    }
+
     /// Whether `slot` holds a node.
     #[inline]
     fn live(&self, slot: u32) -> bool {
         self.meta.get(slot as usize).is_some_and(|m| m.live)
     }
 
+    /// Asks the CPU to load `slot`'s vector and metadata into the cache.
     #[inline]
+    pub(super) fn prefetch(&self, slot: u32) {
+        let start = slot as usize * self.slot_words;
+        if let Some(row) = self.arena.get(start..start + self.slot_words) {
+            prefetch_range(row);
+        }
+        if let Some(meta) = self.meta.get(slot as usize) {
+            prefetch_range(std::slice::from_ref(meta));
+        }
+    }
+
+    /// Asks the CPU to load `slot`'s layer-0 list into the cache.
+    #[inline]
+    fn prefetch_links(&self, slot: u32, level: usize) {
+        if level == 0 {
+            let stride = self.layer0_stride();
+            if let Some(row) = self
+                .layer0
+                .get(slot as usize * stride..(slot as usize + 1) * stride)
+            {
+                prefetch_range(row);
+            }
+        }
+    }
+
+    #[inline(always)]
     fn dist_q(&self, q: &Query, slot: u32) -> f32 {
         let m = self.meta[slot as usize];
         quant::distance(
@@ -509,6 +576,7 @@ impl Hnsw {
     }
 
     /// Distance between two stored nodes.
+    #[inline(always)]
     pub fn distance(&self, a: u32, b: u32) -> f32 {
         let (ma, mb) = (self.meta[a as usize], self.meta[b as usize]);
         quant::distance(
@@ -684,7 +752,21 @@ impl Hnsw {
                     exhausted = false;
                     break;
                 }
-                for &n in self.links(c, level) {
+                // The next candidate's list is loaded while this one's
+                // neighbours are measured.
+                if let Some(Reverse((_, next))) = candidates.peek() {
+                    self.prefetch_links(*next, level);
+                }
+                // The vectors of the unvisited neighbours are fetched into
+                // the cache first, so the distances below overlap their
+                // memory loads instead of waiting on each in turn.
+                let links = self.links(c, level);
+                for &n in links {
+                    if !visited.contains(n) {
+                        self.prefetch(n);
+                    }
+                }
+                for &n in links {
                     if checks >= max_checks {
                         exhausted = false;
                         break 'outer;
