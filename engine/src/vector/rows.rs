@@ -7,8 +7,31 @@
 
 use bytes::Bytes;
 
-use super::quant::{self, Quant};
+use super::quant::{self, Metric, Quant};
 use super::set::VectorSet;
+
+/// Whether a stored vector is multiplied by its norm to give it back at
+/// its original scale (normalized for cosine; BIN gives ±1 per component).
+pub(super) fn scales(quant: Quant, metric: Metric) -> bool {
+    quant != Quant::Bin && metric.normalizes()
+}
+
+/// An element's vector as VEMB returns it, from its encoded bytes, Q8
+/// range and norm (`scale`: see [`scales`]).
+pub(super) fn embedding(
+    quant: Quant,
+    scale: bool,
+    bytes: &[u8],
+    range: f32,
+    l2: f32,
+    dim: usize,
+) -> Vec<f32> {
+    let mut v = quant::decode(quant, bytes, range, dim);
+    if scale {
+        v.iter_mut().for_each(|x| *x *= l2);
+    }
+    v
+}
 
 /// Element rows `(name, vector as VEMB returns it, attributes)`, in the
 /// order they were taken.
@@ -34,7 +57,7 @@ impl ElementRows {
             quant: g.quant(),
             dim: g.dim(),
             width: g.bytes,
-            scale: g.quant() != Quant::Bin && g.metric().normalizes(),
+            scale: scales(g.quant(), g.metric()),
             names: Vec::new(),
             attrs: Vec::new(),
             ranges: Vec::new(),
@@ -72,14 +95,11 @@ impl Iterator for ElementRows {
 
     fn next(&mut self) -> Option<Self::Item> {
         let i = self.next;
-        let name = self.names.get(i)?.clone();
+        let name = std::mem::take(self.names.get_mut(i)?);
         self.next += 1;
         let (range, l2) = self.ranges[i];
         let bytes = &self.encoded[i * self.width..(i + 1) * self.width];
-        let mut v = quant::decode(self.quant, bytes, range, self.dim);
-        if self.scale {
-            v.iter_mut().for_each(|x| *x *= l2);
-        }
+        let v = embedding(self.quant, self.scale, bytes, range, l2, self.dim);
         Some((name, v, self.attrs[i].take()))
     }
 

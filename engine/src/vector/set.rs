@@ -570,12 +570,17 @@ impl VectorSet {
     /// The element's vector at its original scale (±1 per component for BIN).
     pub fn embedding(&self, element: &[u8]) -> Option<Vec<f32>> {
         let slot = *self.by_name.get(element)?;
-        let v = self.graph.vector(slot)?;
-        if self.graph.quant() == Quant::Bin || !self.graph.metric().normalizes() {
-            return Some(v);
-        }
-        let l2 = self.graph.node(slot)?.l2;
-        Some(v.into_iter().map(|x| x * l2).collect())
+        let (bytes, l2, range) = self.graph.raw(slot)?;
+        let g = &self.graph;
+        let scale = super::rows::scales(g.quant(), g.metric());
+        Some(super::rows::embedding(
+            g.quant(),
+            scale,
+            bytes,
+            range,
+            l2,
+            g.dim(),
+        ))
     }
 
     /// Quantization name, raw encoded bytes, norm, and the Q8 range (VEMB RAW).

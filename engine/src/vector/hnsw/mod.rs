@@ -470,16 +470,6 @@ impl Hnsw {
         Some((self.encoded(slot), n.l2, n.range))
     }
 
-    /// The stored (dequantized; normalized for cosine) vector of `slot`.
-    pub fn vector(&self, slot: u32) -> Option<Vec<f32>> {
-        let n = self.node(slot)?;
-        Some(quant::decode(
-            self.quant,
-            self.encoded(slot),
-            n.range,
-            self.dim,
-        ))
-    }
 
     /// Encodes a query vector (normalized for the cosine metric).
     pub fn query(&self, v: &[f32]) -> Query {
