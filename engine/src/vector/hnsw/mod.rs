@@ -470,7 +470,6 @@ impl Hnsw {
         Some((self.encoded(slot), n.l2, n.range))
     }
 
-
     /// Encodes a query vector (normalized for the cosine metric).
     pub fn query(&self, v: &[f32]) -> Query {
         let mut words = vec![0u32; self.slot_words];
