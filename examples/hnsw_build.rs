@@ -4,8 +4,11 @@
 //!
 //! ```text
 //! cargo run --release --example hnsw_build -- \
-//!     BASE.f32 QUERIES.f32 DIM [N] [Q8|NOQUANT|BIN] [EF_CONSTRUCTION]
+//!     BASE.f32 QUERIES.f32 DIM [N] [Q8|NOQUANT|BIN] [EF_CONSTRUCTION] [RUN] [THREADS]
 //! ```
+//! With RUN > 1 the vectors go in as runs of RUN planned against the same
+//! graph (on THREADS threads, 1 or 2, default 2), then resolved and applied one by one (pipelined VADDs planned
+//! ahead), and the time of each step is reported.
 //! BASE and QUERIES are little-endian f32 rows of DIM components.
 
 use std::time::Instant;
@@ -28,7 +31,9 @@ fn read_rows(path: &str, dim: usize) -> Vec<Vec<f32>> {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() < 3 {
-        eprintln!("usage: hnsw_build BASE.f32 QUERIES.f32 DIM [N] [Q8|NOQUANT|BIN] [EF]");
+        eprintln!(
+            "usage: hnsw_build BASE.f32 QUERIES.f32 DIM [N] [Q8|NOQUANT|BIN] [EF] [RUN] [THREADS]"
+        );
         std::process::exit(2);
     }
     let dim: usize = args[2].parse().expect("DIM");
@@ -48,9 +53,47 @@ fn main() {
         normalize(v);
     }
     let mut g = Hnsw::new(dim, quant, 16);
+    let run: usize = args.get(6).map_or(1, |r| r.parse().expect("RUN"));
+    let threads: usize = args.get(7).map_or(2, |r| r.parse().expect("THREADS"));
     let t = Instant::now();
-    for v in &base {
-        g.insert(v, 1.0, ef);
+    if run <= 1 {
+        for v in &base {
+            g.insert(v, 1.0, ef);
+        }
+    } else {
+        let (mut plan_s, mut resolve_s, mut apply_s) = (0.0, 0.0, 0.0);
+        for chunk in base.chunks(run) {
+            let t = Instant::now();
+            let graph = &g;
+            let plan_part = |part: &[Vec<f32>]| -> Vec<_> {
+                part.iter()
+                    .map(|v| graph.plan(v, 1.0, graph.draw_level(), ef))
+                    .collect()
+            };
+            let plans: Vec<_> = std::thread::scope(|scope| {
+                let (mine, theirs) = chunk.split_at(chunk.len() / 2);
+                let other = (threads > 1).then(|| scope.spawn(move || plan_part(theirs)));
+                let mut plans = plan_part(mine);
+                match other {
+                    Some(h) => plans.extend(h.join().expect("planning thread")),
+                    None => plans.extend(plan_part(theirs)),
+                }
+                plans
+            });
+            plan_s += t.elapsed().as_secs_f64();
+            for (v, plan) in chunk.iter().zip(&plans) {
+                let t = Instant::now();
+                let rec = g.resolve(plan, ef);
+                resolve_s += t.elapsed().as_secs_f64();
+                let t = Instant::now();
+                g.apply(v, 1.0, &rec)
+                    .expect("a record resolved on this graph applies");
+                apply_s += t.elapsed().as_secs_f64();
+            }
+        }
+        println!(
+            "runs of {run}: plan {plan_s:.2} s, resolve {resolve_s:.2} s, apply {apply_s:.2} s"
+        );
     }
     let took = t.elapsed().as_secs_f64();
     println!(

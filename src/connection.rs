@@ -12,6 +12,10 @@
 //! times out, is unblocked by CLIENT UNBLOCK, or the client goes away.
 //! Commands received meanwhile stay in the buffer until it is done.
 //!
+//! A run of pipelined VADDs into one key is parsed ahead and their graph
+//! searches run side by side before the first executes (see
+//! [`crate::cmd::vectors::ahead`]); they then execute in order as usual.
+//!
 //! A long pipeline of slow commands (VADDs) gives its thread up every
 //! [`EXEC_SLICE`] of work, so other connections on the same worker (a
 //! VSIM during a bulk load) wait milliseconds, not the whole batch.
@@ -26,14 +30,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
+use std::collections::VecDeque;
+
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use vexlake_protocol::{Limits, Parsed, Protocol, ReplyBuf, RequestParser};
+use vexlake_protocol::{Limits, Parsed, Protocol, ProtocolError, ReplyBuf, RequestParser};
 
 use vexlake_engine::wal::FsyncPolicy;
 
 use crate::client::ClientHandle;
-use crate::cmd::{self, Conn};
+use crate::cmd::{self, Conn, vectors};
 use crate::pubsub::Push;
 use crate::server::ServerState;
 use crate::stats::Stats;
@@ -86,16 +92,33 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     let mut shutdown = state.shutdown_signal();
     let query_limit = state.config().client_query_buffer_limit as usize;
     let mut min_len = 1;
+    // Commands parsed ahead of a run of VADDs; executed before any other.
+    let mut ahead = Ahead::new();
 
     loop {
         // Execute every complete command already received.
         let mut close = false;
-        if rbuf.len() >= min_len {
+        if rbuf.len() >= min_len || !ahead.is_empty() {
             let mut slice = Instant::now();
             loop {
-                match parser.parse(&mut rbuf, conn.authenticated) {
+                let fresh = ahead.is_empty();
+                let next = match ahead.pop_front() {
+                    Some(parsed) => parsed.map(Parsed::Command),
+                    None => parser.parse(&mut rbuf, conn.authenticated),
+                };
+                match next {
                     Ok(Parsed::Command(args)) => {
+                        if fresh
+                            && conn.authenticated
+                            && conn.multi.is_none()
+                            && vectors::ahead::is_vadd(&args)
+                        {
+                            plan_ahead(state, conn, &mut parser, &mut rbuf, &args, &mut ahead);
+                        }
                         cmd::execute(state, conn, &mut out, &args);
+                        if ahead.is_empty() {
+                            conn.plans_ahead.clear();
+                        }
                         if let Some(block) = conn.blocked.take()
                             && !wait_blocked(socket, state, conn, &mut out, &mut rbuf, block, &args)
                                 .await
@@ -197,6 +220,45 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             Ok(n) => Stats::add(&state.stats.net_input_bytes, n as u64),
         }
     }
+}
+
+/// Commands parsed but not yet executed (or the protocol error that ends
+/// them).
+type Ahead = VecDeque<Result<Vec<Bytes>, ProtocolError>>;
+
+/// `first` is a VADD: parses the commands after it that are already
+/// received, up to the end of its run of VADDs into the same key (and the
+/// one command that ends it), and plans the run (see
+/// [`vectors::ahead`]).
+fn plan_ahead(
+    state: &ServerState,
+    conn: &mut Conn,
+    parser: &mut RequestParser,
+    rbuf: &mut BytesMut,
+    first: &[Bytes],
+    ahead: &mut Ahead,
+) {
+    while ahead.len() + 1 < vectors::ahead::MAX_RUN {
+        match parser.parse(rbuf, conn.authenticated) {
+            Ok(Parsed::Command(args)) => {
+                let more = vectors::ahead::continues(first, &args);
+                ahead.push_back(Ok(args));
+                if !more {
+                    break;
+                }
+            }
+            Ok(Parsed::Incomplete { .. }) => break,
+            Err(e) => {
+                ahead.push_back(Err(e));
+                break;
+            }
+        }
+    }
+    let run: Vec<&[Bytes]> = std::iter::once(first)
+        .chain(ahead.iter().filter_map(|a| a.as_deref().ok()))
+        .filter(|a| vectors::ahead::continues(first, a))
+        .collect();
+    vectors::ahead::plan(state, conn, &run);
 }
 
 /// Waits for a blocked command (see the module doc); false when the

@@ -36,6 +36,8 @@ pub struct Stats {
     pub acl_denied_channel: AtomicU64,
     /// Keys evicted under `maxmemory`.
     pub evicted_keys: AtomicU64,
+    /// VADDs that took a plan made ahead (see `cmd::vectors::ahead`).
+    pub vadd_planned_ahead: AtomicU64,
 }
 
 impl Stats {
@@ -64,6 +66,7 @@ impl Stats {
             &self.acl_denied_key,
             &self.acl_denied_channel,
             &self.evicted_keys,
+            &self.vadd_planned_ahead,
         ] {
             c.store(0, Ordering::Relaxed);
         }

@@ -252,6 +252,10 @@ fn write_section(t: &mut String, section: &str, s: &ServerState) {
             kv("vectorset_elements", &elements);
             kv("vectorset_memory_bytes", &bytes);
             kv("vectorset_memory_human", &human(bytes as u64));
+            kv(
+                "vadd_planned_ahead",
+                &Stats::get(&s.stats.vadd_planned_ahead),
+            );
             for (db, n_sets, n, mem) in lines {
                 kv(
                     &format!("db{db}"),

@@ -167,6 +167,9 @@ pub struct Conn {
     /// The command runs again after a wait (not counted again in the
     /// statistics or fed to MONITOR).
     pub resuming: bool,
+    /// VADDs of the pipeline planned before they run (see
+    /// [`vectors::ahead`]).
+    pub plans_ahead: vectors::ahead::PlansAhead,
 }
 
 impl Conn {
@@ -200,6 +203,7 @@ impl Conn {
             monitoring: false,
             blocked: None,
             resuming: false,
+            plans_ahead: Default::default(),
         }
     }
 }

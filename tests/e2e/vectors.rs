@@ -858,3 +858,132 @@ fn hostile_vector_arguments_keep_the_server_up() {
     );
     assert_eq!(c.cmd(&["PING"]), simple("PONG"));
 }
+
+/// A pipeline of VADDs planned ahead (`cmd::vectors::ahead`) answers and
+/// stores exactly what the same commands sent one at a time do: updates
+/// and duplicates inside a run, another EF, errors, another key, SETATTR,
+/// runs longer than one planning batch, SELECT, MULTI; a protocol error
+/// after a run still answers the VADDs before it.
+#[test]
+fn pipelined_vadds_planned_ahead_answer_as_sent_one_by_one() {
+    let v = |i: usize| -> Vec<String> {
+        let mut x = (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (0..3)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                format!("{:.4}", (x >> 11) as f64 / (1u64 << 53) as f64 - 0.5)
+            })
+            .collect()
+    };
+    let vadd_args = |key: &str, i: usize, name: &str, extra: &[&str]| -> Vec<String> {
+        let mut a = vec!["VADD".into(), key.into(), "VALUES".into(), "3".into()];
+        a.extend(v(i));
+        a.push(name.into());
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let words = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    let mut cmds: Vec<Vec<String>> = vec![
+        vadd_args("p", 100, "n100", &[]),
+        vadd_args("p", 101, "n101", &[]),
+        vadd_args("p", 102, "n100", &[]), // the same name again: an update
+        vadd_args("p", 103, "n103", &["EF", "50"]),
+        words(&["VADD", "p", "VALUES", "2", "1", "2", "n104"]),
+        vadd_args("p", 105, "n105", &["NOQUANT"]),
+        words(&["VADD", "p", "VALUES", "3", "1", "x", "2", "n106"]),
+        vadd_args("p", 107, "n107", &["SETATTR", r#"{"a":1}"#]),
+        vadd_args("other", 200, "n200", &[]),
+    ];
+    for i in 108..180 {
+        cmds.push(vadd_args("p", i, &format!("n{i}"), &[]));
+    }
+    cmds.push(vadd_args("p", 300, "n150", &[])); // an update after a long run
+    cmds.push(words(&["SELECT", "1"]));
+    for i in 300..305 {
+        cmds.push(vadd_args("p", i, &format!("n{i}"), &[]));
+    }
+    cmds.push(words(&["SELECT", "0"]));
+    cmds.push(words(&["MULTI"]));
+    cmds.push(vadd_args("p", 400, "n400", &[]));
+    cmds.push(vadd_args("p", 401, "n401", &[]));
+    cmds.push(words(&["EXEC"]));
+    cmds.push(words(&["VCARD", "p"]));
+
+    let seed = |c: &mut Client| {
+        for i in 0..40 {
+            let a = vadd_args("p", i, &format!("n{i}"), &[]);
+            let a: Vec<&str> = a.iter().map(String::as_str).collect();
+            assert_eq!(c.cmd(&a), Reply::Int(1));
+        }
+        let a = vadd_args("p", 1000, "n1000", &[]);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        assert_eq!(c.cmd(&["SELECT", "1"]), simple("OK"));
+        assert_eq!(c.cmd(&a), Reply::Int(1));
+        assert_eq!(c.cmd(&["SELECT", "0"]), simple("OK"));
+    };
+    let (piped, single) = (Server::start(), Server::start());
+    let mut cp = piped.client();
+    let mut cs = single.client();
+    seed(&mut cp);
+    seed(&mut cs);
+    let mut batch = Vec::new();
+    for a in &cmds {
+        let a: Vec<&[u8]> = a.iter().map(|s| s.as_bytes()).collect();
+        batch.extend(Client::encode(&a));
+    }
+    cp.send_raw(&batch);
+    let got: Vec<Reply> = cmds.iter().map(|_| cp.read()).collect();
+    let want: Vec<Reply> = cmds
+        .iter()
+        .map(|a| cs.cmd(&a.iter().map(String::as_str).collect::<Vec<_>>()))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(got[2], Reply::Int(0), "update inside a run");
+    assert!(matches!(&got[4], Reply::Error(e) if e.contains("dimension mismatch")));
+    // The stored sets are the same, element by element.
+    for db in ["0", "1"] {
+        for c in [&mut cp, &mut cs] {
+            assert_eq!(c.cmd(&["SELECT", db]), simple("OK"));
+        }
+        let mut names_p = names(&cp.cmd(&["VRANGE", "p", "-", "+"]));
+        let mut names_s = names(&cs.cmd(&["VRANGE", "p", "-", "+"]));
+        names_p.sort();
+        names_s.sort();
+        assert_eq!(names_p, names_s);
+        for n in &names_p {
+            assert_eq!(cp.cmd(&["VEMB", "p", n]), cs.cmd(&["VEMB", "p", n]), "{n}");
+            assert_eq!(cp.cmd(&["VGETATTR", "p", n]), cs.cmd(&["VGETATTR", "p", n]));
+        }
+    }
+    let used = |c: &mut Client| {
+        crate::support::info_field(c, "vectorsets", "vadd_planned_ahead")
+            .parse::<u64>()
+            .unwrap()
+    };
+    // 72 new elements in runs of up to 32, plus the first run's 3 and
+    // db 1's 5: most VADDs took a plan made ahead; one at a time, none.
+    let planned = used(&mut cp);
+    assert!(planned >= 60, "VADDs planned ahead: {planned}");
+    assert_eq!(used(&mut cs), 0);
+
+    // A protocol error after a run: the VADDs before it are answered and
+    // kept, then the connection closes.
+    let mut c = piped.client();
+    let mut raw = Vec::new();
+    for i in 500..510 {
+        let a = vadd_args("p", i, &format!("n{i}"), &[]);
+        let a: Vec<&[u8]> = a.iter().map(|s| s.as_bytes()).collect();
+        raw.extend(Client::encode(&a));
+    }
+    raw.extend_from_slice(b"*1\r\n$x\r\n");
+    c.send_raw(&raw);
+    for _ in 500..510 {
+        assert_eq!(c.read(), Reply::Int(1));
+    }
+    assert!(matches!(c.read(), Reply::Error(e) if e.starts_with("ERR Protocol error")));
+    assert!(c.is_closed());
+    let mut c = piped.client();
+    assert_eq!(c.cmd(&["VISMEMBER", "p", "n509"]), Reply::Int(1));
+}

@@ -27,6 +27,13 @@ pub const DEFAULT_BUILD_EF: usize = 200;
 pub const DEFAULT_SEARCH_EF: usize = 100;
 /// Inserts of a VADDBATCH planned side by side, per core.
 const BATCH_CHUNK: usize = 32;
+/// Threads that plan inserts side by side: the cores, at most 8.
+fn planning_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(8)
+}
+
 /// Largest vector dimension.
 pub const MAX_DIM: usize = 1 << 16;
 
@@ -390,6 +397,39 @@ impl VectorSet {
         }
     }
 
+    /// [`VectorSet::plan_add`] of each vector, on all cores (the calling
+    /// thread takes a share), each plan blind to the others; in order.
+    pub fn plan_many<'v>(
+        &self,
+        vectors: impl Iterator<Item = &'v [f32]>,
+        ef: usize,
+    ) -> Vec<AddPlan> {
+        let vectors: Vec<&[f32]> = vectors.collect();
+        let threads = planning_threads();
+        if threads < 2 || vectors.len() < 2 {
+            return vectors
+                .iter()
+                .map(|v| self.plan_add(v.to_vec(), ef))
+                .collect();
+        }
+        let share = vectors.len().div_ceil(threads);
+        let plan_part = |part: &[&[f32]]| -> Vec<AddPlan> {
+            part.iter().map(|v| self.plan_add(v.to_vec(), ef)).collect()
+        };
+        std::thread::scope(|scope| {
+            let mut parts = vectors.chunks(share);
+            let mine = parts.next().unwrap_or_default();
+            let others: Vec<_> = parts
+                .map(|part| scope.spawn(move || plan_part(part)))
+                .collect();
+            let mut plans = plan_part(mine);
+            for h in others {
+                plans.extend(h.join().expect("planning thread"));
+            }
+            plans
+        })
+    }
+
     /// Step 2, under the write lock: the links the planned element gets in
     /// the set as it is now (logged with the VADD).
     pub fn resolve_add(&self, plan: &AddPlan, ef: usize) -> LinkRecord {
@@ -459,35 +499,9 @@ impl VectorSet {
         items: &[(Bytes, Vec<f32>, Option<Bytes>)],
         ef: usize,
     ) -> Vec<LinkRecord> {
-        let threads = std::thread::available_parallelism()
-            .map_or(1, usize::from)
-            .min(8);
         let mut records = Vec::with_capacity(items.len());
-        for chunk in items.chunks(BATCH_CHUNK * threads) {
-            let plans: Vec<AddPlan> = if threads > 1 && chunk.len() >= 2 * threads {
-                let this = &*self;
-                std::thread::scope(|scope| {
-                    let parts: Vec<_> = chunk
-                        .chunks(chunk.len().div_ceil(threads))
-                        .map(|part| {
-                            scope.spawn(move || {
-                                part.iter()
-                                    .map(|(_, v, _)| this.plan_add(v.clone(), ef))
-                                    .collect::<Vec<_>>()
-                            })
-                        })
-                        .collect();
-                    parts
-                        .into_iter()
-                        .flat_map(|h| h.join().expect("planning thread"))
-                        .collect()
-                })
-            } else {
-                chunk
-                    .iter()
-                    .map(|(_, v, _)| self.plan_add(v.clone(), ef))
-                    .collect()
-            };
+        for chunk in items.chunks(BATCH_CHUNK * planning_threads()) {
+            let plans = self.plan_many(chunk.iter().map(|(_, v, _)| v.as_slice()), ef);
             for ((name, v, attrs), plan) in chunk.iter().zip(&plans) {
                 let rec = self.resolve_add(plan, ef);
                 self.apply_or_insert(name, plan, v, attrs.clone(), &rec, ef);

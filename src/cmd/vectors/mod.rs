@@ -6,9 +6,11 @@
 //! # Layout
 //! - this file: vector argument parsing, the offload rule, the command table.
 //! - [`write`]: VADD, VADDBATCH, VREM, VSETATTR.
+//! - [`ahead`]: planning a pipeline's VADDs side by side before they run.
 //! - [`search`]: VSIM, VSEARCH.
 //! - [`read`]: VCARD VDIM VEMB VINFO VGETATTR VISMEMBER VRANDMEMBER VLINKS VRANGE.
 
+pub mod ahead;
 pub mod read;
 pub mod search;
 pub mod write;

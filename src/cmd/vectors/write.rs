@@ -8,17 +8,19 @@ use vexlake_engine::vector::set::{DEFAULT_BUILD_EF, DEFAULT_M, M_RANGE, MAX_DIM}
 use vexlake_engine::vector::{Metric, Quant, VectorSet};
 use vexlake_protocol::args::{is_keyword, parse_i64};
 
-use super::{OFFLOAD_WORK, decode_fp32, invalid_vector, parse_values, parse_vector, set_of, work};
+use super::{
+    OFFLOAD_WORK, ahead, decode_fp32, invalid_vector, parse_values, parse_vector, set_of, work,
+};
 use crate::cmd::{CmdResult, Ctx, offload};
 use crate::error::CmdError;
 
 /// Set-creation options shared by VADD and VADDBATCH.
 #[derive(Debug, Clone, Copy)]
-struct BuildParams {
-    quant: Quant,
-    metric: Metric,
-    ef: usize,
-    m: usize,
+pub(super) struct BuildParams {
+    pub quant: Quant,
+    pub metric: Metric,
+    pub ef: usize,
+    pub m: usize,
 }
 
 impl Default for BuildParams {
@@ -105,7 +107,11 @@ fn insert_into<R>(
     loop {
         let (set, created) = db.vset_or_create(key, ctx.now(), params)?;
         let done = offload(heavy, || {
-            let mut guard = set.write();
+            // Waiting for the lock (searches under way) leaves the I/O
+            // scheduler, so this worker's other connections move on.
+            let mut guard = set
+                .try_write()
+                .unwrap_or_else(|| offload(true, || set.write()));
             if guard.dead {
                 return Ok(None);
             }
@@ -134,9 +140,19 @@ fn insert_into<R>(
     }
 }
 
-/// VADD key [REDUCE dim] (FP32 blob | VALUES n ...) element [CAS]
-/// [NOQUANT | Q8 | BIN] [EF n] [SETATTR json] [M n] [METRIC COSINE|L2|IP].
-pub fn vadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+/// A parsed VADD.
+pub(super) struct Vadd {
+    pub vector: Vec<f32>,
+    pub reduce: Option<usize>,
+    pub element: Bytes,
+    pub params: BuildParams,
+    pub attributes: Option<Bytes>,
+}
+
+/// Parses VADD's arguments: key [REDUCE dim] (FP32 blob | VALUES n ...)
+/// element [CAS] [NOQUANT | Q8 | BIN] [EF n] [SETATTR json] [M n]
+/// [METRIC COSINE|L2|IP].
+pub(super) fn parse_vadd(args: &[Bytes]) -> Result<Vadd, CmdError> {
     let (vector, reduce, used) = parse_vector(args, 2, true)?;
     let Some(element) = args.get(2 + used) else {
         return Err(CmdError::WrongArity("vadd"));
@@ -158,7 +174,30 @@ pub fn vadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
     }
     p.validate()?;
-    let planned = plan_vadd(ctx, &args[1], vector.len(), reduce, p, element, &vector)?;
+    Ok(Vadd {
+        vector,
+        reduce,
+        element: element.clone(),
+        params: p,
+        attributes,
+    })
+}
+
+/// VADD key [REDUCE dim] (FP32 blob | VALUES n ...) element [CAS]
+/// [NOQUANT | Q8 | BIN] [EF n] [SETATTR json] [M n] [METRIC COSINE|L2|IP].
+pub fn vadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let Vadd {
+        vector,
+        reduce,
+        element,
+        params: p,
+        attributes,
+    } = parse_vadd(args)?;
+    let element = &element[..];
+    let planned = match ahead::take(ctx, &args[1], element, &vector, p.ef) {
+        Some(planned) => Some(planned),
+        None => plan_vadd(ctx, &args[1], vector.len(), reduce, p, element, &vector)?,
+    };
     let added = insert_into(ctx, &args[1], vector.len(), reduce, p, 1, |set, db| {
         // A new element gets its links resolved here (planned here too when
         // the set is new or changed since the plan); an update replaces
@@ -220,12 +259,24 @@ fn plan_vadd(
     let heavy = work(0, dim, p.ef, false) > OFFLOAD_WORK;
     Ok(offload(heavy, || {
         let g = set.read();
-        let fits = !g.dead
-            && !g.is_empty()
-            && !g.contains(element)
-            && g.check_add(p.quant, p.metric, p.m, dim, reduce).is_ok();
-        fits.then(|| (g.uid(), g.plan_add(vector.to_vec(), p.ef)))
+        plannable(&g, p, dim, reduce, element).then(|| (g.uid(), g.plan_add(vector.to_vec(), p.ef)))
     }))
+}
+
+/// Whether a VADD of `element` into `set` would insert a new node that can
+/// be planned under the read lock: the set is live and not empty, the
+/// element is new, and the VADD fits the set.
+pub(super) fn plannable(
+    set: &VectorSet,
+    p: BuildParams,
+    dim: usize,
+    reduce: Option<usize>,
+    element: &[u8],
+) -> bool {
+    !set.dead
+        && !set.is_empty()
+        && !set.contains(element)
+        && set.check_add(p.quant, p.metric, p.m, dim, reduce).is_ok()
 }
 
 /// VADDBATCH key (FP32 | VALUES dim) [NOQUANT|Q8|BIN] [EF n] [M n]
