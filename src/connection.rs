@@ -27,10 +27,9 @@
 //! `seconds`; `timeout` closes a client idle that long. The same code serves
 //! plain TCP and TLS streams.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use std::collections::VecDeque;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};

@@ -101,13 +101,13 @@ pub fn scans_lake(plan: &Arc<dyn ExecutionPlan>) -> bool {
     here || plan.children().into_iter().any(scans_lake)
 }
 
-/// Runs `plan` on the cluster and collects its result.
+/// Runs `plan` on the cluster and collects its result. `config` is the
+/// session's it was planned in, already [`plan_config`].
 pub async fn run(
     cluster: &Cluster,
     plan: Arc<dyn ExecutionPlan>,
     config: &SessionConfig,
 ) -> Result<Vec<RecordBatch>, SqlError> {
-    let config = plan_config(config.clone());
     let ballista = config.ballista_config();
     let stream = execute_physical_plan::<PhysicalPlanNode>(
         cluster.scheduler.clone(),
@@ -115,7 +115,7 @@ pub async fn run(
         plan,
         &BallistaPhysicalExtensionCodec::default(),
         cluster.session_id.clone(),
-        config,
+        config.clone(),
     )
     .await
     .map_err(|e| SqlError::Err(format!("ballista: {}", df_err(e))))?;
