@@ -8,7 +8,8 @@
 //! order. At run time DataFusion's Parquet source prunes row groups by
 //! their statistics and pages by the page index, evaluates pushed-down
 //! predicates while decoding (late materialization, where it pays: see
-//! [`late_materialization_pays`]) and reads only the projected columns;
+//! [`late_materialization_pays`]; elsewhere [`EarlyFilterExec`] applies
+//! them right after decoding) and reads only the projected columns;
 //! footers are kept in the shared metadata cache and byte ranges in the
 //! lake store's cache. A query holds a few batches per
 //! partition in memory, not the table.
@@ -30,6 +31,7 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
 
+use super::early_filter::EarlyFilterExec;
 use crate::storage::manifest::TableEntry;
 use crate::storage::table_stats;
 
@@ -148,12 +150,23 @@ impl TableProvider for ManifestTable {
             .with_limit(limit)
             .build();
         let mut options = state.table_options().parquet.clone();
-        options.global.pushdown_filters =
-            late_materialization_pays(&self.schema, projection, filters);
-        ParquetFormat::default()
+        let late = late_materialization_pays(&self.schema, projection, filters);
+        options.global.pushdown_filters = late;
+        let scan = ParquetFormat::default()
             .with_options(options)
             .create_physical_plan(state, config)
-            .await
+            .await?;
+        // Join and TopK filters of a scan that does not evaluate them while
+        // decoding are applied right after it, while they pay.
+        let dynamic = &state.config_options().optimizer;
+        if late
+            || !dynamic.enable_dynamic_filter_pushdown
+            || !(dynamic.enable_join_dynamic_filter_pushdown
+                || dynamic.enable_topk_dynamic_filter_pushdown)
+        {
+            return Ok(scan);
+        }
+        Ok(Arc::new(EarlyFilterExec::new(scan)))
     }
 }
 
@@ -166,7 +179,8 @@ impl TableProvider for ManifestTable {
 /// variable-width column (text, binary) that no filter needs: those bytes
 /// are decoded only for the rows that pass. Scans without filters of
 /// their own stay off too: a join's dynamic filter pushed into them won
-/// on TPC-H Q17 but lost 2x on Q9 (docs/benchmarks.md).
+/// on TPC-H Q17 but lost 2x on Q9 (docs/benchmarks.md); such filters are
+/// applied after decoding instead, where they pay ([`EarlyFilterExec`]).
 fn late_materialization_pays(
     schema: &SchemaRef,
     projection: Option<&Vec<usize>>,

@@ -12,6 +12,7 @@
 //!
 //! # Layout
 //! - [`manifest_table`]: a table of the manifest, scanned from the lake.
+//! - [`early_filter`]: join and TopK filters applied right after a scan.
 //! - [`lake_store`]: the lake as DataFusion's object store (range cache,
 //!   read counters).
 //! - [`vset_table`]: the `vset('key')` table function.
@@ -25,6 +26,7 @@
 pub mod collection_table;
 pub mod compact;
 pub mod distributed;
+pub mod early_filter;
 pub mod keyspace_table;
 pub mod lake_store;
 pub mod manifest_table;
@@ -47,6 +49,7 @@ use datafusion::execution::context::SQLOptions;
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::Engine;
@@ -330,7 +333,13 @@ impl SqlEngine {
     ) -> Result<SessionContext, SqlError> {
         let env = self.query_env()?;
         self.register_lake(storage, &env);
-        Ok(SessionContext::new_with_config_rt(config, env))
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(env)
+            .with_default_features()
+            .with_physical_optimizer_rule(Arc::new(early_filter::KeepFiltersThatPay))
+            .build();
+        Ok(SessionContext::new_with_state(state))
     }
 
     /// Makes the lake readable as [`manifest_table::LAKE_URL`] in `env`.
