@@ -227,7 +227,17 @@ impl SqlEngine {
         let parquet = &mut config.options_mut().execution.parquet;
         parquet.pushdown_filters = false;
         parquet.reorder_filters = true;
-        if self.config.cluster.is_some() {
+        if self.config.cluster.is_none() {
+            // Joins whose build side is estimated under 1 Mi rows or 64 MB
+            // build one hash table (CollectLeft) instead of repartitioning
+            // both sides by hash: on two cores the repartition of the probe
+            // side cost more than building on one core (TPC-H SF 1: 0.93x
+            // the total with DataFusion's 128 Ki rows / 1 MB,
+            // docs/benchmarks.md).
+            let joins = &mut config.options_mut().optimizer;
+            joins.hash_join_single_partition_threshold = 64 << 20;
+            joins.hash_join_single_partition_threshold_rows = 1 << 20;
+        } else {
             // Planned as Ballista runs plans: no dynamic filters or
             // physical scalar subqueries (they cannot cross its stages),
             // sort-merge joins (they spill), more partitions to spread.
