@@ -98,7 +98,9 @@ impl Decoder {
 
 /// Opens `source` as a stream of batches (inferring the schema from a
 /// sample unless given); errors name what is wrong (and the line, for CSV).
-/// Bytes read are added to `read`.
+/// Bytes read are added to `read`. The tests' view of a whole decode; an
+/// ingest runs the units through [`open_units`] on every core.
+#[cfg(test)]
 pub fn open(
     source: &Source,
     opts: &DecodeOptions,
