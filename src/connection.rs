@@ -369,7 +369,8 @@ async fn durable(state: &ServerState, conn: &mut Conn) -> bool {
 
 /// Sends the pending replies, enforcing the output buffer limits: more
 /// than `hard` bytes pending closes the client at once; more than `soft`
-/// pending for `soft_seconds` (the client is not reading) closes it too.
+/// not all sent within `soft_seconds` (the client is not reading) closes
+/// it too.
 async fn write_out<S: AsyncWrite + Unpin>(
     socket: &mut S,
     out: &mut ReplyBuf,
@@ -396,18 +397,13 @@ async fn write_out<S: AsyncWrite + Unpin>(
     }
     let bytes = out.bytes();
     let mut sent = 0;
-    let mut over_soft_since: Option<Instant> = None;
+    // Replies over the soft limit start its clock, which runs until they
+    // are all sent, even once the kernel has taken all but a few KB of
+    // them: this connection runs no further command while it waits, where
+    // Redis would keep adding their replies to a buffer already over it.
+    let deadline = (limit.soft > 0 && bytes.len() as u64 > limit.soft)
+        .then(|| Instant::now() + Duration::from_secs(limit.soft_seconds));
     while sent < bytes.len() {
-        let pending = (bytes.len() - sent) as u64;
-        let deadline = if limit.soft > 0 && pending > limit.soft {
-            Some(
-                *over_soft_since.get_or_insert_with(Instant::now)
-                    + Duration::from_secs(limit.soft_seconds),
-            )
-        } else {
-            over_soft_since = None;
-            None
-        };
         let soft_deadline = async {
             match deadline {
                 Some(d) => tokio::time::sleep_until(d.into()).await,
