@@ -83,8 +83,9 @@ pub const JOIN_KEEP_RATIO: f64 = 0.5;
 /// large hash table, routed per partition, costs 40-150 ns).
 pub const JOIN_NANOS_PER_ROW: f64 = 15.0;
 
-/// Applies the dynamic filters pushed into the scan below it to every
-/// batch the scan decodes, while they drop rows.
+/// Applies to every batch the scan below it decodes the query's filters
+/// the scan does not evaluate row by row, then the dynamic filters that
+/// pay.
 #[derive(Debug, Clone)]
 pub struct EarlyFilterExec {
     input: Arc<dyn ExecutionPlan>,
