@@ -320,14 +320,7 @@ impl Trial {
             return Ok(batch);
         }
         let started = Instant::now();
-        let out = match self.filter.evaluate(&batch)? {
-            ColumnarValue::Scalar(v) if v == true.into() => return Ok(batch),
-            ColumnarValue::Scalar(_) => batch.slice(0, 0),
-            ColumnarValue::Array(a) => match a.as_any().downcast_ref::<BooleanArray>() {
-                Some(mask) => filter_record_batch(&batch, mask)?,
-                None => return Ok(batch),
-            },
-        };
+        let out = keep_rows(&self.filter, &batch)?;
         self.spent += started.elapsed();
         self.rows_in += batch.num_rows();
         self.rows_out += out.num_rows();
@@ -351,19 +344,27 @@ impl Trial {
     }
 }
 
+/// The rows of `batch` that `filter` keeps.
+fn keep_rows(filter: &Arc<dyn PhysicalExpr>, batch: &RecordBatch) -> Result<RecordBatch> {
+    match filter.evaluate(batch)? {
+        ColumnarValue::Scalar(v) if v == true.into() => Ok(batch.clone()),
+        ColumnarValue::Scalar(_) => Ok(batch.slice(0, 0)),
+        ColumnarValue::Array(a) => match a.as_any().downcast_ref::<BooleanArray>() {
+            Some(mask) => Ok(filter_record_batch(batch, mask)?),
+            None => Err(datafusion::error::DataFusionError::Internal(format!(
+                "filter {filter} is not boolean"
+            ))),
+        },
+    }
+}
+
 impl EarlyFilterStream {
     fn apply(&mut self, batch: RecordBatch) -> Result<RecordBatch> {
         let _timer = self.elapsed.timer();
         let rows = batch.num_rows();
         let mut batch = batch;
         for filter in &self.fixed {
-            let mask = filter.evaluate(&batch)?.into_array(batch.num_rows())?;
-            let Some(mask) = mask.as_any().downcast_ref::<BooleanArray>() else {
-                return Err(datafusion::error::DataFusionError::Internal(format!(
-                    "filter {filter} is not boolean"
-                )));
-            };
-            batch = filter_record_batch(&batch, mask)?;
+            batch = keep_rows(filter, &batch)?;
         }
         for trial in &mut self.filters {
             batch = trial.apply(batch)?;
