@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 
 use vexlake_engine::glob::glob_match;
+use vexlake_engine::ingest::parts::Codec;
 use vexlake_protocol::inline::split_args;
 
 /// When the write-ahead log is fsynced (Redis's `appendfsync`).
@@ -121,6 +122,10 @@ pub struct Config {
     /// Size table compaction merges small files into
     /// (`table-target-file-size`).
     pub table_target_file_size: u64,
+    /// Compression of table files written from now on
+    /// (`table-compression`); `None` = the lake's default (none on a
+    /// local directory, LZ4 on S3).
+    pub table_compression: Option<Codec>,
     /// Directory `INGEST ... FROM` may read server files from
     /// (`import-dir`); `None` = server files cannot be ingested.
     pub import_dir: Option<PathBuf>,
@@ -261,6 +266,7 @@ impl Default for Config {
             sql_cache_size: 256 * 1024 * 1024,
             sql_engine: "local".into(),
             table_target_file_size: 128 * 1024 * 1024,
+            table_compression: None,
             import_dir: None,
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
@@ -409,6 +415,7 @@ pub const NAMES: &[&str] = &[
     "sql-cache-size",
     "sql-engine",
     "table-target-file-size",
+    "table-compression",
     "import-dir",
     "slowlog-log-slower-than",
     "slowlog-max-len",
@@ -623,6 +630,18 @@ impl Config {
                 self.sql_engine = v.to_string();
             }
             "table-target-file-size" => self.table_target_file_size = parse_memory(name, one()?)?,
+            "table-compression" => {
+                let v = one()?;
+                self.table_compression = if v.eq_ignore_ascii_case("auto") {
+                    None
+                } else {
+                    Some(Codec::parse(v).ok_or_else(|| {
+                        format!(
+                            "'table-compression' must be auto, none, lz4, snappy or zstd, not '{v}'"
+                        )
+                    })?)
+                };
+            }
             "import-dir" => self.import_dir = opt(one()?).map(PathBuf::from),
             "slowlog-log-slower-than" => {
                 self.slowlog_log_slower_than = one()?.parse().map_err(|_| {
@@ -820,6 +839,7 @@ impl Config {
             "sql-cache-size" => self.sql_cache_size.to_string(),
             "sql-engine" => self.sql_engine.clone(),
             "table-target-file-size" => self.table_target_file_size.to_string(),
+            "table-compression" => self.table_compression.map_or("auto", Codec::name).into(),
             "slowlog-log-slower-than" => self.slowlog_log_slower_than.to_string(),
             "slowlog-max-len" => self.slowlog_max_len.to_string(),
             "busy-reply-threshold" | "lua-time-limit" => self.busy_reply_threshold.to_string(),

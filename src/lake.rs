@@ -66,6 +66,9 @@ fn storage_config(state: &ServerState, advertise: &str) -> Result<StorageConfig,
     sc.compact_deltas = c.compact_deltas;
     sc.upgrade_writer = c.lake_upgrade_writer.clone();
     sc.advertise = advertise.to_string();
+    if let Some(codec) = c.table_compression {
+        sc.table_codec = codec;
+    }
     Ok(sc)
 }
 

@@ -220,9 +220,10 @@ impl Storage {
         std::fs::create_dir_all(&dir).map_err(|e| IngestError(format!("scratch dir: {e}")))?;
         let scratch = Scratch(dir.clone());
         let name = table.to_string();
+        let codec = self.config().table_codec;
         let (schema, parts) = tokio::task::spawn_blocking(move || {
             let spread = pipeline::Spread::all_cores();
-            let r = pipeline::encode(&name, &req, append_to.as_ref(), &dir, &live, spread);
+            let r = pipeline::encode(&name, &req, append_to.as_ref(), &dir, &live, spread, codec);
             drop(req);
             r
         })

@@ -4,7 +4,9 @@
 //! The parts are uploaded afterwards; each part's column statistics come
 //! from the footer its writer produced.
 //!
-//! Encoding a row group (the costly part: dictionaries, pages, Snappy) is
+//! Pages are compressed with the lake's [`Codec`] (`table-compression`).
+//!
+//! Encoding a row group (the costly part: dictionaries, pages, compression) is
 //! separate from writing it: a [`GroupEncoder`] turns batches into encoded
 //! column chunks on any thread, and [`PartWriter::append`] puts finished
 //! groups into the file in order. INGEST encodes on every core that way;
@@ -22,7 +24,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{
     ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves,
 };
-use parquet::basic::Compression;
+use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 
@@ -47,9 +49,69 @@ pub struct Part {
     pub columns: BTreeMap<String, ColumnStats>,
 }
 
-fn properties() -> WriterProperties {
+/// How the pages of table files are compressed (`table-compression`).
+/// Readers need nothing to know: each column chunk names its codec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    /// Parquet's encodings only (dictionary, run length, bit packing):
+    /// nothing to decompress when reading.
+    None,
+    /// LZ4 (Parquet's `LZ4_RAW`): about Snappy's size, decompressed
+    /// faster.
+    Lz4,
+    /// Snappy.
+    Snappy,
+    /// Zstandard at its default level: smallest, slowest to read.
+    Zstd,
+}
+
+impl Codec {
+    /// The default for a lake at `url`: none on a local directory, where
+    /// the OS page cache holds the bytes and decompressing them is what
+    /// reading costs; LZ4 on an object store, where bytes cost requests,
+    /// transfer and room in `sql-cache-size`.
+    pub fn default_for(url: &str) -> Codec {
+        if url.starts_with("s3://") {
+            Codec::Lz4
+        } else {
+            Codec::None
+        }
+    }
+
+    /// Parses `none`, `lz4`, `snappy` or `zstd` (any case).
+    pub fn parse(name: &str) -> Option<Codec> {
+        match name.to_ascii_lowercase().as_str() {
+            "none" => Some(Codec::None),
+            "lz4" => Some(Codec::Lz4),
+            "snappy" => Some(Codec::Snappy),
+            "zstd" => Some(Codec::Zstd),
+            _ => None,
+        }
+    }
+
+    /// Its configuration name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::None => "none",
+            Codec::Lz4 => "lz4",
+            Codec::Snappy => "snappy",
+            Codec::Zstd => "zstd",
+        }
+    }
+
+    fn parquet(self) -> Compression {
+        match self {
+            Codec::None => Compression::UNCOMPRESSED,
+            Codec::Lz4 => Compression::LZ4_RAW,
+            Codec::Snappy => Compression::SNAPPY,
+            Codec::Zstd => Compression::ZSTD(ZstdLevel::default()),
+        }
+    }
+}
+
+fn properties(codec: Codec) -> WriterProperties {
     WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
+        .set_compression(codec.parquet())
         .set_max_row_group_row_count(Some(ROW_GROUP))
         .build()
 }
@@ -60,8 +122,9 @@ fn properties() -> WriterProperties {
 fn file_writer<W: std::io::Write + Send>(
     out: W,
     schema: &SchemaRef,
+    codec: Codec,
 ) -> Result<(SerializedFileWriter<W>, ArrowRowGroupWriterFactory), String> {
-    ArrowWriter::try_new(out, schema.clone(), Some(properties()))
+    ArrowWriter::try_new(out, schema.clone(), Some(properties(codec)))
         .and_then(ArrowWriter::into_serialized_writer)
         .map_err(|e| e.to_string())
 }
@@ -71,15 +134,17 @@ fn file_writer<W: std::io::Write + Send>(
 #[derive(Clone)]
 pub struct Encoders {
     schema: SchemaRef,
+    codec: Codec,
     factory: Arc<ArrowRowGroupWriterFactory>,
 }
 
 impl Encoders {
-    /// Encoders of row groups of `schema`.
-    pub fn new(schema: SchemaRef) -> Result<Encoders, String> {
-        let (_, factory) = file_writer(std::io::sink(), &schema)?;
+    /// Encoders of row groups of `schema`, compressed with `codec`.
+    pub fn new(schema: SchemaRef, codec: Codec) -> Result<Encoders, String> {
+        let (_, factory) = file_writer(std::io::sink(), &schema, codec)?;
         Ok(Encoders {
             schema,
+            codec,
             factory: Arc::new(factory),
         })
     }
@@ -157,11 +222,12 @@ pub struct PartWriter {
 }
 
 impl PartWriter {
-    /// Writes files of `schema` into `dir` (which exists).
-    pub fn new(dir: &Path, schema: SchemaRef) -> Result<PartWriter, String> {
+    /// Writes files of `schema` into `dir` (which exists), compressed
+    /// with `codec`.
+    pub fn new(dir: &Path, schema: SchemaRef, codec: Codec) -> Result<PartWriter, String> {
         Ok(PartWriter {
             dir: dir.to_path_buf(),
-            encoders: Encoders::new(schema.clone())?,
+            encoders: Encoders::new(schema.clone(), codec)?,
             schema,
             current: None,
             open: None,
@@ -200,7 +266,7 @@ impl PartWriter {
                 .dir
                 .join(format!("part-{:04}.parquet", self.done.len()));
             let file = File::create(&path).map_err(|e| format!("scratch file: {e}"))?;
-            let (w, _) = file_writer(file, &self.schema)?;
+            let (w, _) = file_writer(file, &self.schema, self.encoders.codec)?;
             let part = Part {
                 path,
                 rows: 0,
@@ -239,5 +305,23 @@ impl PartWriter {
         }
         self.close_current()?;
         Ok(std::mem::take(&mut self.done))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Codec;
+
+    #[test]
+    fn codec_names_and_the_default_per_store() {
+        assert_eq!(Codec::default_for("file:///var/lake"), Codec::None);
+        assert_eq!(Codec::default_for("/var/lake"), Codec::None);
+        assert_eq!(Codec::default_for("s3://bucket/prefix"), Codec::Lz4);
+        for c in [Codec::None, Codec::Lz4, Codec::Snappy, Codec::Zstd] {
+            assert_eq!(Codec::parse(c.name()), Some(c));
+            assert_eq!(Codec::parse(&c.name().to_uppercase()), Some(c));
+        }
+        assert_eq!(Codec::parse("brotli"), None);
+        assert_eq!(Codec::parse("auto"), None);
     }
 }

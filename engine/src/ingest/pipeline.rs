@@ -18,7 +18,7 @@ use arrow_schema::{Schema, SchemaRef};
 use datafusion::arrow::compute::{CastOptions, cast_with_options};
 
 use super::decode::{self, Decoder, Unit};
-use super::parts::{EncodedGroup, Encoders, Part, PartWriter, ROW_GROUP};
+use super::parts::{Codec, EncodedGroup, Encoders, Part, PartWriter, ROW_GROUP};
 use super::{IngestError, IngestRequest, LiveIngest};
 
 /// What a worker makes of one unit.
@@ -52,6 +52,7 @@ pub(super) fn encode(
     dir: &Path,
     live: &LiveIngest,
     spread: Spread,
+    codec: Codec,
 ) -> Result<(SchemaRef, Vec<Part>), IngestError> {
     let read = live.read.clone();
     let (data, units, decoder) =
@@ -62,7 +63,7 @@ pub(super) fn encode(
         Some(t) => fit(name, t, &data)?,
         None => (0..data.fields().len()).collect(),
     };
-    let mut out = PartWriter::new(dir, target.clone()).map_err(IngestError)?;
+    let mut out = PartWriter::new(dir, target.clone(), codec).map_err(IngestError)?;
     let job = Job {
         name,
         target: &target,
@@ -314,7 +315,15 @@ mod tests {
     fn run(text: &str, spread: Spread) -> Result<Vec<(i64, String)>, IngestError> {
         let dir = tempfile::tempdir().unwrap();
         let live = LiveIngest::default();
-        let (_, parts) = encode("t", &request(text.into()), None, dir.path(), &live, spread)?;
+        let (_, parts) = encode(
+            "t",
+            &request(text.into()),
+            None,
+            dir.path(),
+            &live,
+            spread,
+            Codec::None,
+        )?;
         let mut rows = Vec::new();
         for p in parts {
             let file = std::fs::File::open(&p.path).unwrap();

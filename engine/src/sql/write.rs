@@ -43,7 +43,7 @@ use futures::StreamExt;
 
 use super::manifest_table::ManifestTable;
 use super::{SqlError, df_err};
-use crate::ingest::parts::{Part, PartWriter};
+use crate::ingest::parts::{Codec, Part, PartWriter};
 use crate::storage::Storage;
 use crate::storage::manifest::{Manifest, TableEntry, TableFile};
 use crate::storage::tables::{columns, new_entry};
@@ -489,7 +489,8 @@ pub(crate) async fn write_files(
     let dir = w.scratch.join(format!("write-{:016x}", fastrand::u64(..)));
     std::fs::create_dir_all(&dir).map_err(|e| SqlError::Err(format!("scratch dir: {e}")))?;
     let _cleanup = RemoveDir(dir.clone());
-    let parts = write_parts(w.ctx, plan, schema, &dir).await?;
+    let codec = w.storage.config().table_codec;
+    let parts = write_parts(w.ctx, plan, schema, &dir, codec).await?;
     let rows = parts.iter().map(|p| p.rows).sum();
     let files = w
         .storage
@@ -504,12 +505,13 @@ async fn write_parts(
     plan: LogicalPlan,
     schema: &SchemaRef,
     dir: &Path,
+    codec: Codec,
 ) -> Result<Vec<Part>, SqlError> {
     let mut stream = DataFrame::new(ctx.state(), plan)
         .execute_stream()
         .await
         .map_err(df_err)?;
-    let mut writer = PartWriter::new(dir, schema.clone()).map_err(SqlError::Err)?;
+    let mut writer = PartWriter::new(dir, schema.clone(), codec).map_err(SqlError::Err)?;
     while let Some(batch) = stream.next().await {
         let batch = conform(batch.map_err(df_err)?, schema).map_err(df_err)?;
         if batch.num_rows() > 0 {

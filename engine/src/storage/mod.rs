@@ -56,6 +56,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
+use crate::ingest::parts::Codec;
+
 pub use layout::{file_time, new_file_name};
 pub use manifest::Manifest;
 pub use store::{S3Options, Store, StoreError};
@@ -105,6 +107,8 @@ pub struct StorageConfig {
     pub scratch: PathBuf,
     /// This server's address, shown in the heartbeat.
     pub advertise: String,
+    /// How table files written from now on are compressed.
+    pub table_codec: Codec,
 }
 
 impl StorageConfig {
@@ -125,6 +129,7 @@ impl StorageConfig {
             upgrade_writer: None,
             scratch,
             advertise: String::new(),
+            table_codec: Codec::default_for(url),
         }
     }
 }
