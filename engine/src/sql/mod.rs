@@ -13,6 +13,7 @@
 //! # Layout
 //! - [`manifest_table`]: a table of the manifest, scanned from the lake.
 //! - [`early_filter`]: join and TopK filters applied right after a scan.
+//! - [`decimal_arith`]: decimal `+ - *` without checked arithmetic per row.
 //! - [`lake_store`]: the lake as DataFusion's object store (range cache,
 //!   read counters).
 //! - [`vset_table`]: the `vset('key')` table function.
@@ -25,6 +26,7 @@
 
 pub mod collection_table;
 pub mod compact;
+pub mod decimal_arith;
 pub mod distributed;
 pub mod early_filter;
 pub mod keyspace_table;
@@ -343,13 +345,16 @@ impl SqlEngine {
     ) -> Result<SessionContext, SqlError> {
         let env = self.query_env()?;
         self.register_lake(storage, &env);
-        let state = SessionStateBuilder::new()
+        let mut state = SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(env)
             .with_default_features()
-            .with_physical_optimizer_rule(Arc::new(early_filter::KeepFiltersThatPay))
-            .build();
-        Ok(SessionContext::new_with_state(state))
+            .with_physical_optimizer_rule(Arc::new(early_filter::KeepFiltersThatPay));
+        if self.config.cluster.is_none() {
+            // Ballista's executors would not know its functions.
+            state = state.with_optimizer_rule(Arc::new(decimal_arith::FastDecimalArith));
+        }
+        Ok(SessionContext::new_with_state(state.build()))
     }
 
     /// Makes the lake readable as [`manifest_table::LAKE_URL`] in `env`.
