@@ -9,13 +9,15 @@
 //!   rewritten (the rows where `p` is not true), files where `p` matches
 //!   every row are dropped, the others stay as they are. A file's min/max
 //!   prune it without reading it.
+//! - `UPDATE t [AS a] SET c = e, ... [WHERE p]`: as DELETE, only files
+//!   that hold matching rows are rewritten, those rows with the new values.
 //! - `TRUNCATE [TABLE] t`, `DROP TABLE [IF EXISTS] t`.
 //! - `ALTER TABLE t ADD COLUMN c type`: the schema gains a nullable
 //!   column; older files read it as nulls (no file is rewritten).
 //! - `ALTER TABLE t CLUSTER BY (c, ...)`: the table's sort key; INSERTs
 //!   and compaction write rows in that order, so range predicates prune.
 //!
-//! The reply is one row, `count`: rows written or deleted (0 for DROP,
+//! The reply is one row, `count`: rows written, updated or deleted (0 for DROP,
 //! TRUNCATE and ALTER). Writes run on the latest version only, and are
 //! refused on a read replica. Files are written by the same writer as
 //! INGEST (with column statistics) into a scratch directory, uploaded,
@@ -30,11 +32,12 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::compute::cast;
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DataFusionError, TableReference};
 use datafusion::datasource::provider_as_source;
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{
-    DdlStatement, DmlStatement, LogicalPlan, LogicalPlanBuilder, WriteOp, col,
+    DdlStatement, DmlStatement, Expr, LogicalPlan, LogicalPlanBuilder, TableSource, WriteOp, col,
 };
 use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion::sql::parser::Statement as DFStatement;
@@ -180,7 +183,11 @@ pub fn is_write(plan: &LogicalPlan) -> bool {
         plan,
         LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(_) | DdlStatement::DropTable(_))
             | LogicalPlan::Dml(DmlStatement {
-                op: WriteOp::Insert(_) | WriteOp::Delete | WriteOp::Truncate | WriteOp::Ctas,
+                op: WriteOp::Insert(_)
+                    | WriteOp::Delete
+                    | WriteOp::Update
+                    | WriteOp::Truncate
+                    | WriteOp::Ctas,
                 ..
             })
     )
@@ -234,6 +241,7 @@ pub async fn run(w: &WriteContext<'_>, plan: LogicalPlan) -> Result<u64, SqlErro
             match dml.op {
                 WriteOp::Insert(op) => insert(w, &name, &entry, &dml.input, op).await,
                 WriteOp::Delete => delete(w, &dml.table_name, &entry, &dml.input).await,
+                WriteOp::Update => update(w, &dml.table_name, &entry, &dml.input).await,
                 WriteOp::Truncate => {
                     replace_files(w, "sql-truncate", &name, &entry, &entry.files, Vec::new())
                         .await?;
@@ -241,7 +249,7 @@ pub async fn run(w: &WriteContext<'_>, plan: LogicalPlan) -> Result<u64, SqlErro
                 }
                 WriteOp::Ctas => Err(SqlError::Err("CREATE TABLE AS: unexpected plan".into())),
                 _ => Err(SqlError::Err(format!(
-                    "{} is not supported; use DELETE and INSERT",
+                    "{} is not supported; use UPDATE, DELETE and INSERT",
                     dml.op.name()
                 ))),
             }
@@ -346,22 +354,9 @@ async fn delete(
     let mut kept_parts: Vec<TableFile> = Vec::new();
     let mut deleted = 0u64;
     for file in &entry.files {
-        let one = TableEntry {
-            files: vec![file.clone()],
-            rows: file.rows,
-            ..entry.clone()
-        };
-        let source = provider_as_source(Arc::new(ManifestTable::new(&name, &one)));
-        let scan = LogicalPlanBuilder::scan(table.clone(), source, None).map_err(df_err)?;
-        let matching = scan
-            .clone()
-            .filter(predicate.clone())
-            .and_then(|b| b.build())
+        let scan = LogicalPlanBuilder::scan(table.clone(), file_source(&name, entry, file), None)
             .map_err(df_err)?;
-        let n = DataFrame::new(w.ctx.state(), matching)
-            .count()
-            .await
-            .map_err(df_err)? as u64;
+        let n = matching_rows(w, scan.clone(), &predicate).await?;
         if n == 0 {
             continue;
         }
@@ -386,6 +381,139 @@ async fn delete(
     }
     replace_files(w, "sql-delete", &name, entry, &gone, kept_parts).await?;
     Ok(deleted)
+}
+
+/// `UPDATE t [AS a] SET c = e, ... [WHERE p]`: as DELETE, only files that
+/// hold rows where `p` is true are rewritten: those rows with the new
+/// values, the others as they are (then in the table's sort order).
+/// `input` is DataFusion's plan: the new row (every column, assigned ones
+/// cast to their type) projected from the rows `p` keeps.
+async fn update(
+    w: &WriteContext<'_>,
+    table: &TableReference,
+    entry: &TableEntry,
+    input: &LogicalPlan,
+) -> Result<u64, SqlError> {
+    let LogicalPlan::Projection(new_row) = input else {
+        return Err(SqlError::Err("UPDATE: unexpected plan".into()));
+    };
+    let (predicate, rows) = match new_row.input.as_ref() {
+        LogicalPlan::Filter(f) => (Some(&f.predicate), f.input.as_ref()),
+        rows => (None, rows),
+    };
+    // The table's own rows, maybe under an alias; UPDATE ... FROM would
+    // join them with others (a row could match twice).
+    let scan_of_table = match rows {
+        LogicalPlan::SubqueryAlias(a) => a.input.as_ref(),
+        rows => rows,
+    };
+    if !matches!(scan_of_table, LogicalPlan::TableScan(s) if s.table_name == *table) {
+        return Err(SqlError::Err(
+            "UPDATE ... FROM is not supported; use a subquery in SET or WHERE".into(),
+        ));
+    }
+    // Rows that keep their values, as the projection names them.
+    let unchanged: Vec<Expr> = rows
+        .schema()
+        .columns()
+        .into_iter()
+        .map(|c| {
+            let name = c.name.clone();
+            Expr::Column(c).alias(name)
+        })
+        .collect();
+    let name = table.table();
+    let schema = Arc::new(entry.arrow_schema.clone());
+    let mut gone: Vec<TableFile> = Vec::new();
+    let mut written: Vec<TableFile> = Vec::new();
+    let mut updated = 0u64;
+    for file in &entry.files {
+        let source = file_source(name, entry, file);
+        let file_rows = rows
+            .clone()
+            .transform_up(|node| match node {
+                LogicalPlan::TableScan(s) => {
+                    LogicalPlanBuilder::scan(s.table_name, source.clone(), None)
+                        .and_then(|b| b.build())
+                        .map(Transformed::yes)
+                }
+                node => Ok(Transformed::no(node)),
+            })
+            .map_err(df_err)?
+            .data;
+        let file_rows = LogicalPlanBuilder::from(file_rows);
+        let n = match predicate {
+            Some(p) => matching_rows(w, file_rows.clone(), p).await?,
+            None => file.rows,
+        };
+        if n == 0 {
+            continue;
+        }
+        let built = (|| {
+            let mut changed = file_rows.clone();
+            if let Some(p) = predicate {
+                changed = changed.filter(p.clone())?;
+            }
+            let mut plan = changed.project(new_row.expr.clone())?;
+            if let (Some(p), true) = (predicate, n < file.rows) {
+                let kept = file_rows
+                    .filter(p.clone().is_not_true())?
+                    .project(unchanged.clone())?
+                    .build()?;
+                plan = plan.union(kept)?;
+            }
+            plan.build()
+        })()
+        .map_err(df_err);
+        let plan = match built.and_then(|plan| sorted(plan, &entry.sort_key)) {
+            Ok(plan) => plan,
+            Err(e) => {
+                w.storage.discard(&written).await;
+                return Err(e);
+            }
+        };
+        match write_files(w, name, plan, &schema).await {
+            Ok((files, _)) => written.extend(files),
+            Err(e) => {
+                w.storage.discard(&written).await;
+                return Err(e);
+            }
+        }
+        updated += n;
+        gone.push(file.clone());
+    }
+    if gone.is_empty() {
+        return Ok(0);
+    }
+    replace_files(w, "sql-update", name, entry, &gone, written).await?;
+    Ok(updated)
+}
+
+/// The table `name` (`entry`) reduced to one of its files, as a scan source.
+fn file_source(name: &str, entry: &TableEntry, file: &TableFile) -> Arc<dyn TableSource> {
+    let one = TableEntry {
+        files: vec![file.clone()],
+        rows: file.rows,
+        ..entry.clone()
+    };
+    provider_as_source(Arc::new(ManifestTable::new(name, &one)))
+}
+
+/// How many of `rows` `predicate` is true for.
+async fn matching_rows(
+    w: &WriteContext<'_>,
+    rows: LogicalPlanBuilder,
+    predicate: &Expr,
+) -> Result<u64, SqlError> {
+    let matching = rows
+        .filter(predicate.clone())
+        .and_then(|b| b.build())
+        .map_err(df_err)?;
+    let n = DataFrame::new(w.ctx.state(), matching)
+        .count()
+        .await
+        .map_err(df_err)?;
+    Ok(n as u64)
 }
 
 /// `plan` sorted by `key` (nothing to do when empty).
