@@ -353,28 +353,31 @@ async fn delete(
     let mut gone: Vec<TableFile> = Vec::new();
     let mut kept_parts: Vec<TableFile> = Vec::new();
     let mut deleted = 0u64;
-    for file in &entry.files {
-        let scan = LogicalPlanBuilder::scan(table.clone(), file_source(&name, entry, file), None)
-            .map_err(df_err)?;
-        let n = matching_rows(w, scan.clone(), &predicate).await?;
-        if n == 0 {
-            continue;
-        }
-        deleted += n;
-        gone.push(file.clone());
-        if n < file.rows {
-            let rest = scan
-                .filter(predicate.clone().is_not_true())
-                .and_then(|b| b.build())
-                .map_err(df_err)?;
-            match write_files(w, &name, rest, &schema).await {
-                Ok((files, _)) => kept_parts.extend(files),
-                Err(e) => {
-                    w.storage.discard(&kept_parts).await;
-                    return Err(e);
-                }
+    let rewritten = async {
+        for file in &entry.files {
+            let scan =
+                LogicalPlanBuilder::scan(table.clone(), file_source(&name, entry, file), None)
+                    .map_err(df_err)?;
+            let n = matching_rows(w, scan.clone(), &predicate).await?;
+            if n == 0 {
+                continue;
             }
+            if n < file.rows {
+                let rest = scan
+                    .filter(predicate.clone().is_not_true())
+                    .and_then(|b| b.build())
+                    .map_err(df_err)?;
+                kept_parts.extend(write_files(w, &name, rest, &schema).await?.0);
+            }
+            deleted += n;
+            gone.push(file.clone());
         }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = rewritten {
+        w.storage.discard(&kept_parts).await;
+        return Err(e);
     }
     if gone.is_empty() {
         return Ok(0);
@@ -427,60 +430,53 @@ async fn update(
     let mut gone: Vec<TableFile> = Vec::new();
     let mut written: Vec<TableFile> = Vec::new();
     let mut updated = 0u64;
-    for file in &entry.files {
-        let source = file_source(name, entry, file);
-        let file_rows = rows
-            .clone()
-            .transform_up(|node| match node {
-                LogicalPlan::TableScan(s) => {
-                    LogicalPlanBuilder::scan(s.table_name, source.clone(), None)
-                        .and_then(|b| b.build())
-                        .map(Transformed::yes)
-                }
-                node => Ok(Transformed::no(node)),
-            })
-            .map_err(df_err)?
-            .data;
-        let file_rows = LogicalPlanBuilder::from(file_rows);
-        let n = match predicate {
-            Some(p) => matching_rows(w, file_rows.clone(), p).await?,
-            None => file.rows,
-        };
-        if n == 0 {
-            continue;
-        }
-        let built = (|| {
+    let rewritten = async {
+        for file in &entry.files {
+            let source = file_source(name, entry, file);
+            let file_rows = rows
+                .clone()
+                .transform_up(|node| match node {
+                    LogicalPlan::TableScan(s) => {
+                        LogicalPlanBuilder::scan(s.table_name, source.clone(), None)
+                            .and_then(|b| b.build())
+                            .map(Transformed::yes)
+                    }
+                    node => Ok(Transformed::no(node)),
+                })
+                .map_err(df_err)?
+                .data;
+            let file_rows = LogicalPlanBuilder::from(file_rows);
+            let n = match predicate {
+                Some(p) => matching_rows(w, file_rows.clone(), p).await?,
+                None => file.rows,
+            };
+            if n == 0 {
+                continue;
+            }
             let mut changed = file_rows.clone();
             if let Some(p) = predicate {
-                changed = changed.filter(p.clone())?;
+                changed = changed.filter(p.clone()).map_err(df_err)?;
             }
-            let mut plan = changed.project(new_row.expr.clone())?;
+            let mut plan = changed.project(new_row.expr.clone()).map_err(df_err)?;
             if let (Some(p), true) = (predicate, n < file.rows) {
                 let kept = file_rows
-                    .filter(p.clone().is_not_true())?
-                    .project(unchanged.clone())?
-                    .build()?;
-                plan = plan.union(kept)?;
+                    .filter(p.clone().is_not_true())
+                    .and_then(|b| b.project(unchanged.clone()))
+                    .and_then(|b| b.build())
+                    .map_err(df_err)?;
+                plan = plan.union(kept).map_err(df_err)?;
             }
-            plan.build()
-        })()
-        .map_err(df_err);
-        let plan = match built.and_then(|plan| sorted(plan, &entry.sort_key)) {
-            Ok(plan) => plan,
-            Err(e) => {
-                w.storage.discard(&written).await;
-                return Err(e);
-            }
-        };
-        match write_files(w, name, plan, &schema).await {
-            Ok((files, _)) => written.extend(files),
-            Err(e) => {
-                w.storage.discard(&written).await;
-                return Err(e);
-            }
+            let plan = sorted(plan.build().map_err(df_err)?, &entry.sort_key)?;
+            written.extend(write_files(w, name, plan, &schema).await?.0);
+            updated += n;
+            gone.push(file.clone());
         }
-        updated += n;
-        gone.push(file.clone());
+        Ok(())
+    }
+    .await;
+    if let Err(e) = rewritten {
+        w.storage.discard(&written).await;
+        return Err(e);
     }
     if gone.is_empty() {
         return Ok(0);
